@@ -1,0 +1,30 @@
+// Small, hard-to-misuse wrappers over libsodium primitives.
+// Every function initialises libsodium on first use (thread-safe, idempotent).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "hiegate/crypto/encoding.hpp"
+
+namespace hiegate::crypto {
+
+/// Initialises libsodium once. Returns false if the library cannot start
+/// (no entropy source): callers must refuse to run.
+[[nodiscard]] bool init();
+
+using Sha256 = std::array<std::uint8_t, 32>;
+
+[[nodiscard]] Sha256 sha256(ByteView data);
+[[nodiscard]] inline Sha256 sha256(std::string_view data) { return sha256(as_bytes(data)); }
+
+/// Fills `out` from the OS CSPRNG.
+void random_bytes(std::span<std::uint8_t> out);
+[[nodiscard]] Bytes random_bytes(std::size_t n);
+
+/// Constant-time comparison; false when sizes differ (sizes are not secret).
+[[nodiscard]] bool equal_constant_time(ByteView a, ByteView b);
+
+}  // namespace hiegate::crypto

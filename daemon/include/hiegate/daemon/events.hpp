@@ -1,0 +1,28 @@
+// The catalogue of log events. Each has a stable journald MESSAGE_ID; never
+// change an id once released (operators filter on them: `journalctl
+// MESSAGE_ID=...`). docs/operations.md explains each event.
+#pragma once
+
+#include "hiegate/daemon/log.hpp"
+
+namespace hiegate::daemon::events {
+
+// Lifecycle
+inline constexpr Event kStarted{"5b0e1c7a9d2f4e61a3c8b7d6e5f40101", "started"};
+inline constexpr Event kReady{"5b0e1c7a9d2f4e61a3c8b7d6e5f40102", "ready"};
+inline constexpr Event kStopping{"5b0e1c7a9d2f4e61a3c8b7d6e5f40103", "stopping"};
+inline constexpr Event kStopped{"5b0e1c7a9d2f4e61a3c8b7d6e5f40104", "stopped"};
+inline constexpr Event kStartFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40105", "start_failed"};
+inline constexpr Event kDrainTimeout{"5b0e1c7a9d2f4e61a3c8b7d6e5f40106", "drain_timeout"};
+// Configuration
+inline constexpr Event kConfigReloaded{"5b0e1c7a9d2f4e61a3c8b7d6e5f40201", "config_reloaded"};
+inline constexpr Event kConfigRejected{"5b0e1c7a9d2f4e61a3c8b7d6e5f40202", "config_rejected"};
+inline constexpr Event kConfigRestartNeeded{"5b0e1c7a9d2f4e61a3c8b7d6e5f40203", "config_restart_needed"};
+// Local API
+inline constexpr Event kListening{"5b0e1c7a9d2f4e61a3c8b7d6e5f40301", "listening"};
+inline constexpr Event kAuthFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40302", "auth_failed"};
+inline constexpr Event kConnectionLimit{"5b0e1c7a9d2f4e61a3c8b7d6e5f40303", "connection_limit"};
+inline constexpr Event kRequestError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40304", "request_error"};
+inline constexpr Event kInternalError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40305", "internal_error"};
+
+}  // namespace hiegate::daemon::events

@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+  std::puts("hiegated " HIEGATE_VERSION);
+  return 0;
+}

@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+  std::puts("hiegate-secretariat " HIEGATE_VERSION);
+  return 0;
+}
