@@ -1,0 +1,255 @@
+#include "hiegate/daemon/config.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "config_reader.hpp"
+#include "hiegate/crypto/encoding.hpp"
+#include "hiegate/crypto/primitives.hpp"
+#include "hiegate/transport/identity.hpp"
+
+namespace hiegate::daemon {
+
+using config_detail::Diagnostics;
+using config_detail::Section;
+using config_detail::type_name;
+
+std::string ListenAddress::to_string() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::string ConfigIssue::to_string() const {
+  std::string s = file;
+  if (line != 0) s += ":" + std::to_string(line) + ":" + std::to_string(column);
+  s += ": ";
+  if (!key.empty()) s += key + ": ";
+  s += message;
+  return s;
+}
+
+std::string ConfigLoad::report() const {
+  std::string out;
+  for (const auto& i : issues) out += i.to_string() + "\n";
+  return out;
+}
+
+bool parse_duration(std::string_view s, Millis& out) noexcept {
+  std::uint64_t n = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc{} || p == s.data()) return false;
+  const std::string_view unit(p, static_cast<std::size_t>(s.data() + s.size() - p));
+  std::uint64_t mult = 0;
+  if (unit == "ms") mult = 1;
+  else if (unit == "s") mult = 1000;
+  else if (unit == "m") mult = 60'000;
+  else if (unit == "h") mult = 3'600'000;
+  else if (unit == "d") mult = 86'400'000;
+  else return false;
+  if (n > (std::uint64_t{1} << 53) / mult) return false;
+  out = Millis(static_cast<Millis::rep>(n * mult));
+  return true;
+}
+
+namespace {
+
+// "127.0.0.1:8470" or "[::1]:8470"; must be a loopback address.
+std::string parse_listen(const std::string& s, ListenAddress& out) {
+  std::string host;
+  std::string port;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return "must be \"IP:PORT\" or \"[IPv6]:PORT\"";
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos || s.find(':') != colon) {
+      return "must be \"IP:PORT\" or \"[IPv6]:PORT\"";
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(host, ec);
+  if (ec) return "\"" + host + "\" is not an IP address";
+  if (!addr.is_loopback()) {
+    return "\"" + host + "\" is not a loopback address; the local API only listens on 127.0.0.1 or ::1";
+  }
+  unsigned p = 0;
+  const auto [ptr, pec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (pec != std::errc{} || ptr != port.data() + port.size() || port.empty() || p > 65535) {
+    return "port must be between 0 and 65535";
+  }
+  out.host = addr.to_string();
+  out.port = static_cast<std::uint16_t>(p);
+  return "";
+}
+
+void read_network(Section& s, Config::Network& n) {
+  s.string("id", n.id, true, [](const std::string& v) -> std::string {
+    return transport::is_network_id(v) ? "" : "must match [a-z0-9-]{1,32}";
+  });
+  s.string("facility", n.facility, true, [](const std::string& v) -> std::string {
+    return transport::is_facility_code(v) ? "" : "must be a 10-digit medical institution code";
+  });
+  s.finish();
+}
+
+void read_daemon(Section& s, Config::Daemon& d) {
+  s.uint_as("threads", d.threads, 1, 64);
+  s.duration("drain_timeout", d.drain_timeout, Millis(0), Millis(600'000));
+  std::string level(level_name(d.log_level));
+  s.string("log_level", level, false, [&](const std::string& v) -> std::string {
+    return parse_level(v, d.log_level) ? ""
+                                       : "must be one of debug, info, notice, warning, error, critical";
+  });
+  s.path("state_dir", d.state_dir);
+  s.finish();
+}
+
+void read_tokens(Section& s, std::vector<TokenHash>& out) {
+  const toml::node* n = s.node("tokens");
+  if (n == nullptr) return;
+  const auto* arr = n->as_array();
+  if (arr == nullptr) {
+    s.diag().add(n, s.key_path("tokens"), "must be an array of tables ([[local_api.tokens]])");
+    return;
+  }
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const std::string path = s.key_path("tokens") + "[" + std::to_string(i) + "]";
+    Section t(arr->get(i), path, s.diag());
+    if (t.table() == nullptr) continue;
+    TokenHash th;
+    t.string("name", th.name, true, [](const std::string& v) -> std::string {
+      return (!v.empty() && v.size() <= 64) ? "" : "must be 1 to 64 characters";
+    });
+    std::string hash;
+    t.string("hash", hash, true, [&](const std::string& v) -> std::string {
+      constexpr std::string_view prefix = "sha256:";
+      const auto bytes = v.starts_with(prefix) ? crypto::from_hex(v.substr(prefix.size()))
+                                               : std::nullopt;
+      if (!bytes || bytes->size() != 32) {
+        return "must be \"sha256:\" followed by 64 hex digits (make one with: hiegatectl token new)";
+      }
+      std::copy(bytes->begin(), bytes->end(), th.sha256.begin());
+      return "";
+    });
+    t.finish();
+    out.push_back(std::move(th));
+  }
+}
+
+void read_local_api(Section& s, Config::LocalApi& a) {
+  if (const toml::node* n = s.node("listen")) {
+    const auto* arr = n->as_array();
+    if (arr == nullptr) {
+      s.diag().add(n, s.key_path("listen"), "must be an array of \"IP:PORT\" strings");
+    } else {
+      a.listen.clear();
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        const toml::node* e = arr->get(i);
+        const std::string path = s.key_path("listen") + "[" + std::to_string(i) + "]";
+        const auto* str = e->as_string();
+        ListenAddress la;
+        if (str == nullptr) {
+          s.diag().add(e, path, "must be a string, not " + type_name(*e));
+        } else if (std::string err = parse_listen(str->get(), la); !err.empty()) {
+          s.diag().add(e, path, err);
+        } else {
+          a.listen.push_back(la);
+        }
+      }
+    }
+  }
+  s.path("unix_socket", a.unix_socket, true);
+  s.file_mode("unix_socket_mode", a.unix_socket_mode);
+  read_tokens(s, a.tokens);
+  s.uint_as("max_header_bytes", a.max_header_bytes, 1024, 1024 * 1024);
+  s.uint_as("max_body_bytes", a.max_body_bytes, 1024, std::uint64_t{1} << 32);
+  s.duration("request_timeout", a.request_timeout, Millis(100), Millis(3'600'000));
+  s.duration("idle_timeout", a.idle_timeout, Millis(100), Millis(3'600'000));
+  s.uint_as("max_connections", a.max_connections, 1, 100'000);
+  s.finish();
+}
+
+}  // namespace
+
+ConfigLoad parse_config(std::string_view text, const std::string& name) {
+  ConfigLoad result;
+  Diagnostics diag(result.issues, name);
+  if (text.empty()) {
+    diag.add(nullptr, "", "the file is empty; [network] id and facility are required");
+    return result;
+  }
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    ConfigIssue issue;
+    issue.file = name;
+    issue.line = e.source().begin.line;
+    issue.column = e.source().begin.column;
+    issue.message = std::string(e.description());
+    result.issues.push_back(std::move(issue));
+    return result;
+  }
+
+  auto cfg = std::make_shared<Config>();
+  cfg->source = name;
+  cfg->digest = crypto::to_hex(crypto::sha256(text));
+  Section top(&root, "", diag);
+  {
+    Section s(top.node("network"), "network", diag);
+    if (s.table() == nullptr && top.node("network") == nullptr) {
+      diag.add(nullptr, "network", "the [network] table is required (id, facility)");
+    } else {
+      read_network(s, cfg->network);
+    }
+  }
+  {
+    Section s(top.node("daemon"), "daemon", diag);
+    read_daemon(s, cfg->daemon);
+  }
+  {
+    Section s(top.node("local_api"), "local_api", diag);
+    read_local_api(s, cfg->local_api);
+  }
+  top.finish();
+  if (diag.any()) return result;
+  result.config = std::move(cfg);
+  return result;
+}
+
+ConfigLoad load_config(const std::filesystem::path& path) {
+  std::error_code fec;
+  if (std::filesystem::exists(path, fec) && !std::filesystem::is_regular_file(path, fec)) {
+    ConfigLoad r;
+    r.issues.push_back(ConfigIssue{path.string(), 0, 0, "", "is not a regular file"});
+    return r;
+  }
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    ConfigLoad r;
+    r.issues.push_back(ConfigIssue{path.string(), 0, 0, "",
+                                   std::string("cannot read the file: ") + std::strerror(errno)});
+    return r;
+  }
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) {
+    ConfigLoad r;
+    r.issues.push_back(ConfigIssue{path.string(), 0, 0, "", "cannot read the file (I/O error)"});
+    return r;
+  }
+  return parse_config(ss.str(), path.string());
+}
+
+}  // namespace hiegate::daemon

@@ -1,0 +1,163 @@
+#include "hiegate/daemon/config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "support/temp_dir.hpp"
+
+namespace hiegate::daemon {
+namespace {
+
+constexpr std::string_view kMinimal = R"([network]
+id = "nishitama"
+facility = "1312345678"
+)";
+
+std::string with(std::string_view extra) { return std::string(kMinimal) + std::string(extra); }
+
+ConfigLoad parse(std::string_view text) { return parse_config(text, "test.toml"); }
+
+TEST(Config, MinimalGetsDefaults) {
+  const auto r = parse(kMinimal);
+  ASSERT_TRUE(r.ok()) << r.report();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.network.id, "nishitama");
+  EXPECT_EQ(c.network.facility, "1312345678");
+  EXPECT_EQ(c.daemon.threads, 2U);
+  ASSERT_EQ(c.local_api.listen.size(), 1U);
+  EXPECT_EQ(c.local_api.listen[0].to_string(), "127.0.0.1:8470");
+  EXPECT_EQ(c.local_api.unix_socket, "/run/hiegate/local.sock");
+  EXPECT_EQ(c.local_api.unix_socket_mode, 0660U);
+  EXPECT_EQ(c.digest.size(), 64U);
+}
+
+TEST(Config, FullLocalApiSection) {
+  const auto r = parse(with(R"(
+[daemon]
+threads = 4
+drain_timeout = "2s"
+log_level = "debug"
+state_dir = "/tmp/x"
+[local_api]
+listen = ["127.0.0.1:0", "[::1]:9000"]
+unix_socket = ""
+unix_socket_mode = "0600"
+max_header_bytes = 2048
+max_body_bytes = 4096
+request_timeout = "500ms"
+idle_timeout = "1m"
+max_connections = 10
+[[local_api.tokens]]
+name = "ehr"
+hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+)"));
+  ASSERT_TRUE(r.ok()) << r.report();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.daemon.threads, 4U);
+  EXPECT_EQ(c.daemon.drain_timeout, Millis(2000));
+  EXPECT_EQ(c.daemon.log_level, Level::debug);
+  ASSERT_EQ(c.local_api.listen.size(), 2U);
+  EXPECT_EQ(c.local_api.listen[1].to_string(), "[::1]:9000");
+  EXPECT_TRUE(c.local_api.unix_socket.empty());
+  EXPECT_EQ(c.local_api.request_timeout, Millis(500));
+  EXPECT_EQ(c.local_api.idle_timeout, Millis(60000));
+  ASSERT_EQ(c.local_api.tokens.size(), 1U);
+  EXPECT_EQ(c.local_api.tokens[0].name, "ehr");
+  EXPECT_EQ(c.local_api.tokens[0].sha256[0], 0xba);
+}
+
+struct BadCase {
+  const char* name;
+  std::string text;
+  const char* expect;  // substring of the report
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
+class ConfigBad : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigBad, IsRejectedWithPlaceAndKey) {
+  const auto r = parse(GetParam().text);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.report().find(GetParam().expect), std::string::npos) << r.report();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigBad,
+    ::testing::Values(
+        BadCase{"unknown_key", with("[daemon]\nthreds = 2\n"),
+                "test.toml:5:10: daemon.threds: unknown key"},
+        BadCase{"unknown_table", with("[deamon]\nthreads = 2\n"), "deamon: unknown key"},
+        BadCase{"wrong_type", with("[daemon]\nthreads = \"two\"\n"),
+                "test.toml:5:11: daemon.threads: must be an integer, not a string"},
+        BadCase{"port_range", with("[local_api]\nlisten = [\"127.0.0.1:70000\"]\n"),
+                "test.toml:5:11: local_api.listen[0]: port must be between 0 and 65535"},
+        BadCase{"not_loopback", with("[local_api]\nlisten = [\"0.0.0.0:8470\"]\n"),
+                "local_api.listen[0]: \"0.0.0.0\" is not a loopback address"},
+        BadCase{"not_loopback6", with("[local_api]\nlisten = [\"[::]:8470\"]\n"),
+                "is not a loopback address"},
+        BadCase{"hostname", with("[local_api]\nlisten = [\"localhost:8470\"]\n"),
+                "is not an IP address"},
+        BadCase{"threads_zero", with("[daemon]\nthreads = 0\n"), "must be between 1 and 64"},
+        BadCase{"negative", with("[local_api]\nmax_connections = -5\n"), "not -5"},
+        BadCase{"bad_duration", with("[local_api]\nidle_timeout = \"10 minutes\"\n"),
+                "local_api.idle_timeout: must be a duration string"},
+        BadCase{"duration_number", with("[local_api]\nidle_timeout = 10\n"), "must be a duration"},
+        BadCase{"bad_level", with("[daemon]\nlog_level = \"loud\"\n"), "daemon.log_level: must be one of"},
+        BadCase{"relative_path", with("[daemon]\nstate_dir = \"var/lib\"\n"), "must be an absolute path"},
+        BadCase{"mode_others", with("[local_api]\nunix_socket_mode = \"0666\"\n"),
+                "must not grant access to others"},
+        BadCase{"mode_format", with("[local_api]\nunix_socket_mode = 432\n"), "must be a string"},
+        BadCase{"token_hash", with("[[local_api.tokens]]\nname = \"ehr\"\nhash = \"abc\"\n"),
+                "local_api.tokens[0].hash: must be \"sha256:\" followed by 64 hex digits"},
+        BadCase{"token_missing_name",
+                with("[[local_api.tokens]]\nhash = \"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"\n"),
+                "local_api.tokens[0].name: is required"},
+        BadCase{"facility_code", "[network]\nid = \"nishitama\"\nfacility = \"12345\"\n",
+                "test.toml:3:12: network.facility: must be a 10-digit"},
+        BadCase{"network_missing", "[daemon]\nthreads = 1\n", "the [network] table is required"},
+        BadCase{"network_not_table", "network = 5\n", "network: must be a table"},
+        BadCase{"syntax", "[network\nid=1\n", "test.toml:1:"},
+        BadCase{"empty", "", "the file is empty"},
+        BadCase{"not_utf8", with("[daemon]\nlog_level = \"\xff\xfe\"\n"), "test.toml:5:"}),
+    [](const ::testing::TestParamInfo<BadCase>& c) { return std::string(c.param.name); });
+
+TEST(Config, ReportsEveryProblemNotJustTheFirst) {
+  const auto r = parse(with("[daemon]\nthreads = 0\nbogus = 1\n[local_api]\nmax_connections = 0\n"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.issues.size(), 3U) << r.report();
+}
+
+TEST(Config, UnreadableAndMissingFiles) {
+  test::TempDir dir;
+  auto missing = load_config(dir / "nope.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.report().find("cannot read the file"), std::string::npos);
+
+  auto d = load_config(dir.path());
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.report().find("is not a regular file"), std::string::npos);
+
+  const auto p = dir.write("locked.toml", kMinimal, 0000);
+  if (::geteuid() != 0) {  // root reads regardless of mode
+    auto r = load_config(p);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.report().find("Permission denied"), std::string::npos) << r.report();
+  }
+  const auto good = dir.write("good.toml", kMinimal);
+  EXPECT_TRUE(load_config(good).ok());
+}
+
+TEST(Config, DurationParser) {
+  Millis m{};
+  EXPECT_TRUE(parse_duration("500ms", m));
+  EXPECT_EQ(m, Millis(500));
+  EXPECT_TRUE(parse_duration("7d", m));
+  EXPECT_EQ(m, Millis(7LL * 86'400'000));
+  for (const char* bad : {"", "s", "5", "-5s", "5 s", "5sec", "1.5h", "99999999999999999999d"}) {
+    EXPECT_FALSE(parse_duration(bad, m)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace hiegate::daemon
