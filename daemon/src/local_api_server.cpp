@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -171,7 +172,9 @@ private:
     route_label_ = "unmatched";
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(cfg_->local_api.max_header_bytes));
-    parser_->body_limit(cfg_->local_api.max_body_bytes);
+    // The body limit is applied after authentication (on_header), so that an
+    // unauthenticated client learns nothing but 401.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     arm(cfg_->local_api.request_timeout);
     http::async_read_header(sock_, buf_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -191,7 +194,7 @@ private:
     match_ = server_->deps.router.match(req.method(), path);
     if (match_.route == nullptr) {
       disarm();
-      keep_alive_ = parser_->is_done();
+      keep_alive_ = parser_->is_done() && req.keep_alive();
       if (match_.path_known) {
         return respond(error_response(http::status::method_not_allowed, "method_not_allowed",
                                       "this method is not allowed on this resource"));
@@ -203,7 +206,7 @@ private:
       token_name_ = authenticate(req, *cfg_);
       if (token_name_.empty()) {
         disarm();
-        keep_alive_ = parser_->is_done();
+        keep_alive_ = parser_->is_done() && req.keep_alive();
         server_->deps.log.log(Level::notice, events::kAuthFailed,
                               "local API request without a valid bearer token",
                               {{"ROUTE", route_label_}});
@@ -213,6 +216,14 @@ private:
         return respond(std::move(res));
       }
     }
+    const auto max_body = cfg_->local_api.max_body_bytes;
+    if (const auto len = parser_->content_length(); len && *len > max_body) {
+      disarm();
+      keep_alive_ = false;
+      return respond(error_response(http::status::payload_too_large, "payload_too_large",
+                                    "the request body is larger than allowed"));
+    }
+    parser_->body_limit(max_body);
     if (parser_->is_done()) {
       disarm();
       return dispatch();

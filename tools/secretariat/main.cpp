@@ -1,6 +1,8 @@
-#include <cstdio>
+// hiegate-secretariat — the secretariat's tool. See hiegate-secretariat(8).
+#include "cli.hpp"
 
-int main() {
-  std::puts("hiegate-secretariat " HIEGATE_VERSION);
-  return 0;
+int main(int argc, char** argv) {
+  using namespace hiegate::tools;
+  const std::vector<Command> commands = {};
+  return dispatch("hiegate-secretariat", argc, argv, commands);
 }

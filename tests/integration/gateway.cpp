@@ -1,0 +1,59 @@
+#include "integration/gateway.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "hiegate/crypto/encoding.hpp"
+#include "hiegate/crypto/primitives.hpp"
+
+namespace hiegate::test {
+
+std::string token_hash(const std::string& token) {
+  return "sha256:" + crypto::to_hex(crypto::sha256(token));
+}
+
+Gateway::Gateway(std::string extra_local_api, std::string extra, std::vector<std::string> env)
+    : env_(std::move(env)) {
+  write_config(config_text(extra_local_api, extra));
+}
+
+std::string Gateway::config_text(const std::string& extra_local_api, const std::string& extra) const {
+  return "[network]\nid = \"nishitama\"\nfacility = \"1312345678\"\n"
+         "[daemon]\nthreads = 2\ndrain_timeout = \"5s\"\nstate_dir = \"" +
+         (dir_ / "state").string() +
+         "\"\n"
+         "[local_api]\nlisten = [\"127.0.0.1:0\"]\nunix_socket = \"" +
+         (dir_ / "local.sock").string() + "\"\n" + extra_local_api +
+         "\n[[local_api.tokens]]\nname = \"test\"\nhash = \"" + token_hash(kToken) + "\"\n" + extra;
+}
+
+void Gateway::write_config(const std::string& text) const { dir_.write("hiegate.toml", text, 0640); }
+
+void Gateway::start() {
+  std::vector<std::string> argv = {binary("hiegated").string(), "--config", config_path().string()};
+  if (::geteuid() == 0) argv.emplace_back("--allow-root");
+  child_ = std::make_unique<Child>(argv, env_, dir_ / "hiegated.log");
+  const auto line = wait_for_line(dir_ / "hiegated.log", "local API listening on 127.0.0.1:");
+  ASSERT_TRUE(line) << "daemon did not start:\n" << log();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:[0-9]+")));
+  tcp_ = m.str();
+  ASSERT_TRUE(wait_for_line(dir_ / "hiegated.log", "ready")) << log();
+}
+
+std::string Gateway::log() const {
+  try {
+    return read_file(dir_ / "hiegated.log");
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+HttpResult Gateway::get(const std::string& target, bool auth) const {
+  std::map<std::string, std::string> h;
+  if (auth) h["Authorization"] = std::string("Bearer ") + kToken;
+  return http_request(tcp(), "GET", target, h);
+}
+
+}  // namespace hiegate::test

@@ -1,0 +1,125 @@
+#include "support/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "support/temp_dir.hpp"
+
+extern char** environ;
+
+namespace hiegate::test {
+
+std::filesystem::path binary(const std::string& name) {
+  const std::filesystem::path root = HIEGATE_BINARY_DIR;
+  if (name == "hiegated") return root / "daemon" / name;
+  return root / "tools" / name;
+}
+
+namespace {
+int decode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+}  // namespace
+
+Child::Child(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+             const std::filesystem::path& log_file) {
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
+  for (const auto& e : env) {
+    const auto key = e.substr(0, e.find('=') + 1);
+    std::erase_if(envs, [&](const std::string& x) { return x.starts_with(key); });
+    envs.push_back(e);
+  }
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot open " + log_file.string());
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  ::close(fd);
+}
+
+Child::~Child() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
+}
+
+void Child::signal(int sig) const { ::kill(pid_, sig); }
+
+std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int st = 0;
+    const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      status_ = decode(st);
+      return status_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+bool Child::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              std::chrono::milliseconds timeout) {
+  TempDir dir;
+  const auto log = dir / "output";
+  RunResult r;
+  {
+    Child c(argv, env, log);
+    const auto st = c.wait(timeout);
+    r.status = st.value_or(-1);
+  }
+  r.output = read_file(log);
+  return r;
+}
+
+std::optional<std::string> wait_for_line(const std::filesystem::path& file, const std::string& needle,
+                                         std::chrono::milliseconds timeout) {
+  std::optional<std::string> found;
+  eventually(
+      [&] {
+        std::string text;
+        try {
+          text = read_file(file);
+        } catch (const std::exception&) {
+          return false;
+        }
+        const auto pos = text.find(needle);
+        if (pos == std::string::npos) return false;
+        const auto start = text.rfind('\n', pos);
+        const auto end = text.find('\n', pos);
+        found = text.substr(start == std::string::npos ? 0 : start + 1,
+                            end == std::string::npos ? std::string::npos
+                                                     : end - (start == std::string::npos ? 0 : start + 1));
+        return true;
+      },
+      timeout);
+  return found;
+}
+
+}  // namespace hiegate::test
