@@ -161,3 +161,33 @@ TEST(Config, DurationParser) {
 
 }  // namespace
 }  // namespace hiegate::daemon
+
+namespace hiegate::daemon {
+namespace {
+
+// The annotated file shipped as /etc/hiegate/hiegate.toml is valid once the
+// facility fills in [network], and only then.
+TEST(Config, ShippedExampleIsValidOnceNetworkIsSet) {
+  const std::string shipped =
+      test::read_file(std::filesystem::path(HIEGATE_TEST_DATA_DIR) / ".." / "etc" / "hiegate.toml");
+  const auto as_shipped = parse_config(shipped, "hiegate.toml");
+  ASSERT_FALSE(as_shipped.ok());
+  EXPECT_NE(as_shipped.report().find("network.id: is required"), std::string::npos);
+  std::string filled = shipped;
+  filled.replace(filled.find("#id = "), 6, "id = ");
+  filled.replace(filled.find("#facility = "), 12, "facility = ");
+  const auto r = parse_config(filled, "hiegate.toml");
+  ASSERT_TRUE(r.ok()) << r.report();
+  // The shipped values are the defaults.
+  const Config defaults;
+  EXPECT_EQ(r.config->daemon.threads, defaults.daemon.threads);
+  EXPECT_EQ(r.config->daemon.drain_timeout, defaults.daemon.drain_timeout);
+  EXPECT_EQ(r.config->local_api.max_body_bytes, defaults.local_api.max_body_bytes);
+  EXPECT_EQ(r.config->local_api.request_timeout, defaults.local_api.request_timeout);
+  EXPECT_EQ(r.config->local_api.idle_timeout, defaults.local_api.idle_timeout);
+  EXPECT_EQ(r.config->local_api.max_connections, defaults.local_api.max_connections);
+  EXPECT_EQ(r.config->local_api.unix_socket, defaults.local_api.unix_socket);
+}
+
+}  // namespace
+}  // namespace hiegate::daemon
