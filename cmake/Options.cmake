@@ -1,7 +1,10 @@
 # Compiler settings shared by every target of the project.
 add_library(hiegate_options INTERFACE)
 target_compile_options(hiegate_options INTERFACE -Wall -Wextra -Wpedantic
-  -Wshadow=local -Wnon-virtual-dtor -Wcast-qual -Wformat=2)
+  -Wnon-virtual-dtor -Wcast-qual -Wformat=2)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(hiegate_options INTERFACE -Wshadow=local)
+endif()
 if(HIEGATE_WERROR)
   target_compile_options(hiegate_options INTERFACE -Werror)
 endif()
@@ -14,6 +17,13 @@ target_link_options(hiegate_options INTERFACE -Wl,-z,relro -Wl,-z,now)
 if(HIEGATE_SANITIZE)
   target_compile_options(hiegate_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(hiegate_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# libFuzzer builds (scripts/fuzz, clang only): coverage instrumentation everywhere.
+if(HIEGATE_FUZZ)
+  target_compile_options(hiegate_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
   target_link_options(hiegate_options INTERFACE -fsanitize=address,undefined)
 endif()
 
