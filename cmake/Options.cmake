@@ -17,6 +17,11 @@ target_link_options(hiegate_options INTERFACE -Wl,-z,relro -Wl,-z,now)
 if(HIEGATE_SANITIZE)
   target_compile_options(hiegate_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  # GCC 12 reports false maybe-uninitialized positives inside libstdc++
+  # (std::regex, std::function) when instrumented.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(hiegate_options INTERFACE -Wno-maybe-uninitialized)
+  endif()
   target_link_options(hiegate_options INTERFACE -fsanitize=address,undefined)
 endif()
 
