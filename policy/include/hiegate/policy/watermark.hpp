@@ -14,12 +14,12 @@
 namespace hiegate::policy {
 
 struct WatermarkFields {
-  std::string_view facility;
-  std::string_view user;
-  std::string_view time;       ///< RFC 3339 UTC
-  std::string_view ticket;
-  std::string_view kind;
-  std::string_view delete_by;  ///< RFC 3339 UTC
+  std::string_view facility = {};
+  std::string_view user = {};
+  std::string_view time = {};       ///< RFC 3339 UTC
+  std::string_view ticket = {};
+  std::string_view kind = {};
+  std::string_view delete_by = {};  ///< RFC 3339 UTC
 };
 
 class WatermarkTemplate {
