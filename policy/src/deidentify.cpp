@@ -198,9 +198,11 @@ Status check_content_type(std::string_view ct) {
   if (type != "application/fhir+json" && type != "application/json+fhir" && type != "application/json") {
     return refuse("content type " + type + " cannot be de-identified; only FHIR JSON can");
   }
-  if (semi != std::string::npos) {
-    const std::size_t cs = lower.find("charset=", semi);
-    if (cs != std::string::npos && lower.compare(cs + 8, 5, "utf-8") != 0) return refuse("only UTF-8 FHIR JSON");
+  for (std::size_t at = semi; at != std::string::npos;) {
+    const std::size_t next = lower.find(';', at + 1);
+    const std::string param = lower.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+    if (param.starts_with("charset=") && param != "charset=utf-8") return refuse("only UTF-8 FHIR JSON");
+    at = next;
   }
   return {};
 }
@@ -234,14 +236,14 @@ Result<std::string> deidentify(std::string_view content_type, std::string_view b
   } catch (const json::exception&) {
     return refuse("not valid JSON");
   }
-  Walker walker(*pseudonymizer, params.date_shift);
-  if (Status s = walker.resource(doc, false); !s) return Error(s.error());
-  if (walker.overflow()) return refuse("too many identifying values to track");
-  walker.scrub(doc);
   try {
+    Walker walker(*pseudonymizer, params.date_shift);
+    if (Status s = walker.resource(doc, false); !s) return Error(s.error());
+    if (walker.overflow()) return refuse("too many identifying values to track");
+    walker.scrub(doc);
     return doc.dump();
   } catch (const json::exception&) {
-    return refuse("output is not valid UTF-8");
+    return refuse("document could not be de-identified");
   }
 }
 

@@ -231,6 +231,8 @@ TEST(Deidentify, RefusesWhatItCannotAnonymize) {
       {"too deep", "application/json", deep},
       {"too deep in a resource", "application/json", deep_resource},
       {"other charset", "application/fhir+json; charset=iso-2022-jp", "{\"resourceType\":\"Patient\"}"},
+      {"charset prefix", "application/fhir+json;fhirVersion=4.0;charset=utf-80", "{\"resourceType\":\"Patient\"}"},
+      {"empty charset", "application/fhir+json; charset=", "{\"resourceType\":\"Patient\"}"},
   };
   for (const Refusal& c : cases) {
     SCOPED_TRACE(c.what);
