@@ -1,5 +1,7 @@
 #include "hiegate/policy/actor.hpp"
 
+#include <algorithm>
+
 namespace hiegate::policy {
 namespace {
 
@@ -19,14 +21,13 @@ bool is_user_id(std::string_view s) noexcept {
   if (slash != 10) return false;
   const std::string_view facility = s.substr(0, slash), local = s.substr(slash + 1);
   if (!std::all_of(facility.begin(), facility.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
-  if (local.empty() || local.size() > 64) return false;
-  return std::all_of(local.begin(), local.end(),
-                     [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+  return is_local_id(local);
 }
 
-bool is_document_id(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 256) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+bool is_local_id(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 }  // namespace hiegate::policy

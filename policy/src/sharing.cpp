@@ -217,18 +217,4 @@ bool emergency_type_allowed(std::string_view document_type, bool disaster,
   return in(rules.emergency.document_types) || (disaster && in(rules.disaster.document_types));
 }
 
-bool is_patient_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
-bool is_local_id(std::string_view id) noexcept {
-  if (id.empty() || id.size() > 64 || id == "." || id == "..") return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  });
-}
-
 }  // namespace hiegate::policy

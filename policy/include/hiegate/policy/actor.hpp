@@ -22,7 +22,11 @@ struct Actor {
 [[nodiscard]] bool is_patient_id(std::string_view s) noexcept;
 /// User `<10-digit facility>/<local id>`, local id `[A-Za-z0-9._-]{1,64}`.
 [[nodiscard]] bool is_user_id(std::string_view s) noexcept;
-/// Document id: 1-256 printable ASCII characters, no spaces.
-[[nodiscard]] bool is_document_id(std::string_view s) noexcept;
+/// A local id (user id part, document id, ticket, approval id):
+/// `[A-Za-z0-9._-]{1,64}`, not "." or "..". Safe in URL paths and never a
+/// path traversal.
+[[nodiscard]] bool is_local_id(std::string_view s) noexcept;
+/// Document id: a local id.
+[[nodiscard]] inline bool is_document_id(std::string_view s) noexcept { return is_local_id(s); }
 
 }  // namespace hiegate::policy

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hiegate/policy/actor.hpp"
 #include "hiegate/policy/decision.hpp"
 #include "hiegate/policy/functions.hpp"
 #include "hiegate/policy/roles.hpp"
@@ -124,9 +125,5 @@ struct DisclosureDecision {
 [[nodiscard]] Decision decide_consent(const Consent* consent, std::string_view requester_facility,
                                       TimePoint now, const SharingRules& rules);
 
-/// A regional patient id (地域共通ID): [A-Za-z0-9-]{1,64}.
-[[nodiscard]] bool is_patient_id(std::string_view id) noexcept;
-/// A local user id or document id: [A-Za-z0-9._-]{1,64}, not "." or "..".
-[[nodiscard]] bool is_local_id(std::string_view id) noexcept;
 
 }  // namespace hiegate::policy
