@@ -103,6 +103,9 @@ Result<nlohmann::json> parse_strict_json(std::string_view text, std::size_t max_
       static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
     return make_error("malformed", "byte order mark before JSON");
   }
+  // The library's lexer takes a NUL byte for the end of input, which would let
+  // anything after one through. A raw NUL is never valid JSON.
+  if (text.find('\0') != std::string_view::npos) return make_error("malformed", "NUL byte in JSON");
   StrictBuilder builder(max_depth);
   bool ok = false;
   try {
