@@ -326,7 +326,7 @@ Result<Heartbeat> parse_heartbeat_body(std::string_view body, std::chrono::secon
   const bool lower_hex = std::all_of(digest.begin(), digest.end(), [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
   });
-  const auto bytes = lower_hex ? crypto::from_hex(digest) : std::nullopt;
+  const auto bytes = lower_hex && digest.size() == 64 ? crypto::from_hex(digest) : std::nullopt;
   if (!bytes || bytes->size() != hb.orders_digest.size()) {
     r.fail("orders_digest", "is not 64 lower-case hex digits");
   } else {
