@@ -83,6 +83,9 @@ TEST(Envelope, KeyidIsLowerHexOfEightBytes) {
   expect_malformed(envelope_with("aGVsbG8=", kSig64, "0123456789abcde"));
   expect_malformed(envelope_with("aGVsbG8=", kSig64, ""));
   EXPECT_EQ(keyid_of(crypto::Bytes(32, 0)).size(), 16U);
+  // A root key of the conformance vectors and the keyid they use for it.
+  EXPECT_EQ(keyid_of(crypto::from_base64("J5dxFofd395n70t7iGyKuazMIfVSsvYvl3E3C73m0R0=").value()),
+            "74e294a569b924bd");
 }
 
 TEST(Envelope, EnforcesLimits) {
