@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 constexpr std::size_t kMaxFileBytes = 1 << 20;
 
 class UniqueFd {
-public:
+ public:
   explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
   ~UniqueFd() { reset(); }
   UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
@@ -32,7 +32,7 @@ public:
     return fd < 0 || ::close(fd) == 0;
   }
 
-private:
+ private:
   void reset() noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -44,9 +44,12 @@ std::string errno_text(const std::string& what) { return what + ": " + std::stre
 
 std::string file_name(policy::DocumentKind kind, std::uint64_t version) {
   switch (kind) {
-    case policy::DocumentKind::keyset: return "keyset-" + std::to_string(version) + ".json";
-    case policy::DocumentKind::orders: return "orders.json";
-    case policy::DocumentKind::heartbeat: return "heartbeat.json";
+    case policy::DocumentKind::keyset:
+      return "keyset-" + std::to_string(version) + ".json";
+    case policy::DocumentKind::orders:
+      return "orders.json";
+    case policy::DocumentKind::heartbeat:
+      return "heartbeat.json";
   }
   return "unknown.json";
 }
@@ -83,7 +86,8 @@ Result<std::optional<std::string>> read_optional(const fs::path& p) {
     if (n < 0) return make_error("store_read_failed", errno_text("read " + p.string()));
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > kMaxFileBytes) return make_error("store_read_failed", p.string() + " is too large");
+    if (out.size() > kMaxFileBytes)
+      return make_error("store_read_failed", p.string() + " is too large");
   }
   return std::optional<std::string>(std::move(out));
 }
@@ -106,7 +110,8 @@ Status DirectiveStore::persist(policy::DocumentKind kind, std::uint64_t version,
   const std::string name = file_name(kind, version);
   std::string tmp = (dir_ / ("." + name + ".tmp-XXXXXX")).string();
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));  // mode 0600
-  if (!fd.valid()) return make_error("store_write_failed", errno_text("create temp in " + dir_.string()));
+  if (!fd.valid())
+    return make_error("store_write_failed", errno_text("create temp in " + dir_.string()));
   const auto fail = [&tmp](const std::string& what) {
     const Error e = make_error("store_write_failed", errno_text(what));
     ::unlink(tmp.c_str());
@@ -141,7 +146,8 @@ Result<policy::StoredEnvelopes> DirectiveStore::read(std::string trust_anchor) c
   return out;
 }
 
-Result<DirectiveStartup> start_directives(const DirectiveStore& store, std::string_view trust_anchor,
+Result<DirectiveStartup> start_directives(const DirectiveStore& store,
+                                          std::string_view trust_anchor,
                                           const policy::VerifierOptions& options) {
   auto anchor = policy::install_trust_anchor(trust_anchor, options);
   if (!anchor) return std::move(anchor).error();

@@ -14,9 +14,12 @@ using detail::Problems;
 
 std::string_view payload_type(DocumentKind k) noexcept {
   switch (k) {
-    case DocumentKind::keyset: return "application/vnd.hiegate.keyset+json";
-    case DocumentKind::orders: return "application/vnd.hiegate.orders+json";
-    case DocumentKind::heartbeat: return "application/vnd.hiegate.heartbeat+json";
+    case DocumentKind::keyset:
+      return "application/vnd.hiegate.keyset+json";
+    case DocumentKind::orders:
+      return "application/vnd.hiegate.orders+json";
+    case DocumentKind::heartbeat:
+      return "application/vnd.hiegate.heartbeat+json";
   }
   return {};
 }
@@ -30,71 +33,98 @@ std::optional<DocumentKind> kind_of_payload_type(std::string_view t) noexcept {
 
 std::string_view name(DocumentKind k) noexcept {
   switch (k) {
-    case DocumentKind::keyset: return "keyset";
-    case DocumentKind::orders: return "orders";
-    case DocumentKind::heartbeat: return "heartbeat";
+    case DocumentKind::keyset:
+      return "keyset";
+    case DocumentKind::orders:
+      return "orders";
+    case DocumentKind::heartbeat:
+      return "heartbeat";
   }
   return "unknown";
 }
 
 std::string_view name(Role r) noexcept {
   switch (r) {
-    case Role::root: return "root";
-    case Role::orders: return "orders";
-    case Role::heartbeat: return "heartbeat";
+    case Role::root:
+      return "root";
+    case Role::orders:
+      return "orders";
+    case Role::heartbeat:
+      return "heartbeat";
   }
   return "unknown";
 }
 
 Role signing_role(DocumentKind k) noexcept {
   switch (k) {
-    case DocumentKind::keyset: return Role::root;
-    case DocumentKind::orders: return Role::orders;
-    case DocumentKind::heartbeat: return Role::heartbeat;
+    case DocumentKind::keyset:
+      return Role::root;
+    case DocumentKind::orders:
+      return Role::orders;
+    case DocumentKind::heartbeat:
+      return Role::heartbeat;
   }
   return Role::root;
 }
 
 const RoleKeys& Keyset::role(Role r) const noexcept {
   switch (r) {
-    case Role::root: return root;
-    case Role::orders: return orders;
-    case Role::heartbeat: return heartbeat;
+    case Role::root:
+      return root;
+    case Role::orders:
+      return orders;
+    case Role::heartbeat:
+      return heartbeat;
   }
   return root;
 }
 
 std::string_view name(Action a) noexcept {
   switch (a) {
-    case Action::stop: return "stop";
-    case Action::restrict: return "restrict";
-    case Action::disaster: return "disaster";
-    case Action::suspend_user: return "suspend_user";
-    case Action::suspend_facility: return "suspend_facility";
-    case Action::purge_cache: return "purge_cache";
+    case Action::stop:
+      return "stop";
+    case Action::restrict:
+      return "restrict";
+    case Action::disaster:
+      return "disaster";
+    case Action::suspend_user:
+      return "suspend_user";
+    case Action::suspend_facility:
+      return "suspend_facility";
+    case Action::purge_cache:
+      return "purge_cache";
   }
   return "unknown";
 }
 
 std::string_view name(OrderReason r) noexcept {
   switch (r) {
-    case OrderReason::failure: return "failure";
-    case OrderReason::maintenance: return "maintenance";
-    case OrderReason::equipment: return "equipment";
-    case OrderReason::data_recovery: return "data_recovery";
-    case OrderReason::management: return "management";
-    case OrderReason::disaster: return "disaster";
-    case OrderReason::violation: return "violation";
+    case OrderReason::failure:
+      return "failure";
+    case OrderReason::maintenance:
+      return "maintenance";
+    case OrderReason::equipment:
+      return "equipment";
+    case OrderReason::data_recovery:
+      return "data_recovery";
+    case OrderReason::management:
+      return "management";
+    case OrderReason::disaster:
+      return "disaster";
+    case OrderReason::violation:
+      return "violation";
   }
   return "unknown";
 }
 
 bool is_facility_code(std::string_view s) noexcept {
-  return s.size() == 10 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return s.size() == 10 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool Order::addresses(std::string_view facility_code) const noexcept {
-  return audience_all || std::find(audience.begin(), audience.end(), facility_code) != audience.end();
+  return audience_all ||
+         std::find(audience.begin(), audience.end(), facility_code) != audience.end();
 }
 
 bool Order::active_at(Time t) const noexcept {
@@ -111,17 +141,17 @@ std::optional<E> enum_from(std::string_view s, const E (&all)[N]) {
   return std::nullopt;
 }
 
-constexpr Action kActions[] = {Action::stop, Action::restrict, Action::disaster,
+constexpr Action kActions[] = {Action::stop,         Action::restrict,         Action::disaster,
                                Action::suspend_user, Action::suspend_facility, Action::purge_cache};
-constexpr OrderReason kReasons[] = {OrderReason::failure, OrderReason::maintenance,
-                                    OrderReason::equipment, OrderReason::data_recovery,
+constexpr OrderReason kReasons[] = {OrderReason::failure,    OrderReason::maintenance,
+                                    OrderReason::equipment,  OrderReason::data_recovery,
                                     OrderReason::management, OrderReason::disaster,
                                     OrderReason::violation};
 
 bool is_order_id(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -131,7 +161,8 @@ bool is_user(std::string_view s) {
   if (slash == std::string_view::npos || !is_facility_code(s.substr(0, slash))) return false;
   const std::string_view local = s.substr(slash + 1);
   return !local.empty() && local.size() <= 128 &&
-         std::all_of(local.begin(), local.end(), [](char c) { return c > ' ' && c < 0x7f && c != '/'; });
+         std::all_of(local.begin(), local.end(),
+                     [](char c) { return c > ' ' && c < 0x7f && c != '/'; });
 }
 
 // Code points in valid UTF-8 (the strict reader already checked validity).
@@ -146,7 +177,8 @@ Result<json> open_body(std::string_view body, std::string_view expected) {
   if (!doc) return make_error("malformed", "body: " + doc.error().message);
   if (!doc->is_object()) return make_error("invalid", "body is not a JSON object");
   const auto type = doc->find("type");
-  if (type == doc->end() || !type->is_string()) return make_error("invalid", "type is missing or not a string");
+  if (type == doc->end() || !type->is_string())
+    return make_error("invalid", "type is missing or not a string");
   if (type->get_ref<const std::string&>() != expected) {
     return make_error("type_mismatch", "body type \"" + type->get<std::string>() + "\" under a " +
                                            std::string(expected) + " payloadType");
@@ -163,7 +195,8 @@ RoleKeys read_role(FieldReader& roles, std::string_view role_name, Problems& pro
     if (!keys->is_array() || keys->empty()) role.fail("keys", "is not a non-empty array");
     std::set<crypto::Ed25519PublicKey> seen;
     for (const json& k : keys->is_array() ? *keys : json::array()) {
-      const auto bytes = k.is_string() ? crypto::from_base64(k.get_ref<const std::string&>()) : std::nullopt;
+      const auto bytes =
+          k.is_string() ? crypto::from_base64(k.get_ref<const std::string&>()) : std::nullopt;
       if (!bytes || !crypto::ed25519_is_valid_public_key(*bytes)) {
         role.fail("keys", "holds a value that is not a valid base64 Ed25519 public key");
         continue;
@@ -184,12 +217,13 @@ RoleKeys read_role(FieldReader& roles, std::string_view role_name, Problems& pro
 
 Order read_order(const json& v, std::string path, Problems& problems) {
   FieldReader r(v, std::move(path),
-                {"id", "action", "audience", "reason", "not_before", "not_after", "message", "allow",
-                 "user", "facility", "purge_before"},
+                {"id", "action", "audience", "reason", "not_before", "not_after", "message",
+                 "allow", "user", "facility", "purge_before"},
                 problems);
   Order o;
   o.id = r.string("id");
-  if (r.get("id", false) != nullptr && !is_order_id(o.id)) r.fail("id", "is not [A-Za-z0-9._-]{1,64}");
+  if (r.get("id", false) != nullptr && !is_order_id(o.id))
+    r.fail("id", "is not [A-Za-z0-9._-]{1,64}");
   const std::string action = r.string("action");
   const auto a = enum_from(action, kActions);
   if (!a && r.get("action", false) != nullptr) r.fail("action", "is not a known action");
@@ -220,7 +254,8 @@ Order read_order(const json& v, std::string path, Problems& problems) {
   if (const json* m = r.get("message", false)) {
     FieldReader msg(*m, r.path("message"), {"ja", "en"}, problems);
     BilingualMessage bm{msg.string("ja"), msg.string("en")};
-    if (code_points(bm.ja) > 500 || code_points(bm.en) > 500) r.fail("message", "is over 500 characters");
+    if (code_points(bm.ja) > 500 || code_points(bm.en) > 500)
+      r.fail("message", "is over 500 characters");
     o.message = std::move(bm);
   }
   // Members that belong to one action only.
@@ -228,8 +263,10 @@ Order read_order(const json& v, std::string path, Problems& problems) {
   const bool has_user = r.get("user", false) != nullptr;
   const bool has_facility = r.get("facility", false) != nullptr;
   const bool has_purge = r.get("purge_before", false) != nullptr;
-  if (has_allow != (o.action == Action::restrict)) r.fail("allow", "is required for restrict and only there");
-  if (has_user != (o.action == Action::suspend_user)) r.fail("user", "is required for suspend_user and only there");
+  if (has_allow != (o.action == Action::restrict))
+    r.fail("allow", "is required for restrict and only there");
+  if (has_user != (o.action == Action::suspend_user))
+    r.fail("user", "is required for suspend_user and only there");
   if (has_facility != (o.action == Action::suspend_facility)) {
     r.fail("facility", "is required for suspend_facility and only there");
   }
@@ -237,9 +274,11 @@ Order read_order(const json& v, std::string path, Problems& problems) {
     r.fail("purge_before", "is required for purge_cache and only there");
   }
   if (const json* allow = r.get("allow", false)) {
-    if (!allow->is_array() || allow->empty()) r.fail("allow", "is not a non-empty list of functions");
+    if (!allow->is_array() || allow->empty())
+      r.fail("allow", "is not a non-empty list of functions");
     for (const json& f : allow->is_array() ? *allow : json::array()) {
-      const auto fn = f.is_string() ? parse_function(f.get_ref<const std::string&>()) : std::nullopt;
+      const auto fn =
+          f.is_string() ? parse_function(f.get_ref<const std::string&>()) : std::nullopt;
       if (!fn) {
         r.fail("allow", "holds an unknown function");
       } else {

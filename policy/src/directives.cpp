@@ -26,7 +26,8 @@ struct Header {
 
 Header header_of(const Body& body) {
   if (const auto* k = std::get_if<Keyset>(&body)) return {k->version, 0, k->issued_at};
-  if (const auto* o = std::get_if<OrderSet>(&body)) return {o->sequence, o->keyset_version, o->issued_at};
+  if (const auto* o = std::get_if<OrderSet>(&body))
+    return {o->sequence, o->keyset_version, o->issued_at};
   const auto& h = std::get<Heartbeat>(body);
   return {h.sequence, h.keyset_version, h.issued_at};
 }
@@ -103,15 +104,17 @@ Result<Decoded> decode(std::string_view bytes, const EnvelopeLimits& limits) {
   return Decoded{std::move(*env), *kind};
 }
 
-std::set<crypto::Ed25519PublicKey> key_set(const RoleKeys& r) { return {r.keys.begin(), r.keys.end()}; }
+std::set<crypto::Ed25519PublicKey> key_set(const RoleKeys& r) {
+  return {r.keys.begin(), r.keys.end()};
+}
 
 void store(DirectiveState& state, DocumentKind kind, std::string_view envelope, std::string body,
            Body value) {
   switch (kind) {
     case DocumentKind::keyset: {
       const std::uint64_t v = std::get<Keyset>(value).version;
-      state.keysets.insert_or_assign(
-          v, Accepted<Keyset>{std::string(envelope), std::move(body), std::get<Keyset>(std::move(value))});
+      state.keysets.insert_or_assign(v, Accepted<Keyset>{std::string(envelope), std::move(body),
+                                                         std::get<Keyset>(std::move(value))});
       return;
     }
     case DocumentKind::orders:
@@ -160,11 +163,12 @@ Verdict apply_at(const DirectiveState& state, std::string_view bytes, std::optio
                     std::to_string(state.keyset_version()));
   }
   if (now && h.issued_at > *now + options.max_clock_skew) {
-    return fail(RejectReason::future, "issued_at " + format_rfc3339(h.issued_at) + " is in the future");
+    return fail(RejectReason::future,
+                "issued_at " + format_rfc3339(h.issued_at) + " is in the future");
   }
   if (now && kind == DocumentKind::heartbeat && *now >= std::get<Heartbeat>(*body).expires_at) {
-    return fail(RejectReason::expired, "heartbeat expired at " +
-                                           format_rfc3339(std::get<Heartbeat>(*body).expires_at));
+    return fail(RejectReason::expired,
+                "heartbeat expired at " + format_rfc3339(std::get<Heartbeat>(*body).expires_at));
   }
 
   // Step 6.
@@ -174,23 +178,24 @@ Verdict apply_at(const DirectiveState& state, std::string_view bytes, std::optio
                 std::to_string(h.sequence) + " is below the stored " + std::to_string(floor));
   }
   if (h.sequence == floor) {
-    const std::string& stored_body =
-        kind == DocumentKind::keyset ? state.keysets.rbegin()->second.body
-        : kind == DocumentKind::orders ? state.orders->body
-                                       : state.heartbeat->body;
+    const std::string& stored_body = kind == DocumentKind::keyset
+                                         ? state.keysets.rbegin()->second.body
+                                     : kind == DocumentKind::orders ? state.orders->body
+                                                                    : state.heartbeat->body;
     if (stored_body == env.payload) {
       v.decision = Decision::noop;
       v.detail = "same " + std::string(name(kind)) + " as stored";
       return v;
     }
-    return fail(RejectReason::equivocation,
-                "a different " + std::string(name(kind)) + " with the stored sequence " +
-                    std::to_string(floor));
+    return fail(RejectReason::equivocation, "a different " + std::string(name(kind)) +
+                                                " with the stored sequence " +
+                                                std::to_string(floor));
   }
   if (kind == DocumentKind::keyset) {
     if (h.sequence > floor + 1) {
       return fail(RejectReason::version_gap, "keyset version " + std::to_string(h.sequence) +
-                                                 " while " + std::to_string(floor) + " is installed");
+                                                 " while " + std::to_string(floor) +
+                                                 " is installed");
     }
     if (!meets_threshold(env, std::get<Keyset>(*body).root)) {
       return fail(RejectReason::threshold, "keyset version " + std::to_string(h.sequence) +
@@ -220,9 +225,11 @@ Status restore_document(DirectiveState& state, DocumentKind expected, const std:
   // threshold is met, and it must then name one of those versions.
   std::set<std::uint64_t> signed_under;
   for (const auto& [version, ks] : state.keysets) {
-    if (meets_threshold(decoded->env, ks.value.role(signing_role(expected)))) signed_under.insert(version);
+    if (meets_threshold(decoded->env, ks.value.role(signing_role(expected))))
+      signed_under.insert(version);
   }
-  if (signed_under.empty()) return reject_error(RejectReason::threshold, what + "signatures do not verify");
+  if (signed_under.empty())
+    return reject_error(RejectReason::threshold, what + "signatures do not verify");
   auto body = read_body(decoded->env, expected, options);
   if (!body) return make_error(body.error().code, what + body.error().message);
   if (signed_under.count(header_of(*body).keyset_version) == 0) {
@@ -237,18 +244,30 @@ Status restore_document(DirectiveState& state, DocumentKind expected, const std:
 
 std::string_view code(RejectReason r) noexcept {
   switch (r) {
-    case RejectReason::malformed: return "malformed";
-    case RejectReason::unknown_type: return "unknown_type";
-    case RejectReason::threshold: return "threshold";
-    case RejectReason::type_mismatch: return "type_mismatch";
-    case RejectReason::invalid: return "invalid";
-    case RejectReason::wrong_network: return "wrong_network";
-    case RejectReason::keyset_version: return "keyset_version";
-    case RejectReason::future: return "future";
-    case RejectReason::expired: return "expired";
-    case RejectReason::rollback: return "rollback";
-    case RejectReason::equivocation: return "equivocation";
-    case RejectReason::version_gap: return "version_gap";
+    case RejectReason::malformed:
+      return "malformed";
+    case RejectReason::unknown_type:
+      return "unknown_type";
+    case RejectReason::threshold:
+      return "threshold";
+    case RejectReason::type_mismatch:
+      return "type_mismatch";
+    case RejectReason::invalid:
+      return "invalid";
+    case RejectReason::wrong_network:
+      return "wrong_network";
+    case RejectReason::keyset_version:
+      return "keyset_version";
+    case RejectReason::future:
+      return "future";
+    case RejectReason::expired:
+      return "expired";
+    case RejectReason::rollback:
+      return "rollback";
+    case RejectReason::equivocation:
+      return "equivocation";
+    case RejectReason::version_gap:
+      return "version_gap";
   }
   return "malformed";
 }
@@ -288,7 +307,8 @@ Verdict apply(const DirectiveState& state, std::string_view envelope, Time now,
   return apply_at(state, envelope, now, options);
 }
 
-Result<DirectiveState> install_trust_anchor(std::string_view envelope, const VerifierOptions& options) {
+Result<DirectiveState> install_trust_anchor(std::string_view envelope,
+                                            const VerifierOptions& options) {
   auto decoded = decode(envelope, options.limits);
   if (!decoded) return std::move(decoded).error();
   if (decoded->kind != DocumentKind::keyset) {
@@ -299,11 +319,12 @@ Result<DirectiveState> install_trust_anchor(std::string_view envelope, const Ver
   auto keyset = parse_keyset_body(decoded->env.payload);
   if (!keyset) return std::move(keyset).error();
   if (!meets_threshold(decoded->env, keyset->root)) {
-    return reject_error(RejectReason::threshold, "the trust anchor does not meet its own root threshold");
+    return reject_error(RejectReason::threshold,
+                        "the trust anchor does not meet its own root threshold");
   }
   if (keyset->network != options.network) {
-    return reject_error(RejectReason::wrong_network, "the trust anchor is for network \"" +
-                                                         keyset->network + "\"");
+    return reject_error(RejectReason::wrong_network,
+                        "the trust anchor is for network \"" + keyset->network + "\"");
   }
   if (keyset->version != 1) {
     return reject_error(RejectReason::invalid, "the trust anchor must be keyset version 1");
@@ -313,7 +334,8 @@ Result<DirectiveState> install_trust_anchor(std::string_view envelope, const Ver
   return state;
 }
 
-Result<std::string> trust_anchor_fingerprint(std::string_view envelope, const EnvelopeLimits& limits) {
+Result<std::string> trust_anchor_fingerprint(std::string_view envelope,
+                                             const EnvelopeLimits& limits) {
   auto decoded = decode(envelope, limits);
   if (!decoded) return std::move(decoded).error();
   if (decoded->kind != DocumentKind::keyset) {
@@ -336,7 +358,8 @@ StoredEnvelopes envelopes_of(const DirectiveState& state) {
   return out;
 }
 
-Result<DirectiveState> verify_stored(const StoredEnvelopes& stored, const VerifierOptions& options) {
+Result<DirectiveState> verify_stored(const StoredEnvelopes& stored,
+                                     const VerifierOptions& options) {
   auto state = install_trust_anchor(stored.trust_anchor, options);
   if (!state) return make_error(state.error().code, "trust anchor: " + state.error().message);
   for (const std::string& bytes : stored.keysets) {
@@ -353,7 +376,8 @@ Result<DirectiveState> verify_stored(const StoredEnvelopes& stored, const Verifi
     }
   }
   if (stored.heartbeat) {
-    if (Status s = restore_document(*state, DocumentKind::heartbeat, *stored.heartbeat, options); !s) {
+    if (Status s = restore_document(*state, DocumentKind::heartbeat, *stored.heartbeat, options);
+        !s) {
       return std::move(s).error();
     }
   }

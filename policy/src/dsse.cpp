@@ -23,14 +23,17 @@ bool is_keyid(const std::string& s) {
 Result<EnvelopeSignature> decode_signature(const json& entry) {
   if (!entry.is_object()) return malformed("signature entry is not an object");
   for (const auto& [name, value] : entry.items()) {
-    if (name != "keyid" && name != "sig") return malformed("unknown signature member \"" + name + "\"");
+    if (name != "keyid" && name != "sig")
+      return malformed("unknown signature member \"" + name + "\"");
   }
   const auto keyid = entry.find("keyid");
   const auto sig = entry.find("sig");
-  if (keyid == entry.end() || !keyid->is_string() || !is_keyid(keyid->get_ref<const std::string&>())) {
+  if (keyid == entry.end() || !keyid->is_string() ||
+      !is_keyid(keyid->get_ref<const std::string&>())) {
     return malformed("signature keyid missing or not 16 lower-case hex digits");
   }
-  if (sig == entry.end() || !sig->is_string()) return malformed("signature sig missing or not a string");
+  if (sig == entry.end() || !sig->is_string())
+    return malformed("signature sig missing or not a string");
   auto bytes = crypto::from_base64(sig->get_ref<const std::string&>());
   if (!bytes) return malformed("signature sig is not standard padded base64");
   return EnvelopeSignature{keyid->get<std::string>(), std::move(*bytes)};
@@ -54,9 +57,12 @@ Result<Envelope> decode_envelope(std::string_view bytes, const EnvelopeLimits& l
   const auto type = doc.find("payloadType");
   const auto payload = doc.find("payload");
   const auto sigs = doc.find("signatures");
-  if (type == doc.end() || !type->is_string()) return malformed("payloadType missing or not a string");
-  if (payload == doc.end() || !payload->is_string()) return malformed("payload missing or not a string");
-  if (sigs == doc.end() || !sigs->is_array()) return malformed("signatures missing or not an array");
+  if (type == doc.end() || !type->is_string())
+    return malformed("payloadType missing or not a string");
+  if (payload == doc.end() || !payload->is_string())
+    return malformed("payload missing or not a string");
+  if (sigs == doc.end() || !sigs->is_array())
+    return malformed("signatures missing or not an array");
   if (sigs->size() > limits.max_signatures) {
     return malformed("more than " + std::to_string(limits.max_signatures) + " signatures");
   }

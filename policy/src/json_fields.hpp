@@ -5,11 +5,10 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "hiegate/policy/rfc3339.hpp"
 
@@ -19,19 +18,19 @@ using json = nlohmann::json;
 
 /// The first schema problem found, shared by nested readers.
 class Problems {
-public:
+ public:
   void add(std::string what) {
     if (first_.empty()) first_ = std::move(what);
   }
   [[nodiscard]] bool any() const { return !first_.empty(); }
   [[nodiscard]] const std::string& first() const { return first_; }
 
-private:
+ private:
   std::string first_;
 };
 
 class FieldReader {
-public:
+ public:
   /// Records a problem if `value` is not an object or has a member not in `allowed`.
   FieldReader(const json& value, std::string path, std::initializer_list<std::string_view> allowed,
               Problems& problems);
@@ -48,7 +47,7 @@ public:
   void fail(std::string_view name, std::string_view why);
   [[nodiscard]] std::string path(std::string_view name) const;
 
-private:
+ private:
   const json* object_ = nullptr;
   std::string path_;
   Problems& problems_;

@@ -45,7 +45,8 @@ OrdersEffect orders_effect(const OrderSet* orders, std::string_view facility, Ti
       case Action::suspend_facility:
         e.suspended_facilities.push_back(o.facility);
         // Our own facility suspended: this gateway behaves as under stop.
-        if (o.facility == facility) e.stopped_by.push_back(StopCause{o.id, o.action, o.reason, o.message});
+        if (o.facility == facility)
+          e.stopped_by.push_back(StopCause{o.id, o.action, o.reason, o.message});
         break;
       case Action::purge_cache:
         e.purges.push_back(PurgeOrder{o.id, o.purge_before.value_or(Time{})});
@@ -60,9 +61,12 @@ OrdersEffect orders_effect(const OrderSet* orders, std::string_view facility, Ti
 
 std::string_view name(FallbackMode m) noexcept {
   switch (m) {
-    case FallbackMode::emergency_only: return "emergency_only";
-    case FallbackMode::stop: return "stop";
-    case FallbackMode::keep: return "keep";
+    case FallbackMode::emergency_only:
+      return "emergency_only";
+    case FallbackMode::stop:
+      return "stop";
+    case FallbackMode::keep:
+      return "keep";
   }
   return "emergency_only";
 }
@@ -76,9 +80,12 @@ std::optional<FallbackMode> parse_fallback_mode(std::string_view s) noexcept {
 
 FunctionSet limit(FunctionSet allowed, FallbackMode m) noexcept {
   switch (m) {
-    case FallbackMode::emergency_only: return allowed.intersect(FunctionSet::none().insert(Function::emergency));
-    case FallbackMode::stop: return FunctionSet::none();
-    case FallbackMode::keep: return allowed;
+    case FallbackMode::emergency_only:
+      return allowed.intersect(FunctionSet::none().insert(Function::emergency));
+    case FallbackMode::stop:
+      return FunctionSet::none();
+    case FallbackMode::keep:
+      return allowed;
   }
   return FunctionSet::none();
 }
@@ -92,9 +99,8 @@ Freshness freshness(const DirectiveState& state, Time now, const FreshnessOption
       f.stale_since = hb.expires_at;
     }
     const std::uint64_t held = state.sequence_floor(DocumentKind::orders);
-    const bool digest_differs =
-        hb.orders_sequence == held && state.orders &&
-        crypto::sha256(state.orders->body) != hb.orders_digest;
+    const bool digest_differs = hb.orders_sequence == held && state.orders &&
+                                crypto::sha256(state.orders->body) != hb.orders_digest;
     if (hb.orders_sequence > held || digest_differs) {
       f.behind = true;
       f.behind_since = hb.issued_at;
@@ -128,7 +134,8 @@ OperatingMode effective_mode(const DirectiveState& state, std::string_view facil
   OperatingMode m;
   m.orders = orders_effect(state.orders ? &state.orders->value : nullptr, facility, now);
   m.freshness = freshness(state, now, options);
-  m.allowed = m.freshness.fallback ? limit(m.orders.allowed, *m.freshness.fallback) : m.orders.allowed;
+  m.allowed =
+      m.freshness.fallback ? limit(m.orders.allowed, *m.freshness.fallback) : m.orders.allowed;
   return m;
 }
 

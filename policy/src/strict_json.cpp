@@ -12,7 +12,7 @@ using json = nlohmann::json;
 // Builds the value itself so that it sees every member name, which the
 // library's own DOM builder would silently overwrite.
 class StrictBuilder {
-public:
+ public:
   explicit StrictBuilder(std::size_t max_depth) : max_depth_(max_depth) {}
 
   bool null() { return put(json(nullptr)); }
@@ -44,7 +44,7 @@ public:
   json take() { return std::move(root_); }
   const std::string& error() const { return error_; }
 
-private:
+ private:
   struct Frame {
     json* value;
     std::set<std::string> keys;
@@ -78,7 +78,8 @@ private:
   }
 
   bool open(json container) {
-    if (stack_.size() >= max_depth_) return fail("nesting deeper than " + std::to_string(max_depth_));
+    if (stack_.size() >= max_depth_)
+      return fail("nesting deeper than " + std::to_string(max_depth_));
     json* where = place(std::move(container));
     stack_.push_back(Frame{where, {}, {}});
     return true;

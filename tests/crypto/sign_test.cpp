@@ -10,10 +10,13 @@ namespace {
 Bytes hex(std::string_view h) { return from_hex(h).value(); }
 
 // RFC 8032 section 7.1, TEST 1 (empty message).
-constexpr std::string_view kSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
-constexpr std::string_view kPub = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+constexpr std::string_view kSeed =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+constexpr std::string_view kPub =
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 constexpr std::string_view kSig =
-    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46b"
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b4"
+    "6b"
     "d25bf5f0595bbe24655141438e7a100b";
 
 TEST(Ed25519, Rfc8032Vector) {

@@ -20,14 +20,15 @@ using policy::DocumentKind;
 using policy::testing::DirectiveKit;
 
 class DirectiveStoreTest : public ::testing::Test {
-protected:
+ protected:
   DirectiveStoreTest() : store(DirectiveStore::open(tmp / "directives").value()) {
     options.network = "nishitama";
   }
 
   // Applies and persists as the daemon does; returns the verdict.
   policy::Verdict deliver(policy::DirectiveState& state, const std::string& env) {
-    auto v = policy::apply(state, env, policy::parse_rfc3339("2026-11-21T09:05:00Z").value(), options);
+    auto v =
+        policy::apply(state, env, policy::parse_rfc3339("2026-11-21T09:05:00Z").value(), options);
     if (v.decision == Decision::accept) {
       EXPECT_TRUE(store.persist(*v.kind, v.sequence, env).ok());
       state = *v.next;
@@ -48,10 +49,11 @@ TEST_F(DirectiveStoreTest, PersistsAndRestartsIntoTheSameState) {
   policy::DirectiveState state = start->state;
   ASSERT_EQ(deliver(state, kit.keyset(2)).decision, Decision::accept);
   ASSERT_EQ(deliver(state, kit.signed_orders(orders_body)).decision, Decision::accept);
-  ASSERT_EQ(deliver(state, kit.signed_heartbeat(DirectiveKit::heartbeat_body(
-                               9, 4, orders_body, "2026-11-21T09:00:00Z", "2026-11-22T09:00:00Z", 2)))
-                .decision,
-            Decision::accept);
+  ASSERT_EQ(
+      deliver(state, kit.signed_heartbeat(DirectiveKit::heartbeat_body(
+                         9, 4, orders_body, "2026-11-21T09:00:00Z", "2026-11-22T09:00:00Z", 2)))
+          .decision,
+      Decision::accept);
 
   auto again = start_directives(store, kit.keyset(1), options);
   ASSERT_TRUE(again.ok());

@@ -16,7 +16,9 @@ json stop_order(const std::string& id = "2026-0001") {
   return {{"id", id}, {"action", "stop"}, {"audience", {"1312345678"}}, {"reason", "maintenance"}};
 }
 
-std::string orders_with(const json& order) { return DirectiveKit::orders_body(1, json::array({order})); }
+std::string orders_with(const json& order) {
+  return DirectiveKit::orders_body(1, json::array({order}));
+}
 
 std::string code_of(const std::string& body) {
   auto r = parse_orders_body(body);
@@ -58,7 +60,8 @@ TEST(OrdersBody, ActionSpecificMembers) {
   user["action"] = "suspend_user";
   user["user"] = "1319876543/u0042";
   EXPECT_EQ(code_of(orders_with(user)), "ok");
-  for (const char* bad : {"u0042", "131987654/u1", "1319876543/", "1319876543/a b", "1319876543/a/b"}) {
+  for (const char* bad :
+       {"u0042", "131987654/u1", "1319876543/", "1319876543/a b", "1319876543/a/b"}) {
     user["user"] = bad;
     EXPECT_EQ(code_of(orders_with(user)), "invalid") << bad;
   }
@@ -120,7 +123,8 @@ TEST(OrdersBody, RangesAndFormats) {
     return b;
   };
   EXPECT_EQ(code_of(with_seq("9007199254740991")), "ok");
-  for (const char* bad : {"0", "-1", "9007199254740992", "1.0", "1e0", "\"1\"", "18446744073709551616"}) {
+  for (const char* bad :
+       {"0", "-1", "9007199254740992", "1.0", "1e0", "\"1\"", "18446744073709551616"}) {
     EXPECT_EQ(code_of(with_seq(bad)), "invalid") << bad;
   }
 }

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/sign.hpp"
@@ -27,18 +26,22 @@ struct DirectiveKit {
   std::vector<crypto::Ed25519KeyPair> root, orders, heartbeat;
 
   explicit DirectiveKit(std::uint8_t generation = 0) {
-    for (std::uint8_t i = 1; i <= 3; ++i) root.push_back(test_key(static_cast<std::uint8_t>(generation + i)));
-    for (std::uint8_t i = 11; i <= 13; ++i) orders.push_back(test_key(static_cast<std::uint8_t>(generation + i)));
+    for (std::uint8_t i = 1; i <= 3; ++i)
+      root.push_back(test_key(static_cast<std::uint8_t>(generation + i)));
+    for (std::uint8_t i = 11; i <= 13; ++i)
+      orders.push_back(test_key(static_cast<std::uint8_t>(generation + i)));
     heartbeat.push_back(test_key(static_cast<std::uint8_t>(generation + 21)));
   }
 
-  static nlohmann::json role_json(const std::vector<crypto::Ed25519KeyPair>& keys, unsigned threshold) {
+  static nlohmann::json role_json(const std::vector<crypto::Ed25519KeyPair>& keys,
+                                  unsigned threshold) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& k : keys) list.push_back(b64(k.public_key));
     return {{"keys", list}, {"threshold", threshold}};
   }
 
-  std::string keyset_body(std::uint64_t version, const std::string& issued_at = "2026-11-21T08:00:00Z") const {
+  std::string keyset_body(std::uint64_t version,
+                          const std::string& issued_at = "2026-11-21T08:00:00Z") const {
     return nlohmann::json{{"type", "keyset"},
                           {"network", network},
                           {"version", version},
@@ -54,9 +57,9 @@ struct DirectiveKit {
                                  std::uint64_t keyset_version = 1,
                                  const std::string& issued_at = "2026-11-21T09:00:00Z",
                                  const std::string& net = "nishitama") {
-    return nlohmann::json{{"type", "orders"},         {"network", net},
-                          {"keyset_version", keyset_version}, {"sequence", sequence},
-                          {"issued_at", issued_at},   {"orders", list}}
+    return nlohmann::json{
+        {"type", "orders"},     {"network", net},         {"keyset_version", keyset_version},
+        {"sequence", sequence}, {"issued_at", issued_at}, {"orders", list}}
         .dump();
   }
 

@@ -21,7 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-fs::path vector_dir() { return fs::path(HIEGATE_TEST_DATA_DIR) / "policy" / "vectors" / "directives"; }
+fs::path vector_dir() {
+  return fs::path(HIEGATE_TEST_DATA_DIR) / "policy" / "vectors" / "directives";
+}
 
 std::vector<std::string> vector_files() {
   std::vector<std::string> names;
@@ -78,7 +80,8 @@ TEST_P(DirectiveVector, Conforms) {
   for (const json& step : vec.at("steps")) {
     SCOPED_TRACE("step " + std::to_string(index++));
     const StoredEnvelopes before = envelopes_of(state);
-    const Verdict v = apply(state, decode_b64(step.at("envelope_b64")), time_of(step.at("now")), options);
+    const Verdict v =
+        apply(state, decode_b64(step.at("envelope_b64")), time_of(step.at("now")), options);
     // The input state is never modified.
     const StoredEnvelopes after = envelopes_of(state);
     EXPECT_EQ(before.keysets, after.keysets);
@@ -104,7 +107,8 @@ TEST_P(DirectiveVector, Conforms) {
   auto restored = verify_stored(envelopes_of(state), options);
   ASSERT_TRUE(restored.ok()) << restored.error().code << ": " << restored.error().message;
   EXPECT_EQ(restored->keyset_version(), state.keyset_version());
-  EXPECT_EQ(restored->sequence_floor(DocumentKind::orders), state.sequence_floor(DocumentKind::orders));
+  EXPECT_EQ(restored->sequence_floor(DocumentKind::orders),
+            state.sequence_floor(DocumentKind::orders));
   EXPECT_EQ(restored->sequence_floor(DocumentKind::heartbeat),
             state.sequence_floor(DocumentKind::heartbeat));
 
@@ -114,7 +118,8 @@ TEST_P(DirectiveVector, Conforms) {
     const OrdersEffect e =
         orders_effect(s->orders ? &s->orders->value : nullptr, facility, time_of(want.at("at")));
     FunctionSet allowed;
-    for (const json& f : want.at("allowed_functions")) allowed.insert(parse_function(f.get<std::string>()).value());
+    for (const json& f : want.at("allowed_functions"))
+      allowed.insert(parse_function(f.get<std::string>()).value());
     EXPECT_EQ(e.allowed, allowed);
     std::vector<std::string> stopped;
     for (const StopCause& c : e.stopped_by) stopped.push_back(c.order_id);
@@ -131,7 +136,8 @@ INSTANTIATE_TEST_SUITE_P(Vectors, DirectiveVector, ::testing::ValuesIn(vector_fi
                            std::string n = param.param.substr(0, param.param.size() - 5);
                            std::replace_if(
                                n.begin(), n.end(),
-                               [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+                               [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
+                               '_');
                            return n;
                          });
 

@@ -1,9 +1,8 @@
-#include "hiegate/policy/directives.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "hiegate/policy/directives.hpp"
 #include "policy/directive_kit.hpp"
 
 namespace hiegate::policy {
@@ -16,7 +15,7 @@ using namespace std::chrono_literals;
 Time at(const char* s) { return parse_rfc3339(s).value(); }
 
 class Verifier : public ::testing::Test {
-protected:
+ protected:
   Verifier() {
     options.network = "nishitama";
     auto s = install_trust_anchor(kit.keyset(1), options);
@@ -36,7 +35,8 @@ protected:
 };
 
 TEST_F(Verifier, ClockSkewBoundary) {
-  const std::string env = kit.signed_orders(DirectiveKit::orders_body(1, json::array(), 1, "2026-11-21T09:05:00Z"));
+  const std::string env =
+      kit.signed_orders(DirectiveKit::orders_body(1, json::array(), 1, "2026-11-21T09:05:00Z"));
   const Verdict early = step(env, "2026-11-21T08:59:59Z");  // 301 s ahead
   EXPECT_EQ(early.decision, Decision::reject);
   EXPECT_EQ(std::string(code(early.reason)), "future");
@@ -44,7 +44,8 @@ TEST_F(Verifier, ClockSkewBoundary) {
 }
 
 TEST_F(Verifier, HeartbeatExpiresAtItsInstant) {
-  const std::string body = DirectiveKit::heartbeat_body(1, 1, "{}", "2026-11-21T09:00:00Z", "2026-11-21T10:00:00Z");
+  const std::string body =
+      DirectiveKit::heartbeat_body(1, 1, "{}", "2026-11-21T09:00:00Z", "2026-11-21T10:00:00Z");
   const std::string env = kit.signed_heartbeat(body);
   const Verdict late = step(env, "2026-11-21T10:00:00Z");
   EXPECT_EQ(std::string(code(late.reason)), "expired");
@@ -62,7 +63,8 @@ TEST_F(Verifier, TrustAnchorMustBeVersionOneOfOurNetwork) {
   auto v2 = install_trust_anchor(kit.keyset(2), options);
   ASSERT_FALSE(v2.ok());
   EXPECT_EQ(v2.error().code, "invalid");
-  auto orders = install_trust_anchor(kit.signed_orders(DirectiveKit::orders_body(1, json::array())), options);
+  auto orders =
+      install_trust_anchor(kit.signed_orders(DirectiveKit::orders_body(1, json::array())), options);
   ASSERT_FALSE(orders.ok());
   EXPECT_EQ(orders.error().code, "type_mismatch");
   VerifierOptions other = options;
@@ -74,7 +76,8 @@ TEST_F(Verifier, TrustAnchorMustBeVersionOneOfOurNetwork) {
 
 TEST_F(Verifier, FingerprintIgnoresSignatures) {
   const std::string body = kit.keyset_body(1);
-  const std::string two = DirectiveKit::sign(DocumentKind::keyset, body, {&kit.root[0], &kit.root[1]});
+  const std::string two =
+      DirectiveKit::sign(DocumentKind::keyset, body, {&kit.root[0], &kit.root[1]});
   const std::string three =
       DirectiveKit::sign(DocumentKind::keyset, body, {&kit.root[0], &kit.root[1], &kit.root[2]});
   auto a = trust_anchor_fingerprint(two);
@@ -87,11 +90,13 @@ TEST_F(Verifier, FingerprintIgnoresSignatures) {
 }
 
 TEST_F(Verifier, HeartbeatSequenceSurvivesRotationThatKeepsItsKeys) {
-  ASSERT_EQ(step(kit.signed_heartbeat(DirectiveKit::heartbeat_body(5, 1, "{}"))).decision, Decision::accept);
+  ASSERT_EQ(step(kit.signed_heartbeat(DirectiveKit::heartbeat_body(5, 1, "{}"))).decision,
+            Decision::accept);
   // v2 changes only the orders keys.
   json b = json::parse(kit.keyset_body(2));
   b["roles"]["orders"] = DirectiveKit::role_json(DirectiveKit(100).orders, 2);
-  const std::string v2 = DirectiveKit::sign(DocumentKind::keyset, b.dump(), {&kit.root[0], &kit.root[1]});
+  const std::string v2 =
+      DirectiveKit::sign(DocumentKind::keyset, b.dump(), {&kit.root[0], &kit.root[1]});
   ASSERT_EQ(step(v2).decision, Decision::accept);
   EXPECT_EQ(state.sequence_floor(DocumentKind::heartbeat), 5U);
   EXPECT_EQ(state.sequence_floor(DocumentKind::orders), 0U);
@@ -103,7 +108,8 @@ TEST_F(Verifier, HeartbeatSequenceSurvivesRotationThatKeepsItsKeys) {
 TEST_F(Verifier, StoredStateIsReverifiedUnderTheVersionItNames) {
   const std::string orders1 = DirectiveKit::orders_body(7, json::array());
   ASSERT_EQ(step(kit.signed_orders(orders1)).decision, Decision::accept);
-  ASSERT_EQ(step(kit.signed_heartbeat(DirectiveKit::heartbeat_body(3, 7, orders1))).decision, Decision::accept);
+  ASSERT_EQ(step(kit.signed_heartbeat(DirectiveKit::heartbeat_body(3, 7, orders1))).decision,
+            Decision::accept);
   ASSERT_EQ(step(kit.keyset(2)).decision, Decision::accept);
 
   // Orders and heartbeat still name version 1; the restart checks them there.
@@ -158,8 +164,9 @@ TEST_F(Verifier, RejectionLeavesStateAndNoopIsReported) {
   ASSERT_EQ(step(env).decision, Decision::accept);
   const std::string stored = state.orders->envelope;
   // Same body, more signatures: still the same document.
-  const std::string again = DirectiveKit::sign(DocumentKind::orders, DirectiveKit::orders_body(2, json::array()),
-                                               {&kit.orders[0], &kit.orders[1], &kit.orders[2]});
+  const std::string again =
+      DirectiveKit::sign(DocumentKind::orders, DirectiveKit::orders_body(2, json::array()),
+                         {&kit.orders[0], &kit.orders[1], &kit.orders[2]});
   const Verdict v = step(again);
   EXPECT_EQ(v.decision, Decision::noop);
   EXPECT_EQ(v.sequence, 2U);
@@ -171,9 +178,9 @@ TEST_F(Verifier, RejectionLeavesStateAndNoopIsReported) {
 }
 
 TEST(RejectReasons, CodesRoundTrip) {
-  for (const char* c : {"malformed", "unknown_type", "threshold", "type_mismatch", "invalid",
-                        "wrong_network", "keyset_version", "future", "expired", "rollback",
-                        "equivocation", "version_gap"}) {
+  for (const char* c :
+       {"malformed", "unknown_type", "threshold", "type_mismatch", "invalid", "wrong_network",
+        "keyset_version", "future", "expired", "rollback", "equivocation", "version_gap"}) {
     const auto r = reject_reason_from_code(c);
     ASSERT_TRUE(r.has_value()) << c;
     EXPECT_EQ(code(*r), c);

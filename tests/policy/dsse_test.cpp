@@ -10,7 +10,8 @@ namespace {
 const std::string kSig64 = crypto::to_base64(crypto::Bytes(64, 7));
 
 std::string envelope_with(std::string_view payload, std::string_view sig,
-                          std::string_view keyid = "0123456789abcdef", std::string_view extra = "") {
+                          std::string_view keyid = "0123456789abcdef",
+                          std::string_view extra = "") {
   return std::string(R"({"payloadType":"application/vnd.hiegate.orders+json","payload":")") +
          std::string(payload) + R"(","signatures":[{"keyid":")" + std::string(keyid) +
          R"(","sig":")" + std::string(sig) + "\"}]" + std::string(extra) + "}";
@@ -52,11 +53,11 @@ TEST(Envelope, ShortSignatureDecodesButIsShort) {
 }
 
 TEST(Envelope, Base64EdgeCases) {
-  expect_malformed(envelope_with("aGVsbG8", kSig64));     // missing padding
-  expect_malformed(envelope_with("aGVs bG8=", kSig64));   // whitespace
-  expect_malformed(envelope_with("aGVsbG8=\\n", kSig64)); // escaped newline
-  expect_malformed(envelope_with("aGVsbG9=", kSig64));    // non-canonical trailing bits
-  expect_malformed(envelope_with("_-8=", kSig64));        // URL-safe alphabet
+  expect_malformed(envelope_with("aGVsbG8", kSig64));      // missing padding
+  expect_malformed(envelope_with("aGVs bG8=", kSig64));    // whitespace
+  expect_malformed(envelope_with("aGVsbG8=\\n", kSig64));  // escaped newline
+  expect_malformed(envelope_with("aGVsbG9=", kSig64));     // non-canonical trailing bits
+  expect_malformed(envelope_with("_-8=", kSig64));         // URL-safe alphabet
   expect_malformed(envelope_with("aGVsbG8=", "AAAA_w=="));
   expect_malformed(envelope_with("aGVsbG8=", "AAA"));
   expect_malformed(envelope_with("aGVsbG8=", "=AAA"));
@@ -70,9 +71,11 @@ TEST(Envelope, RefusesUnknownAndMissingMembers) {
   expect_malformed(R"({"payload":"aGVsbG8=","signatures":[]})");
   expect_malformed(R"({"payloadType":1,"payload":"aGVsbG8=","signatures":[]})");
   expect_malformed(R"({"payloadType":"t","payload":"aGVsbG8=","signatures":{}})");
-  expect_malformed(R"({"payloadType":"t","payload":"aGVsbG8=","signatures":[{"sig":")" + kSig64 + "\"}]}");
-  expect_malformed(R"({"payloadType":"t","payload":"aGVsbG8=","signatures":[{"keyid":"0123456789abcdef","sig":")" +
-                   kSig64 + R"(","x":1}]})");
+  expect_malformed(R"({"payloadType":"t","payload":"aGVsbG8=","signatures":[{"sig":")" + kSig64 +
+                   "\"}]}");
+  expect_malformed(
+      R"({"payloadType":"t","payload":"aGVsbG8=","signatures":[{"keyid":"0123456789abcdef","sig":")" +
+      kSig64 + R"(","x":1}]})");
   expect_malformed(R"({"payloadType":"t","payload":"aGVsbG8=","signatures":["x"]})");
   expect_malformed("[]");
   expect_malformed(R"({"payloadType":"t","payloadType":"t","payload":"","signatures":[]})");

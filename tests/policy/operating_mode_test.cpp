@@ -25,7 +25,8 @@ OrderSet orders_of(const json& list) {
 }
 
 json order(const std::string& id, const std::string& action, json audience = "*") {
-  return {{"id", id}, {"action", action}, {"audience", std::move(audience)}, {"reason", "management"}};
+  return {
+      {"id", id}, {"action", action}, {"audience", std::move(audience)}, {"reason", "management"}};
 }
 
 FunctionSet set_of(std::initializer_list<Function> fs) {
@@ -120,7 +121,7 @@ TEST(OrdersEffect, UsersDisasterAndPurges) {
 }
 
 class FreshnessTest : public ::testing::Test {
-protected:
+ protected:
   FreshnessTest() {
     options.network = "nishitama";
     state = install_trust_anchor(kit.keyset(1), options).value();  // issued 2026-11-21T08:00:00Z
@@ -172,15 +173,16 @@ TEST_F(FreshnessTest, HeartbeatKeepsItFreshUntilExpiryPlusGrace) {
   fresh.stale_mode = FallbackMode::stop;
   EXPECT_TRUE(effective_mode(state, kUs, at("2026-11-25T09:00:00Z"), fresh).allowed.empty());
   fresh.stale_mode = FallbackMode::keep;
-  EXPECT_EQ(effective_mode(state, kUs, at("2026-11-25T09:00:00Z"), fresh).allowed, FunctionSet::all());
+  EXPECT_EQ(effective_mode(state, kUs, at("2026-11-25T09:00:00Z"), fresh).allowed,
+            FunctionSet::all());
 }
 
 TEST_F(FreshnessTest, BehindWhenTheHeartbeatNamesNewerOrders) {
   const std::string orders = DirectiveKit::orders_body(1, json::array());
   accept(kit.signed_orders(orders));
   const std::string newer = DirectiveKit::orders_body(2, json::array());
-  accept(kit.signed_heartbeat(DirectiveKit::heartbeat_body(1, 2, newer, "2026-11-21T09:00:00Z",
-                                                           "2026-11-28T09:00:00Z")));
+  accept(kit.signed_heartbeat(
+      DirectiveKit::heartbeat_body(1, 2, newer, "2026-11-21T09:00:00Z", "2026-11-28T09:00:00Z")));
   Freshness f = freshness(state, at("2026-11-21T10:00:00Z"), fresh);
   EXPECT_TRUE(f.behind);
   EXPECT_FALSE(f.stale);
@@ -199,7 +201,8 @@ TEST_F(FreshnessTest, BehindWhenTheDigestDiffers) {
 }
 
 TEST_F(FreshnessTest, OrdersDoNotLapseByStaleness) {
-  const std::string orders = DirectiveKit::orders_body(1, json::array({order("s1", "stop", {kUs})}));
+  const std::string orders =
+      DirectiveKit::orders_body(1, json::array({order("s1", "stop", {kUs})}));
   accept(kit.signed_orders(orders));
   fresh.stale_mode = FallbackMode::keep;
   const OperatingMode m = effective_mode(state, kUs, at("2027-01-01T00:00:00Z"), fresh);

@@ -17,7 +17,8 @@ void expect_refused(std::string_view text) {
 }
 
 TEST(StrictJson, AcceptsPlainDocuments) {
-  auto r = parse_strict_json(R"( {"a": [1, -2, 3.5, "x", true, null, {"b": {}}], "c": "\u00e9\ud83d\ude00"} )");
+  auto r = parse_strict_json(
+      R"( {"a": [1, -2, 3.5, "x", true, null, {"b": {}}], "c": "\u00e9\ud83d\ude00"} )");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE((*r)["a"][0].is_number_unsigned());
   EXPECT_TRUE((*r)["a"][1].is_number_integer());

@@ -29,7 +29,7 @@ using Ed25519Signature = std::array<std::uint8_t, kEd25519SignatureSize>;
 /// allows, zeroed when destroyed. Move-only; a moved-from key is empty and
 /// cannot sign.
 class Ed25519SecretKey {
-public:
+ public:
   Ed25519SecretKey() = default;
   ~Ed25519SecretKey();
   Ed25519SecretKey(Ed25519SecretKey&& other) noexcept;
@@ -41,7 +41,7 @@ public:
   /// The 32-byte seed the key derives from (for sealed storage by the caller).
   [[nodiscard]] ByteView seed() const noexcept;
 
-private:
+ private:
   friend struct Ed25519Access;
   std::uint8_t* data_ = nullptr;  // kEd25519SecretKeySize bytes or null
 };

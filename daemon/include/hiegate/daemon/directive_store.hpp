@@ -26,7 +26,7 @@
 namespace hiegate::daemon {
 
 class DirectiveStore {
-public:
+ public:
   /// Creates the directory (0700) if needed. Errors: `store_unavailable`.
   [[nodiscard]] static Result<DirectiveStore> open(std::filesystem::path dir);
 
@@ -44,7 +44,7 @@ public:
 
   [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
 
-private:
+ private:
   explicit DirectiveStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::filesystem::path dir_;
 };

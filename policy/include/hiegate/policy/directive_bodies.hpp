@@ -49,9 +49,22 @@ struct Keyset {
   [[nodiscard]] const RoleKeys& role(Role r) const noexcept;
 };
 
-enum class Action : std::uint8_t { stop, restrict, disaster, suspend_user, suspend_facility, purge_cache };
+enum class Action : std::uint8_t {
+  stop,
+  restrict,
+  disaster,
+  suspend_user,
+  suspend_facility,
+  purge_cache
+};
 enum class OrderReason : std::uint8_t {
-  failure, maintenance, equipment, data_recovery, management, disaster, violation
+  failure,
+  maintenance,
+  equipment,
+  data_recovery,
+  management,
+  disaster,
+  violation
 };
 [[nodiscard]] std::string_view name(Action a) noexcept;
 [[nodiscard]] std::string_view name(OrderReason r) noexcept;
@@ -68,13 +81,13 @@ struct Order {
   bool audience_all = false;          // "*"
   std::vector<std::string> audience;  // facility codes when not audience_all
   OrderReason reason = OrderReason::failure;
-  std::optional<Time> not_before;     // active in [not_before, not_after)
+  std::optional<Time> not_before;  // active in [not_before, not_after)
   std::optional<Time> not_after;
   std::optional<BilingualMessage> message;
-  FunctionSet allow;                  // restrict only
-  std::string user;                   // suspend_user only: <facility>/<user id>
-  std::string facility;               // suspend_facility only
-  std::optional<Time> purge_before;   // purge_cache only
+  FunctionSet allow;                 // restrict only
+  std::string user;                  // suspend_user only: <facility>/<user id>
+  std::string facility;              // suspend_facility only
+  std::optional<Time> purge_before;  // purge_cache only
 
   [[nodiscard]] bool addresses(std::string_view facility_code) const noexcept;
   [[nodiscard]] bool active_at(Time t) const noexcept;

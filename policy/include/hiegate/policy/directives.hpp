@@ -36,8 +36,18 @@ enum class Decision : std::uint8_t { accept, noop, reject };
 
 /// The spec's rejection reasons; `code()` gives the stable snake_case name.
 enum class RejectReason : std::uint8_t {
-  malformed, unknown_type, threshold, type_mismatch, invalid, wrong_network,
-  keyset_version, future, expired, rollback, equivocation, version_gap
+  malformed,
+  unknown_type,
+  threshold,
+  type_mismatch,
+  invalid,
+  wrong_network,
+  keyset_version,
+  future,
+  expired,
+  rollback,
+  equivocation,
+  version_gap
 };
 [[nodiscard]] std::string_view code(RejectReason r) noexcept;
 [[nodiscard]] std::optional<RejectReason> reject_reason_from_code(std::string_view s) noexcept;
@@ -74,10 +84,10 @@ struct DirectiveState {
 struct Verdict {
   Decision decision = Decision::reject;
   RejectReason reason = RejectReason::malformed;  // meaningful on reject only
-  std::string detail;                 // for logs and operators: no secrets
-  std::optional<DocumentKind> kind;   // known once the payloadType is
-  std::uint64_t sequence = 0;         // sequence (or keyset version) once the body is read
-  std::optional<DirectiveState> next; // set on accept only
+  std::string detail;                             // for logs and operators: no secrets
+  std::optional<DocumentKind> kind;               // known once the payloadType is
+  std::uint64_t sequence = 0;          // sequence (or keyset version) once the body is read
+  std::optional<DirectiveState> next;  // set on accept only
 
   [[nodiscard]] bool rejected() const noexcept { return decision == Decision::reject; }
 };

@@ -36,11 +36,11 @@ struct PurgeOrder {
 /// The effect of the stored orders on one facility at one time. Only orders
 /// whose audience holds the facility and whose window contains the time count.
 struct OrdersEffect {
-  FunctionSet allowed = FunctionSet::all();  // none when stopped; restricts intersect
-  std::vector<StopCause> stopped_by;         // in document order
-  std::vector<std::string> suspended_users;  // sorted, unique: refuse locally and from peers
+  FunctionSet allowed = FunctionSet::all();       // none when stopped; restricts intersect
+  std::vector<StopCause> stopped_by;              // in document order
+  std::vector<std::string> suspended_users;       // sorted, unique: refuse locally and from peers
   std::vector<std::string> suspended_facilities;  // sorted, unique: refuse their requests
-  bool disaster = false;                     // widen emergency access per [policy.disaster]
+  bool disaster = false;                          // widen emergency access per [policy.disaster]
   std::vector<PurgeOrder> purges;
 
   [[nodiscard]] bool stopped() const noexcept { return !stopped_by.empty(); }
@@ -49,7 +49,8 @@ struct OrdersEffect {
 };
 
 /// `orders` may be null (none stored: normal operation).
-[[nodiscard]] OrdersEffect orders_effect(const OrderSet* orders, std::string_view facility, Time at);
+[[nodiscard]] OrdersEffect orders_effect(const OrderSet* orders, std::string_view facility,
+                                         Time at);
 
 /// What to fall back to when stale past the grace, or when the stored state
 /// failed verification at start.
@@ -84,15 +85,16 @@ struct Freshness {
   std::optional<FallbackMode> fallback;  // set when grace_over
 };
 
-[[nodiscard]] Freshness freshness(const DirectiveState& state, Time now, const FreshnessOptions& options);
+[[nodiscard]] Freshness freshness(const DirectiveState& state, Time now,
+                                  const FreshnessOptions& options);
 
 /// Everything a request needs: the orders' effect, freshness, and the
 /// functions finally allowed.
 struct OperatingMode {
   OrdersEffect orders;
   Freshness freshness;
-  bool failsafe = false;     // stored state missing or failing verification
-  FunctionSet allowed;       // orders.allowed limited by any fallback
+  bool failsafe = false;  // stored state missing or failing verification
+  FunctionSet allowed;    // orders.allowed limited by any fallback
 
   [[nodiscard]] bool allows(Function f) const noexcept { return allowed.contains(f); }
   /// For status: "failsafe", "stopped", "stale_mode", "restricted", "stale",

@@ -9,9 +9,8 @@
 #pragma once
 
 #include <cstddef>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "hiegate/common/result.hpp"
 
@@ -20,7 +19,7 @@ namespace hiegate::policy {
 inline constexpr std::size_t kDefaultMaxJsonDepth = 32;
 
 /// Error code on refusal: `malformed`, message says why and where.
-[[nodiscard]] Result<nlohmann::json> parse_strict_json(std::string_view text,
-                                                       std::size_t max_depth = kDefaultMaxJsonDepth);
+[[nodiscard]] Result<nlohmann::json> parse_strict_json(
+    std::string_view text, std::size_t max_depth = kDefaultMaxJsonDepth);
 
 }  // namespace hiegate::policy
