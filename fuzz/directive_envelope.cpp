@@ -1,5 +1,5 @@
-// Fuzz target for the directive readers: the DSSE envelope decoder, the strict
-// JSON reader and the three body schemas. The input is tried both as an
+// Fuzz target for the directive readers: the DSSE envelope decoder, the push
+// body splitter, the strict JSON reader and the three body schemas. The input is tried both as an
 // envelope (and then its payload as each body) and directly as a body, so the
 // body readers are reached without valid base64 around them.
 // Contract checked: no crash, no sanitizer report, and every refusal carries
@@ -48,5 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   check_reason(trust_anchor_fingerprint(text));
+  auto parts = split_delivery(text);
+  check_reason(parts);
+  if (parts.ok()) {
+    for (const auto& part : *parts) check_reason(decode_envelope(part));
+  }
   return 0;
 }

@@ -81,6 +81,22 @@ Result<Envelope> decode_envelope(std::string_view bytes, const EnvelopeLimits& l
   return env;
 }
 
+Result<std::vector<std::string>> split_delivery(std::string_view body, std::size_t max_envelopes) {
+  auto parsed = parse_strict_json(body);
+  if (!parsed) return make_error("malformed", "delivery: " + parsed.error().message);
+  if (parsed->is_object()) return std::vector<std::string>{std::string(body)};
+  if (!parsed->is_array() || parsed->empty() || parsed->size() > max_envelopes) {
+    return make_error("malformed", "delivery is neither an envelope nor a list of 1 to " +
+                                       std::to_string(max_envelopes) + " envelopes");
+  }
+  std::vector<std::string> out;
+  for (const json& item : *parsed) {
+    if (!item.is_object()) return make_error("malformed", "delivery list holds a non-object");
+    out.push_back(item.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  return out;
+}
+
 std::string encode_envelope(const Envelope& envelope) {
   json sigs = json::array();
   for (const EnvelopeSignature& s : envelope.signatures) {

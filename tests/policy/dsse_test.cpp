@@ -107,5 +107,24 @@ TEST(Envelope, EnforcesLimits) {
   EXPECT_TRUE(decode_envelope(many, EnvelopeLimits{65536, 17}).ok());
 }
 
+TEST(Delivery, OneEnvelopeOrAList) {
+  const std::string one = envelope_with("aGVsbG8=", kSig64);
+  auto single = split_delivery(" " + one);
+  ASSERT_TRUE(single.ok());
+  ASSERT_EQ(single->size(), 1U);
+  EXPECT_EQ((*single)[0], " " + one);  // byte for byte
+
+  auto list = split_delivery("[" + one + "," + envelope_with("d29ybGQ=", kSig64) + "]");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2U);
+  EXPECT_EQ(decode_envelope((*list)[0])->payload, "hello");
+  EXPECT_EQ(decode_envelope((*list)[1])->payload, "world");
+
+  for (std::string_view bad : {"[]", "[1]", "\"x\"", "[{}] x", "{\"a\":1,\"a\":2}"}) {
+    EXPECT_FALSE(split_delivery(bad).ok()) << bad;
+  }
+  EXPECT_FALSE(split_delivery("[" + one + "," + one + "]", 1).ok());
+}
+
 }  // namespace
 }  // namespace hiegate::policy

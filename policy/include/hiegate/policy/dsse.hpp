@@ -38,6 +38,14 @@ struct Envelope {
 [[nodiscard]] Result<Envelope> decode_envelope(std::string_view bytes,
                                                const EnvelopeLimits& limits = {});
 
+/// A push body (§5): one envelope, or a JSON array of envelopes to apply in
+/// order. One envelope comes back byte for byte; array elements come back
+/// re-encoded compactly (signatures cover the payload, not these bytes).
+/// `malformed` if the body is not strict JSON, not an object or an array of
+/// objects, empty, or holds more than `max_envelopes`.
+[[nodiscard]] Result<std::vector<std::string>> split_delivery(std::string_view body,
+                                                              std::size_t max_envelopes = 32);
+
 /// Canonical compact encoding (what the secretariat tools emit).
 [[nodiscard]] std::string encode_envelope(const Envelope& envelope);
 
