@@ -1,7 +1,8 @@
 // Fuzz target for the directive readers: the DSSE envelope decoder, the push
-// body splitter, the strict JSON reader and the three body schemas. The input is tried both as an
-// envelope (and then its payload as each body) and directly as a body, so the
-// body readers are reached without valid base64 around them.
+// body splitter, the strict JSON reader and the three body schemas. The input
+// is tried both as an envelope (and then its payload as each body) and
+// directly as a body, so the body readers are reached without valid base64
+// around them.
 // Contract checked: no crash, no sanitizer report, and every refusal carries
 // one of the spec's reason codes.
 #include <cstddef>
