@@ -15,6 +15,7 @@ std::string to_hex(ByteView data) {
 
 std::optional<Bytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
+  if (hex.empty()) return Bytes{};  // libsodium's output pointer must not be null
   Bytes out(hex.size() / 2);
   std::size_t len = 0;
   const char* end = nullptr;
@@ -37,6 +38,7 @@ std::string to_base64(ByteView data) {
 std::optional<Bytes> from_base64(std::string_view b64) {
   (void)init();
   if (b64.size() % 4 != 0) return std::nullopt;  // padding is mandatory
+  if (b64.empty()) return Bytes{};  // libsodium's output pointer must not be null
   Bytes out(b64.size() / 4 * 3);
   std::size_t len = 0;
   const char* end = nullptr;

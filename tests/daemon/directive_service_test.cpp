@@ -1,0 +1,128 @@
+#include "hiegate/daemon/directive_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "policy/directive_kit.hpp"
+#include "support/temp_dir.hpp"
+
+namespace hiegate::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using policy::Decision;
+using policy::Function;
+using policy::testing::DirectiveKit;
+
+policy::Time at(const char* s) { return policy::parse_rfc3339(s).value(); }
+
+constexpr const char* kUs = "1312345678";
+constexpr const char* kNow = "2026-11-21T09:05:00Z";
+
+class DirectiveServiceTest : public ::testing::Test {
+ protected:
+  DirectiveServiceTest() { verifier.network = "nishitama"; }
+
+  DirectiveService make() {
+    auto store = DirectiveStore::open(tmp / "directives");
+    EXPECT_TRUE(store.ok());
+    auto startup = start_directives(*store, kit.keyset(1), verifier);
+    EXPECT_TRUE(startup.ok());
+    return DirectiveService(std::move(*store), std::move(*startup), verifier, {});
+  }
+
+  test::TempDir tmp;
+  DirectiveKit kit;
+  policy::VerifierOptions verifier;
+};
+
+TEST_F(DirectiveServiceTest, FailsafeUntilOrdersArrive) {
+  DirectiveService svc = make();
+  EXPECT_TRUE(svc.snapshot()->failsafe);
+  policy::OperatingMode m = svc.mode(kUs, at(kNow));
+  EXPECT_TRUE(m.failsafe);
+  EXPECT_TRUE(m.allows(Function::emergency));
+  EXPECT_FALSE(m.allows(Function::view));
+
+  // A heartbeat alone does not end failsafe.
+  auto hb = svc.deliver(kit.signed_heartbeat(DirectiveKit::heartbeat_body(1, 1, "{}")), at(kNow));
+  ASSERT_TRUE(hb.ok());
+  EXPECT_EQ(hb->decision, Decision::accept);
+  EXPECT_TRUE(svc.snapshot()->failsafe);
+
+  const std::string stop =
+      DirectiveKit::orders_body(1, json::array({{{"id", "s1"},
+                                                 {"action", "stop"},
+                                                 {"audience", {kUs}},
+                                                 {"reason", "maintenance"},
+                                                 {"not_before", "2026-11-21T10:00:00Z"}}}));
+  auto v = svc.deliver(kit.signed_orders(stop), at(kNow));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->decision, Decision::accept);
+  EXPECT_FALSE(v->next.has_value());
+  EXPECT_FALSE(svc.snapshot()->failsafe);
+  EXPECT_TRUE(fs::exists(tmp / "directives" / "orders.json"));
+  EXPECT_TRUE(svc.mode(kUs, at(kNow)).allows(Function::view));
+  EXPECT_TRUE(svc.mode(kUs, at("2026-11-21T10:00:00Z")).orders.stopped());
+
+  // A restart comes back to the same, non-failsafe state.
+  DirectiveService again = make();
+  EXPECT_FALSE(again.snapshot()->failsafe) << again.snapshot()->failsafe_reason;
+  EXPECT_TRUE(again.mode(kUs, at("2026-11-21T10:00:00Z")).orders.stopped());
+}
+
+TEST_F(DirectiveServiceTest, RejectionsAndNoopsChangeNothing) {
+  DirectiveService svc = make();
+  const std::string orders = kit.signed_orders(DirectiveKit::orders_body(3, json::array()));
+  ASSERT_EQ(svc.deliver(orders, at(kNow))->decision, Decision::accept);
+  const auto before = svc.snapshot();
+
+  auto noop = svc.deliver(orders, at(kNow));
+  ASSERT_TRUE(noop.ok());
+  EXPECT_EQ(noop->decision, Decision::noop);
+  auto old = svc.deliver(kit.signed_orders(DirectiveKit::orders_body(2, json::array())), at(kNow));
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->decision, Decision::reject);
+  EXPECT_EQ(std::string(policy::code(old->reason)), "rollback");
+  EXPECT_EQ(svc.snapshot(), before);  // the very same snapshot
+}
+
+TEST_F(DirectiveServiceTest, PersistFailureKeepsTheOldState) {
+  DirectiveService svc = make();
+  const auto before = svc.snapshot();
+  fs::remove_all(tmp / "directives");
+  auto r = svc.deliver(kit.signed_orders(DirectiveKit::orders_body(1, json::array())), at(kNow));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store_write_failed");
+  EXPECT_EQ(svc.snapshot(), before);
+  EXPECT_TRUE(svc.snapshot()->failsafe);
+}
+
+TEST_F(DirectiveServiceTest, ReadersSeeWholeSnapshotsWhileDelivering) {
+  DirectiveService svc = make();
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      const policy::OperatingMode m = svc.mode(kUs, at(kNow));
+      // Either failsafe (before the first orders) or normal: never a mix.
+      EXPECT_TRUE(m.failsafe || m.allows(Function::view));
+    }
+  });
+  for (std::uint64_t seq = 1; seq <= 20; ++seq) {
+    auto v =
+        svc.deliver(kit.signed_orders(DirectiveKit::orders_body(seq, json::array())), at(kNow));
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->decision, Decision::accept);
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(svc.snapshot()->state.orders->value.sequence, 20U);
+}
+
+}  // namespace
+}  // namespace hiegate::daemon
