@@ -147,9 +147,6 @@ Result<Bytes> StreamOpener::pull(ByteView chunk) {
   return out;
 }
 
-namespace {
-
-// Reads exactly out.size() bytes unless the source ends first.
 Result<std::size_t> read_full(const Source& in, std::span<std::uint8_t> out) {
   std::size_t got = 0;
   while (got < out.size()) {
@@ -160,8 +157,6 @@ Result<std::size_t> read_full(const Source& in, std::span<std::uint8_t> out) {
   }
   return got;
 }
-
-}  // namespace
 
 Status seal_stream(const KeyRing& ring, const Binding& binding, const Source& in, const Sink& out) {
   StreamSealer sealer(ring, ring.active_version(), binding);

@@ -84,6 +84,9 @@ using Source = std::function<Result<std::size_t>(std::span<std::uint8_t>)>;
 /// Push-style output.
 using Sink = std::function<Status(ByteView)>;
 
+/// Reads until `out` is full or the source ends; returns bytes read.
+Result<std::size_t> read_full(const Source& in, std::span<std::uint8_t> out);
+
 /// Seals everything from `in` as a self-contained byte stream to `out`
 /// (header, then each chunk prefixed by its u32 length). Memory stays bounded
 /// by a few chunks whatever the size.
