@@ -55,25 +55,41 @@ void Writer::loop() {
 }
 
 void Writer::run_batch(std::vector<WriteJob>& batch) {
+  std::size_t first = 0;
+  while (first < batch.size()) first = run_transaction(batch, first);
+}
+
+// Runs jobs from `first` in one transaction and reports them; returns the
+// index of the first job not run (when SQLite aborted the transaction itself,
+// e.g. on SQLITE_FULL, the jobs already run fail with that error and the rest
+// get a fresh transaction).
+std::size_t Writer::run_transaction(std::vector<WriteJob>& batch, std::size_t first) {
   bool durable = false;
-  for (const auto& j : batch) durable = durable || j.durable;
+  for (std::size_t i = first; i < batch.size(); ++i) durable = durable || batch[i].durable;
   std::vector<Status> results(batch.size());
+  std::size_t end = batch.size();
   Status commit = db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   if (commit) commit = db_.exec("BEGIN IMMEDIATE");
   if (commit) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    for (std::size_t i = first; i < batch.size(); ++i) {
       if (auto s = db_.exec("SAVEPOINT job"); !s) {
         results[i] = s;
         continue;
       }
       results[i] = batch[i].run(db_);
+      if (!results[i] && sqlite3_get_autocommit(db_.get()) != 0) {
+        commit = results[i];  // the whole transaction is gone
+        end = i + 1;
+        break;
+      }
       if (!results[i]) (void)db_.exec("ROLLBACK TO job");
       (void)db_.exec("RELEASE job");
     }
-    commit = db_.exec("COMMIT");
-    if (!commit) (void)db_.exec("ROLLBACK");
+    if (commit) commit = db_.exec("COMMIT");
+    if (!commit && sqlite3_get_autocommit(db_.get()) == 0) (void)db_.exec("ROLLBACK");
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(commit ? results[i] : commit);
+  for (std::size_t i = first; i < end; ++i) batch[i].done(commit ? results[i] : commit);
+  return end;
 }
 
 ReaderPool::ReaderPool(std::vector<sqlite::Db> dbs) : dbs_(std::move(dbs)) {

@@ -37,6 +37,7 @@ public:
 private:
   void loop();
   void run_batch(std::vector<WriteJob>& batch);
+  std::size_t run_transaction(std::vector<WriteJob>& batch, std::size_t first);
 
   sqlite::Db db_;
   std::size_t max_batch_;
