@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <iconv.h>
 
+#include "hiegate/daemon/backup.hpp"
 #include "store_fixture.hpp"
 
 namespace hiegate::daemon {
@@ -72,7 +73,10 @@ TEST(StoreLeak, NothingIdentifyingOnDisk) {
   // While open: the WAL holds the recent pages.
   expect_no_secrets(dir.path(), 2);
   ASSERT_TRUE(get_document(s, "DOC-7fa9c1-ZZ").ok());
+  std::filesystem::create_directory(dir / "state" / "backups");
+  ASSERT_TRUE(backup_store(dir / "state", *make_ring({{1, 'k'}}), dir / "state" / "backups" / "b.db", 0).ok());
   store->reset();
+  ASSERT_TRUE(std::filesystem::exists(dir / "state" / "backups" / "b.db.manifest"));
   expect_no_secrets(dir.path(), 1);
 }
 
