@@ -2,12 +2,12 @@
 // in-memory sources and sinks.
 #pragma once
 
-#include <future>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "hiegate/daemon/store.hpp"
+#include "hiegate/daemon/store_wait.hpp"
 #include "support/temp_dir.hpp"
 
 namespace hiegate::daemon::testing {
@@ -20,13 +20,9 @@ inline std::shared_ptr<const crypto::KeyRing> make_ring(std::map<std::uint32_t, 
   return std::make_shared<const crypto::KeyRing>(std::move(crypto::KeyRing::from_master_keys(views)).value());
 }
 
-/// Calls `start(callback)` and blocks until the callback ran.
 template <class T, class Start>
 Result<T> wait(Start&& start) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  start([&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
+  return wait_for<T>(std::forward<Start>(start));
 }
 
 inline crypto::Source source_of(std::string data) {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "hiegate/daemon/store.hpp"
+#include "hiegate/daemon/store_wait.hpp"
 #include "hiegatectl/store_args.hpp"
 
 namespace {
@@ -15,7 +16,7 @@ int usage() {
 }
 
 int check(daemon::Store& store) {
-  auto r = ctl::wait_for<daemon::CheckReport>([&](auto cb) { store.check(cb); });
+  auto r = daemon::wait_for<daemon::CheckReport>([&](auto cb) { store.check(cb); });
   if (!r) return ctl::fail(r.error());
   std::printf("sqlite: %s\nchecked %llu records, %zu failed\n", r->sqlite_check.c_str(),
               static_cast<unsigned long long>(r->checked), r->failures.size());
@@ -35,7 +36,7 @@ int rekey(daemon::Store& store) {
               static_cast<unsigned long long>(st.total), st.from_version, st.to_version,
               static_cast<unsigned long long>(st.done));
   for (;;) {
-    auto step = ctl::wait_for<daemon::RekeyStatus>([&](auto cb) { store.rekey_step(cb); });
+    auto step = daemon::wait_for<daemon::RekeyStatus>([&](auto cb) { store.rekey_step(cb); });
     if (!step) return ctl::fail(step.error());
     std::printf("  %llu / %llu\n", static_cast<unsigned long long>(step->done),
                 static_cast<unsigned long long>(step->total));

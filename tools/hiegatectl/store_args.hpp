@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdio>
-#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,15 +53,6 @@ inline std::shared_ptr<const crypto::KeyRing> load_keys(const std::map<std::stri
 inline int fail(const Error& e) {
   std::fprintf(stderr, "error (%s): %s\n", e.code.c_str(), e.message.c_str());
   return 1;
-}
-
-/// Blocks until the store calls back.
-template <class T, class Start>
-Result<T> wait_for(Start&& start) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  start([&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
 }
 
 }  // namespace hiegate::ctl
