@@ -138,7 +138,7 @@ void Store::cache_read(std::string facility, std::string document_id, std::int64
     auto row = find_cached(s, db, key, now);
     if (!row) return std::move(row).error();
     auto st = store::read_content(db, *s.keys, "cache", row->id, row->header, &out);
-    if (!st && is_integrity_error(st.error())) s.report_corrupt("cache", row->id, st.error().code);
+    if (!st && is_integrity_error(st.error())) s.report_corrupt("cache", row->id, row->sealed, st.error().code);
     if (st) touch(s, row->id, now);
     return st;
   });

@@ -30,7 +30,7 @@ void Store::check(Callback<CheckReport> done) {
         Status st = fields ? Status{} : Status(fields.error());
         if (st && t.content) {
           st = store::read_content(db, *s.keys, t.name, key, q->blob(2), nullptr);
-          if (!st && is_integrity_error(st.error())) s.report_corrupt(t.name, key, st.error().code);
+          if (!st && is_integrity_error(st.error())) s.report_corrupt(t.name, key, q->blob(1), st.error().code);
         }
         if (!st) {
           if (!is_integrity_error(st.error())) return std::move(st).error();

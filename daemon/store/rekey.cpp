@@ -37,16 +37,20 @@ Status rekey_row(Store::Impl& s, sqlite::Db& db, const store::SealedTable& t, co
   auto plain = crypto::open(*s.keys, crypto::Binding{t.name, row.key}, row.sealed);
   auto fields = plain ? store::unpack(*plain, t.fields) : std::nullopt;
   if (!fields) {
-    s.report_corrupt(t.name, row.key, plain ? "record_malformed" : plain.error().code);
+    s.report_corrupt(t.name, row.key, row.sealed, plain ? "record_malformed" : plain.error().code);
     return {};
   }
   const auto [key, second] = store::row_hashes(t, *s.keys, target, *fields);
   Bytes header = row.header;
   if (t.content) {
+    // A savepoint drops the chunks already re-sealed if a later one fails.
+    if (auto sp = db.exec("SAVEPOINT rekey_row"); !sp) return sp;
     auto h = store::rekey_content(db, *s.keys, t.name, row.key, row.header, target, key);
+    if (!h) (void)db.exec("ROLLBACK TO rekey_row");
+    if (auto rel = db.exec("RELEASE rekey_row"); !rel) return rel;
     if (!h) {
       if (!is_integrity_error(h.error())) return std::move(h).error();
-      s.report_corrupt(t.name, row.key, h.error().code);
+      s.report_corrupt(t.name, row.key, row.sealed, h.error().code);
       return {};
     }
     header = std::move(*h);

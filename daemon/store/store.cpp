@@ -124,23 +124,22 @@ std::vector<std::uint32_t> Store::Impl::lookup_versions() const {
   return out;
 }
 
-void Store::Impl::report_corrupt(const std::string& table, const IdHash& key, const std::string& code) {
+void Store::Impl::report_corrupt(const std::string& table, const IdHash& key, ByteView sealed,
+                                 const std::string& code) {
   if (opt.on_integrity) opt.on_integrity(IntegrityEvent{table, crypto::to_hex(key), code});
-  quarantine(table, key, code);
-}
-
-void Store::Impl::quarantine(const std::string& table, const IdHash& key, const std::string& code) {
   const bool has_content = table == "documents" || table == "cache";
   const std::string col = has_content ? "id_hash" : "key_hash";
-  write<void>(false, [](Status) {}, [=](sqlite::Db& db) -> Status {
+  const std::string where = " WHERE " + col + "=? AND sealed=?";
+  write<void>(false, [](Status) {}, [=, seen = Bytes(sealed.begin(), sealed.end())](sqlite::Db& db) -> Status {
     auto ins = db.prepare("INSERT INTO quarantine(source, key_hash, code, detected_at, sealed, content_header) "
                           "SELECT ?, " + col + ", ?, CAST(strftime('%s','now') AS INTEGER), sealed, " +
-                          (has_content ? "content_header" : "NULL") + " FROM " + table + " WHERE " + col + "=?");
+                          (has_content ? "content_header" : "NULL") + " FROM " + table + where);
     if (!ins) return std::move(ins).error();
-    if (auto s = ins->bind(1, table).bind(2, code).bind(3, ByteView(key)).run(); !s) return s;
-    auto del = db.prepare("DELETE FROM " + table + " WHERE " + col + "=?");
+    if (auto s = ins->bind(1, table).bind(2, code).bind(3, ByteView(key)).bind(4, ByteView(seen)).run(); !s) return s;
+    if (db.changes() == 0) return {};  // already quarantined or replaced since
+    auto del = db.prepare("DELETE FROM " + table + where);
     if (!del) return std::move(del).error();
-    if (auto s = del->bind(1, ByteView(key)).run(); !s) return s;
+    if (auto s = del->bind(1, ByteView(key)).bind(2, ByteView(seen)).run(); !s) return s;
     if (!has_content) return {};
     auto mv = db.prepare("UPDATE chunks SET owner=? WHERE owner=? AND id_hash=?");
     if (!mv) return std::move(mv).error();
@@ -152,12 +151,12 @@ Result<std::vector<std::string>> Store::Impl::open_row(const std::string& table,
                                                        ByteView sealed, std::size_t fields) {
   auto plain = crypto::open(*keys, crypto::Binding{table, key}, sealed);
   if (!plain) {
-    if (is_integrity_error(plain.error())) report_corrupt(table, key, plain.error().code);
+    if (is_integrity_error(plain.error())) report_corrupt(table, key, sealed, plain.error().code);
     return std::move(plain).error();
   }
   auto f = unpack(*plain, fields);
   if (!f) {
-    report_corrupt(table, key, "record_malformed");
+    report_corrupt(table, key, sealed, "record_malformed");
     return make_error("record_malformed", "sealed " + table + " record has an unexpected layout");
   }
   return std::move(*f);
@@ -254,7 +253,7 @@ void Store::read_content(std::string document_id, crypto::Sink out, Callback<voi
     auto f = find_document(s, db, id);
     if (!f) return std::move(f).error();
     auto st = store::read_content(db, *s.keys, "documents", f->id, f->header, &out);
-    if (!st && is_integrity_error(st.error())) s.report_corrupt("documents", f->id, st.error().code);
+    if (!st && is_integrity_error(st.error())) s.report_corrupt("documents", f->id, f->sealed, st.error().code);
     return st;
   });
 }

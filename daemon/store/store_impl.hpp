@@ -96,9 +96,10 @@ struct Store::Impl {
     return crypto::hash_identifier(*keys, version, kind, id);
   }
 
-  /// Reports a record that failed to open and queues its quarantine.
-  void report_corrupt(const std::string& table, const IdHash& key, const std::string& code);
-  void quarantine(const std::string& table, const IdHash& key, const std::string& code);
+  /// Reports a record that failed to open and queues its quarantine. The
+  /// row moves only if its sealed blob is still `sealed` (a row replaced in
+  /// the meantime is left alone).
+  void report_corrupt(const std::string& table, const IdHash& key, ByteView sealed, const std::string& code);
   void schedule_rekey(Callback<RekeyStatus> done);
 
   /// Queues `fn(Db&) -> Result<T>` on the writer; its changes commit (or roll
@@ -118,10 +119,17 @@ struct Store::Impl {
           else done(std::move(**res));
         }});
   }
-  /// Runs `fn(Db&) -> Result<T>` on a reader thread.
+  /// Runs `fn(Db&) -> Result<T>` on a reader thread inside one read
+  /// transaction, so that multi-statement reads (content chunks) see one
+  /// consistent snapshot.
   template <class T, class Fn>
   void read(Callback<T> done, Fn fn) {
-    readers->post([done = std::move(done), fn = std::move(fn)](sqlite::Db& db) mutable { done(fn(db)); });
+    readers->post([done = std::move(done), fn = std::move(fn)](sqlite::Db& db) mutable {
+      if (auto s = db.exec("BEGIN"); !s) return done(std::move(s).error());
+      auto r = fn(db);
+      (void)db.exec("COMMIT");
+      done(std::move(r));
+    });
   }
   /// Opens a sealed row; integrity failures are reported and quarantined.
   Result<std::vector<std::string>> open_row(const std::string& table, const IdHash& key, ByteView sealed,

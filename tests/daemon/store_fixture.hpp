@@ -2,6 +2,9 @@
 // in-memory sources and sinks.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -75,6 +78,52 @@ inline Result<std::unique_ptr<Store>> open_store(const test::TempDir& dir,
                                                  StoreOptions opt = {}) {
   opt.dir = dir / "state";
   return Store::open(std::move(opt), std::move(keys));
+}
+
+// Direct access to the database file, for tests that tamper with it.
+inline void sql(const test::TempDir& dir, const std::string& statement) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &err);
+  const std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
+
+inline std::int64_t count(const test::TempDir& dir, const std::string& query) {
+  sqlite3* db = nullptr;
+  sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr);
+  std::int64_t n = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+// Flips one bit of `col` at byte `offset` in the rows matched by `where`.
+inline void flip(const test::TempDir& dir, const std::string& table, const std::string& col, const std::string& where,
+          int offset) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* sel = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, ("SELECT " + col + " FROM " + table + " WHERE " + where).c_str(), -1, &sel,
+                               nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(sel), SQLITE_ROW);
+  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(sel, 0));
+  std::vector<std::uint8_t> blob(p, p + sqlite3_column_bytes(sel, 0));
+  sqlite3_finalize(sel);
+  blob.at(static_cast<std::size_t>(offset)) ^= 0x01;
+  sqlite3_stmt* up = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, ("UPDATE " + table + " SET " + col + " = ? WHERE " + where).c_str(), -1, &up,
+                               nullptr), SQLITE_OK);
+  sqlite3_bind_blob(up, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  ASSERT_EQ(sqlite3_step(up), SQLITE_DONE);
+  sqlite3_finalize(up);
+  sqlite3_close(db);
 }
 
 }  // namespace hiegate::daemon::testing

@@ -2,6 +2,8 @@
 // old key needed only until finished.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "store_fixture.hpp"
 
 namespace hiegate::daemon {
@@ -100,6 +102,40 @@ TEST(StoreRekey, InterruptedRekeyResumesAndOldKeyBecomesUnneeded) {
   auto wrong_new = open_store(dir, make_ring({{2, 'c'}}), opt);
   ASSERT_FALSE(wrong_new.ok());
   EXPECT_EQ(wrong_new.error().code, "master_key_mismatch");
+}
+
+TEST(StoreRekey, CorruptRowIsQuarantinedAndTheRestMoves) {
+  TempDir dir;
+  {
+    auto store = open_store(dir, make_ring({{1, 'a'}}));
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(publish(**store, doc("P", "D" + std::to_string(i)), std::string(200000, 'a' + i)).ok());
+    }
+  }
+  // Damage the last chunk of D1: its first chunks re-seal fine before the failure.
+  flip(dir, "chunks", "data", "seq = 3 AND id_hash = (SELECT id_hash FROM documents WHERE rowid = 2)", 5);
+  std::atomic<int> events{0};
+  StoreOptions opt;
+  opt.on_integrity = [&](const IntegrityEvent&) { ++events; };
+  {
+    auto store = open_store(dir, make_ring({{1, 'a'}, {2, 'b'}}), opt);
+    ASSERT_TRUE(store.ok());
+    auto fin = wait<RekeyStatus>([&](auto cb) { (*store)->start_rekey(cb); });
+    ASSERT_TRUE(fin.ok()) << fin.error().message;
+    EXPECT_FALSE(fin->running);
+    EXPECT_EQ(events.load(), 1);
+  }
+  EXPECT_EQ(count(dir, "SELECT count(*) FROM quarantine"), 1);
+  // No half re-sealed chunks were left behind for the failed row.
+  EXPECT_EQ(count(dir, "SELECT count(*) FROM chunks WHERE owner = 'documents'"), 3 * 4);
+  auto store = open_store(dir, make_ring({{2, 'b'}}), opt);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ(get_document(**store, "D1").error().code, "not_found");
+  for (int i : {0, 2, 3}) EXPECT_EQ(*read_content(**store, "D" + std::to_string(i)), std::string(200000, 'a' + i));
+  auto report = check(**store);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->failures.empty());
 }
 
 }  // namespace

@@ -13,51 +13,6 @@ namespace {
 using namespace testing;
 using test::TempDir;
 
-void sql(const TempDir& dir, const std::string& statement) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &err);
-  const std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << msg;
-}
-
-std::int64_t count(const TempDir& dir, const std::string& query) {
-  sqlite3* db = nullptr;
-  sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr);
-  std::int64_t n = -1;
-  if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
-}
-
-// Flips one bit of `col` at byte `offset` in the rows matched by `where`.
-void flip(const TempDir& dir, const std::string& table, const std::string& col, const std::string& where,
-          int offset) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* sel = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, ("SELECT " + col + " FROM " + table + " WHERE " + where).c_str(), -1, &sel,
-                               nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(sel), SQLITE_ROW);
-  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(sel, 0));
-  std::vector<std::uint8_t> blob(p, p + sqlite3_column_bytes(sel, 0));
-  sqlite3_finalize(sel);
-  blob.at(static_cast<std::size_t>(offset)) ^= 0x01;
-  sqlite3_stmt* up = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, ("UPDATE " + table + " SET " + col + " = ? WHERE " + where).c_str(), -1, &up,
-                               nullptr), SQLITE_OK);
-  sqlite3_bind_blob(up, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
-  ASSERT_EQ(sqlite3_step(up), SQLITE_DONE);
-  sqlite3_finalize(up);
-  sqlite3_close(db);
-}
-
 struct Events {
   std::mutex mu;
   std::vector<IntegrityEvent> seen;
