@@ -11,7 +11,7 @@ namespace {
 using namespace hiegate;
 
 int usage() {
-  std::fprintf(stderr, "usage: hiegatectl store check|rekey [--state-dir DIR] [--key FILE]\n");
+  std::fprintf(stderr, "usage: hiegatectl store check|rekey|status [--state-dir DIR] [--key FILE]\n");
   return 2;
 }
 
@@ -24,6 +24,17 @@ int check(daemon::Store& store) {
     std::printf("  %s %s %s (quarantined)\n", f.table.c_str(), f.key_hash_hex.c_str(), f.code.c_str());
   }
   return r->failures.empty() && r->sqlite_check == "ok" ? 0 : 1;
+}
+
+int status(daemon::Store& store) {
+  const auto st = store.rekey_status();
+  if (!st.running) {
+    std::printf("key version %u; no rekey pending\n", st.to_version);
+  } else {
+    std::printf("rekey from key version %u to %u: %llu of %llu records done\n", st.from_version, st.to_version,
+                static_cast<unsigned long long>(st.done), static_cast<unsigned long long>(st.total));
+  }
+  return 0;
 }
 
 int rekey(daemon::Store& store) {
@@ -51,7 +62,7 @@ int rekey(daemon::Store& store) {
 int store_main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string cmd = argv[1];
-  if (cmd != "check" && cmd != "rekey") return usage();
+  if (cmd != "check" && cmd != "rekey" && cmd != "status") return usage();
   auto o = ctl::parse_options(argc, argv, 2, {"--state-dir", "--key"}, {});
   if (!o) return usage();
   auto keys = ctl::load_keys(*o);
@@ -62,5 +73,6 @@ int store_main(int argc, char** argv) {
   opt.rekey_batch_rows = 256;
   auto store = daemon::Store::open(opt, keys);
   if (!store) return ctl::fail(store.error());
+  if (cmd == "status") return status(**store);
   return cmd == "check" ? check(**store) : rekey(**store);
 }
