@@ -1,0 +1,158 @@
+// The encrypted state store (SQLite in WAL mode under the state directory).
+//
+// Nothing about a patient reaches the disk in clear: identifiers used for
+// lookup are stored as keyed BLAKE2b hashes, everything else is sealed (see
+// crypto/sealed.hpp) with the record's table and key hash as associated data.
+//
+// Threading: one writer thread owns the only writing connection and commits
+// queued writes in batches; a small pool of reader threads, each with its own
+// read-only connection, serves reads. Every operation returns at once and
+// reports through its callback, which runs on a store thread: it must be
+// short and must not call back into the store synchronously; a daemon posts
+// the result to its io_context. Callbacks run exactly once, also when the
+// store is destroyed with operations queued (they then fail with
+// store_closed). Writes to directives, audit and exports are committed with
+// synchronous=FULL; other writes are batched with synchronous=NORMAL.
+//
+// Integrity: a record that fails to open is reported through on_integrity
+// (table and key hash only), moved to the quarantine table, and the call
+// fails with record_corrupt; everything else keeps being served.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hiegate/common/result.hpp"
+#include "hiegate/crypto/keys.hpp"
+#include "hiegate/crypto/sealed.hpp"
+
+namespace hiegate::daemon {
+
+template <class T>
+using Callback = std::function<void(Result<T>)>;
+
+/// Schema version this build writes; a newer store is refused.
+inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr const char* kStoreFileName = "hiegate.db";
+
+struct IntegrityEvent {
+  std::string table;
+  std::string key_hash_hex;  // hash of the row's identifier, never the identifier
+  std::string code;          // record_corrupt, record_malformed
+};
+
+struct StoreOptions {
+  std::filesystem::path dir;  // created 0700 if missing
+  std::uint64_t cache_max_bytes = 512ull << 20;
+  std::int64_t cache_ttl_seconds = 7 * 24 * 3600;
+  unsigned reader_threads = 2;
+  std::size_t max_batch = 256;       // write jobs per commit
+  std::size_t rekey_batch_rows = 64;  // records re-encrypted per background step
+  /// 0 = unlimited. Caps the database at this many pages (4 KiB each).
+  std::int64_t max_page_count = 0;
+  /// Called on a store thread; must be quick and thread-safe.
+  std::function<void(const IntegrityEvent&)> on_integrity;
+};
+
+/// A document this facility publishes. Identifiers are returned in clear
+/// only after opening the sealed metadata.
+struct DocumentRecord {
+  std::string patient_id;
+  std::string document_id;
+  std::string metadata_json;
+  std::int64_t published_at = 0;  // unix seconds, supplied by the caller
+  std::uint64_t content_size = 0;  // filled by the store
+};
+
+/// A document fetched from another facility and cached.
+struct CachedDocument {
+  std::string facility;
+  std::string document_id;
+  std::string metadata_json;
+  std::int64_t expires_at = 0;     // filled by the store: stored time + TTL
+  std::uint64_t content_size = 0;  // filled by the store
+};
+
+/// Generic sealed key -> value tables. `group` is an optional second lookup
+/// identifier (e.g. a patient id) that list_records() finds by hash.
+enum class RecordTable { consents, users, exports, directives, audit };
+[[nodiscard]] const char* table_name(RecordTable t);
+
+struct StoredRecord {
+  std::string key;
+  std::string group;
+  std::string value;
+};
+
+struct CheckReport {
+  std::uint64_t checked = 0;
+  std::vector<IntegrityEvent> failures;  // each one now quarantined
+  std::string sqlite_check;              // "ok" or SQLite's quick_check findings
+};
+
+struct RekeyStatus {
+  bool running = false;  // true while records remain on an older key version
+  std::uint32_t from_version = 0;
+  std::uint32_t to_version = 0;
+  std::uint64_t done = 0;
+  std::uint64_t total = 0;
+};
+
+class Store {
+public:
+  /// Opens (creating if needed) the store under options.dir. Refuses a schema
+  /// newer than this build (schema_too_new), a master key that does not match
+  /// the store (master_key_mismatch) and a ring lacking a version the store
+  /// still uses (key_unavailable) — in each case without changing anything.
+  /// When the ring's active version is newer than the store's, a rekey is
+  /// recorded as pending (run it with start_rekey()).
+  static Result<std::unique_ptr<Store>> open(StoreOptions options, std::shared_ptr<const crypto::KeyRing> keys);
+  ~Store();  // finishes queued work, then joins its threads
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Published documents. `content` is pulled on the writer thread; it must
+  // stay valid until `done` runs. Publishing an existing document id replaces it.
+  void publish(DocumentRecord doc, crypto::Source content, Callback<void> done);
+  void get_document(std::string document_id, Callback<DocumentRecord> done);
+  /// `out` receives authenticated plaintext chunk by chunk on a reader thread.
+  void read_content(std::string document_id, crypto::Sink out, Callback<void> done);
+  void list_documents(std::string patient_id, Callback<std::vector<DocumentRecord>> done);
+  void remove_document(std::string document_id, Callback<void> done);
+
+  // Cache of other facilities' documents: TTL from options, total size capped
+  // by evicting the least recently used entries. `now` is unix seconds.
+  void cache_put(CachedDocument doc, crypto::Source content, std::int64_t now, Callback<void> done);
+  void cache_get(std::string facility, std::string document_id, std::int64_t now, Callback<CachedDocument> done);
+  void cache_read(std::string facility, std::string document_id, std::int64_t now, crypto::Sink out,
+                  Callback<void> done);
+  /// Removes expired entries (or all with `all`); returns how many.
+  void cache_purge(std::int64_t now, bool all, Callback<std::uint64_t> done);
+
+  void put_record(RecordTable table, StoredRecord record, Callback<void> done);
+  void get_record(RecordTable table, std::string key, Callback<StoredRecord> done);
+  void list_records(RecordTable table, std::string group, Callback<std::vector<StoredRecord>> done);
+  void erase_record(RecordTable table, std::string key, Callback<void> done);
+
+  /// Opens every record (and every content chunk), quarantines failures.
+  void check(Callback<CheckReport> done);
+
+  /// Runs one rekey batch now (up to rekey_batch_rows records).
+  void rekey_step(Callback<RekeyStatus> done);
+  /// Runs rekey batches in the background until finished, between other writes.
+  void start_rekey(Callback<RekeyStatus> done);
+  [[nodiscard]] RekeyStatus rekey_status() const;
+
+  struct Impl;
+
+private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hiegate::daemon

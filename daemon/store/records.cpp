@@ -1,0 +1,99 @@
+// Generic sealed key -> value tables (consents, users, exports, directives, audit).
+#include "store/store_impl.hpp"
+
+namespace hiegate::daemon {
+namespace {
+
+bool durable(RecordTable t) {
+  return t == RecordTable::directives || t == RecordTable::audit || t == RecordTable::exports;
+}
+
+std::string kind(RecordTable t, const char* what) { return std::string(table_name(t)) + ":" + what; }
+
+Result<StoredRecord> record_from(Result<std::vector<std::string>> f) {
+  if (!f) return std::move(f).error();
+  return StoredRecord{std::move((*f)[0]), std::move((*f)[1]), std::move((*f)[2])};
+}
+
+Result<bool> erase_all_versions(Store::Impl& s, sqlite::Db& db, RecordTable t, const std::string& key) {
+  bool any = false;
+  auto del = db.prepare(std::string("DELETE FROM ") + table_name(t) + " WHERE key_hash=?");
+  if (!del) return std::move(del).error();
+  for (const auto v : s.lookup_versions()) {
+    if (auto st = del->bind(1, ByteView(s.hash(v, kind(t, "key"), key))).run(); !st) return std::move(st).error();
+    any = any || db.changes() > 0;
+    del->reset();
+  }
+  return any;
+}
+
+}  // namespace
+
+void Store::put_record(RecordTable t, StoredRecord rec, Callback<void> done) {
+  Impl& s = *impl_;
+  s.write<void>(durable(t), std::move(done), [&s, t, rec = std::move(rec)](sqlite::Db& db) -> Status {
+    if (rec.key.empty()) return make_error("invalid_argument", "a record needs a key");
+    if (auto e = erase_all_versions(s, db, t, rec.key); !e) return std::move(e).error();
+    const auto v = s.write_version();
+    const IdHash kh = s.hash(v, kind(t, "key"), rec.key);
+    const Bytes sealed = crypto::seal(*s.keys, v, crypto::Binding{table_name(t), kh},
+                                      store::pack({rec.key, rec.group, rec.value}));
+    auto ins = db.prepare(std::string("INSERT INTO ") + table_name(t) +
+                          "(key_hash, group_hash, key_version, sealed) VALUES(?, ?, ?, ?)");
+    if (!ins) return std::move(ins).error();
+    ins->bind(1, ByteView(kh)).bind(3, std::int64_t{v}).bind(4, ByteView(sealed));
+    if (!rec.group.empty()) ins->bind(2, ByteView(s.hash(v, kind(t, "group"), rec.group)));
+    return ins->run();
+  });
+}
+
+void Store::get_record(RecordTable t, std::string key, Callback<StoredRecord> done) {
+  Impl& s = *impl_;
+  s.read<StoredRecord>(std::move(done), [&s, t, key = std::move(key)](sqlite::Db& db) -> Result<StoredRecord> {
+    auto q = db.prepare(std::string("SELECT sealed FROM ") + table_name(t) + " WHERE key_hash=?");
+    if (!q) return std::move(q).error();
+    for (const auto v : s.lookup_versions()) {
+      const IdHash kh = s.hash(v, kind(t, "key"), key);
+      q->reset();
+      auto r = q->bind(1, ByteView(kh)).step();
+      if (!r) return std::move(r).error();
+      if (*r) return record_from(s.open_row(table_name(t), kh, q->blob(0), 3));
+    }
+    return make_error("not_found", std::string("no such record in ") + table_name(t));
+  });
+}
+
+void Store::list_records(RecordTable t, std::string group, Callback<std::vector<StoredRecord>> done) {
+  Impl& s = *impl_;
+  s.read<std::vector<StoredRecord>>(std::move(done), [&s, t, group = std::move(group)](sqlite::Db& db)
+                                                         -> Result<std::vector<StoredRecord>> {
+    auto q = db.prepare(std::string("SELECT key_hash, sealed FROM ") + table_name(t) +
+                        " WHERE group_hash=? ORDER BY rowid");
+    if (!q) return std::move(q).error();
+    std::vector<StoredRecord> out;
+    for (const auto v : s.lookup_versions()) {
+      q->reset();
+      q->bind(1, ByteView(s.hash(v, kind(t, "group"), group)));
+      for (;;) {
+        auto r = q->step();
+        if (!r) return std::move(r).error();
+        if (!*r) break;
+        auto rec = record_from(s.open_row(table_name(t), store::to_hash(q->blob(0)), q->blob(1), 3));
+        if (rec && rec->group == group) out.push_back(std::move(*rec));  // corrupt rows: reported, skipped
+      }
+    }
+    return out;
+  });
+}
+
+void Store::erase_record(RecordTable t, std::string key, Callback<void> done) {
+  Impl& s = *impl_;
+  s.write<void>(durable(t), std::move(done), [&s, t, key = std::move(key)](sqlite::Db& db) -> Status {
+    auto e = erase_all_versions(s, db, t, key);
+    if (!e) return std::move(e).error();
+    if (!*e) return make_error("not_found", std::string("no such record in ") + table_name(t));
+    return {};
+  });
+}
+
+}  // namespace hiegate::daemon

@@ -1,0 +1,144 @@
+// Internals shared by the store's source files.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hiegate/daemon/store.hpp"
+#include "store/sqlite.hpp"
+#include "store/worker.hpp"
+
+namespace hiegate::daemon {
+
+using crypto::ByteView;
+using crypto::Bytes;
+using crypto::IdHash;
+
+namespace store {
+
+/// Length-prefixed fields: the plaintext inside every sealed row.
+Bytes pack(std::initializer_list<std::string_view> fields);
+/// nullopt unless exactly `count` well-formed fields.
+std::optional<std::vector<std::string>> unpack(ByteView data, std::size_t count);
+
+/// Seals `source` as content chunks of (owner, id); returns the stream header
+/// and plaintext size. Memory: two chunks.
+Result<std::pair<Bytes, std::uint64_t>> write_content(sqlite::Db& db, const crypto::KeyRing& keys,
+                                                      std::uint32_t version, std::string_view owner,
+                                                      const IdHash& id, const crypto::Source& source);
+/// Opens content chunk by chunk into `sink` (null sink allowed: verify only).
+Status read_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner, const IdHash& id,
+                    ByteView header, const crypto::Sink* sink);
+/// Re-seals content from (owner, old_id) to (owner, new_id) under `version`.
+Result<Bytes> rekey_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner,
+                            const IdHash& old_id, ByteView old_header, std::uint32_t version, const IdHash& new_id);
+Status delete_content(sqlite::Db& db, std::string_view owner, ByteView id);
+
+/// Schema: applies migrations up to kStoreSchemaVersion; refuses newer.
+Status migrate(sqlite::Db& db);
+Result<int> schema_version(sqlite::Db& db);
+
+/// meta table helpers.
+Result<std::optional<Bytes>> meta_get(sqlite::Db& db, std::string_view name);
+Status meta_put(sqlite::Db& db, std::string_view name, ByteView value);
+Status meta_erase(sqlite::Db& db, std::string_view name);
+Result<std::int64_t> meta_int(sqlite::Db& db, std::string_view name, std::int64_t fallback);
+Status meta_put_int(sqlite::Db& db, std::string_view name, std::int64_t value);
+
+/// Checks the ring against the store's key check values and versions in use
+/// (read-only); returns the store's current key version (0 for a new store).
+Result<std::uint32_t> verify_keys(sqlite::Db& db, const crypto::KeyRing& keys);
+
+/// Shape of a table holding sealed rows.
+struct SealedTable {
+  const char* name;
+  const char* key_col;   // the keyed hash bound into each row's seal
+  const char* hash_col;  // second lookup hash (patient or group), or nullptr
+  bool content;          // has chunked content
+  std::size_t fields;    // packed fields in `sealed`
+};
+/// Every table holding sealed rows, in rekey order.
+inline constexpr SealedTable kSealedTables[] = {
+    {"documents", "id_hash", "patient_hash", true, 5}, {"cache", "id_hash", nullptr, true, 4},
+    {"consents", "key_hash", "group_hash", false, 3},  {"users", "key_hash", "group_hash", false, 3},
+    {"exports", "key_hash", "group_hash", false, 3},   {"directives", "key_hash", "group_hash", false, 3},
+    {"audit", "key_hash", "group_hash", false, 3}};
+/// Lookup hashes of a row, recomputed from its opened fields under `version`:
+/// {key hash, second hash or nullopt}.
+std::pair<IdHash, std::optional<IdHash>> row_hashes(const SealedTable& t, const crypto::KeyRing& keys,
+                                                    std::uint32_t version, const std::vector<std::string>& f);
+/// Owner tag of content chunks in quarantine.
+std::string quarantine_owner(std::string_view table);
+IdHash to_hash(ByteView b);
+/// Lookup identifier of a cached document.
+std::string cache_id(std::string_view facility, std::string_view document_id);
+
+}  // namespace store
+
+struct Store::Impl {
+  StoreOptions opt;
+  std::shared_ptr<const crypto::KeyRing> keys;
+  std::unique_ptr<store::Writer> writer;       // destroyed after the readers
+  std::unique_ptr<store::ReaderPool> readers;  // reader jobs may post writes
+
+  mutable std::mutex mu;
+  std::uint32_t store_version = 0;  // version of records not yet rekeyed
+  RekeyStatus rekey;                // guarded by mu
+  bool rekey_background = false;    // guarded by mu
+
+  [[nodiscard]] std::uint32_t write_version() const { return keys->active_version(); }
+  /// Versions a lookup hash may have been computed with, newest first.
+  [[nodiscard]] std::vector<std::uint32_t> lookup_versions() const;
+  [[nodiscard]] IdHash hash(std::uint32_t version, std::string_view kind, std::string_view id) const {
+    return crypto::hash_identifier(*keys, version, kind, id);
+  }
+
+  /// Reports a record that failed to open and queues its quarantine. The
+  /// row moves only if its sealed blob is still `sealed` (a row replaced in
+  /// the meantime is left alone).
+  void report_corrupt(const std::string& table, const IdHash& key, ByteView sealed, const std::string& code);
+  void schedule_rekey(Callback<RekeyStatus> done);
+
+  /// Queues `fn(Db&) -> Result<T>` on the writer; its changes commit (or roll
+  /// back on error) before `done` sees the result.
+  template <class T, class Fn>
+  void write(bool durable, Callback<T> done, Fn fn) {
+    auto res = std::make_shared<std::optional<Result<T>>>();
+    writer->post(store::WriteJob{
+        durable,
+        [res, fn = std::move(fn)](sqlite::Db& db) mutable -> Status {
+          res->emplace(fn(db));
+          if (!res->value()) return Error(res->value().error());
+          return {};
+        },
+        [res, done = std::move(done)](Status s) {
+          if (!s || !res->has_value()) done(s ? make_error("store_io", "write job did not run") : std::move(s).error());
+          else done(std::move(**res));
+        }});
+  }
+  /// Runs `fn(Db&) -> Result<T>` on a reader thread inside one read
+  /// transaction, so that multi-statement reads (content chunks) see one
+  /// consistent snapshot.
+  template <class T, class Fn>
+  void read(Callback<T> done, Fn fn) {
+    readers->post([done = std::move(done), fn = std::move(fn)](sqlite::Db& db) mutable {
+      if (auto s = db.exec("BEGIN"); !s) return done(std::move(s).error());
+      auto r = fn(db);
+      (void)db.exec("COMMIT");
+      done(std::move(r));
+    });
+  }
+  /// Opens a sealed row; integrity failures are reported and quarantined.
+  Result<std::vector<std::string>> open_row(const std::string& table, const IdHash& key, ByteView sealed,
+                                            std::size_t fields);
+  Status rekey_batch(sqlite::Db& db, RekeyStatus& out);
+};
+
+inline bool is_integrity_error(const Error& e) {
+  return e.code == "record_corrupt" || e.code == "record_malformed";
+}
+
+}  // namespace hiegate::daemon

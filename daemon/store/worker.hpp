@@ -1,0 +1,73 @@
+// The store's threads: one writer (batched transactions) and a reader pool.
+// Private to the store.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite.hpp"
+
+namespace hiegate::daemon::store {
+
+struct WriteJob {
+  bool durable = false;  // commit with synchronous=FULL
+  /// Runs inside the batch transaction in its own savepoint; on error only
+  /// this job's changes are rolled back.
+  std::function<Status(sqlite::Db&)> run;
+  /// Runs after the commit with the job's status (or the commit's error).
+  std::function<void(Status)> done;
+};
+
+/// Owns the writing connection. Thread-safe post(). Destruction runs every
+/// queued foreground job; queued background jobs fail with store_closed.
+class Writer {
+public:
+  Writer(sqlite::Db db, std::size_t max_batch);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  void post(WriteJob job);
+  /// Runs only when no foreground job is waiting (rekey batches).
+  void post_background(WriteJob job);
+
+private:
+  void loop();
+  void run_batch(std::vector<WriteJob>& batch);
+  std::size_t run_transaction(std::vector<WriteJob>& batch, std::size_t first);
+
+  sqlite::Db db_;
+  std::size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteJob> queue_, background_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+/// Threads each holding a read-only connection; jobs run in FIFO order on
+/// whichever is free. Destruction runs every queued job first.
+class ReaderPool {
+public:
+  using Job = std::function<void(sqlite::Db&)>;
+  ReaderPool(std::vector<sqlite::Db> dbs);
+  ~ReaderPool();
+  ReaderPool(const ReaderPool&) = delete;
+  ReaderPool& operator=(const ReaderPool&) = delete;
+  void post(Job job);
+
+private:
+  void loop(sqlite::Db& db);
+
+  std::vector<sqlite::Db> dbs_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace hiegate::daemon::store

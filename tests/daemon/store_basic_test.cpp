@@ -1,0 +1,183 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "hiegate/crypto/primitives.hpp"
+#include "store_fixture.hpp"
+#include "support/peak_memory.hpp"
+
+namespace hiegate::daemon {
+namespace {
+
+using namespace testing;
+using test::TempDir;
+
+TEST(Store, PublishGetListReadRemove) {
+  TempDir dir;
+  auto store = open_store(dir, make_ring({{1, 'k'}}));
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  Store& s = **store;
+  ASSERT_TRUE(publish(s, doc("P1", "D1", R"({"title":"discharge"})"), "content one").ok());
+  ASSERT_TRUE(publish(s, doc("P1", "D2"), std::string(200000, 'x')).ok());
+  ASSERT_TRUE(publish(s, doc("P2", "D3"), "").ok());
+
+  auto d1 = get_document(s, "D1");
+  ASSERT_TRUE(d1.ok()) << d1.error().message;
+  EXPECT_EQ(d1->patient_id, "P1");
+  EXPECT_EQ(d1->metadata_json, R"({"title":"discharge"})");
+  EXPECT_EQ(d1->content_size, 11u);
+  EXPECT_EQ(*read_content(s, "D1"), "content one");
+  EXPECT_EQ(*read_content(s, "D2"), std::string(200000, 'x'));
+  EXPECT_EQ(*read_content(s, "D3"), "");
+
+  auto list = wait<std::vector<DocumentRecord>>([&](auto cb) { s.list_documents("P1", cb); });
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].document_id, "D1");
+  EXPECT_EQ((*list)[1].document_id, "D2");
+
+  // Republishing replaces.
+  ASSERT_TRUE(publish(s, doc("P1", "D1", "{}"), "v2").ok());
+  EXPECT_EQ(*read_content(s, "D1"), "v2");
+  ASSERT_TRUE(wait<void>([&](auto cb) { s.remove_document("D1", cb); }).ok());
+  EXPECT_EQ(get_document(s, "D1").error().code, "not_found");
+  EXPECT_EQ(wait<void>([&](auto cb) { s.remove_document("D1", cb); }).error().code, "not_found");
+  EXPECT_EQ(publish(s, doc("", "D9"), "x").error().code, "invalid_argument");
+}
+
+TEST(Store, RecordsPersistAcrossReopen) {
+  TempDir dir;
+  auto keys = make_ring({{1, 'k'}});
+  {
+    auto store = open_store(dir, keys);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(put_record(**store, RecordTable::consents, {"C1", "P1", "opt-in"}).ok());
+    ASSERT_TRUE(put_record(**store, RecordTable::consents, {"C2", "P1", "opt-out"}).ok());
+    ASSERT_TRUE(put_record(**store, RecordTable::users, {"U1", "", "nurse"}).ok());
+    ASSERT_TRUE(put_record(**store, RecordTable::audit, {"1", "", std::string("\0bin", 4)}).ok());
+  }
+  auto store = open_store(dir, keys);
+  ASSERT_TRUE(store.ok());
+  Store& s = **store;
+  EXPECT_EQ(get_record(s, RecordTable::consents, "C1")->value, "opt-in");
+  EXPECT_EQ(get_record(s, RecordTable::users, "U1")->value, "nurse");
+  EXPECT_EQ(get_record(s, RecordTable::audit, "1")->value, std::string("\0bin", 4));
+  EXPECT_EQ(get_record(s, RecordTable::users, "C1").error().code, "not_found");  // tables are separate
+  auto list = wait<std::vector<StoredRecord>>([&](auto cb) { s.list_records(RecordTable::consents, "P1", cb); });
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[1].key, "C2");
+  ASSERT_TRUE(wait<void>([&](auto cb) { s.erase_record(RecordTable::consents, "C1", cb); }).ok());
+  EXPECT_EQ(get_record(s, RecordTable::consents, "C1").error().code, "not_found");
+}
+
+TEST(Store, CacheTtlAndLruCap) {
+  TempDir dir;
+  StoreOptions opt;
+  opt.cache_max_bytes = 250;
+  opt.cache_ttl_seconds = 100;
+  auto store = open_store(dir, make_ring({{1, 'k'}}), opt);
+  ASSERT_TRUE(store.ok());
+  Store& s = **store;
+  auto put = [&](const std::string& id, std::size_t size, std::int64_t now) {
+    return wait<void>([&](auto cb) { s.cache_put({"F1", id, "{}", 0, 0}, source_of(std::string(size, 'c')), now, cb); });
+  };
+  auto get = [&](const std::string& id, std::int64_t now) {
+    return wait<CachedDocument>([&](auto cb) { s.cache_get("F1", id, now, cb); });
+  };
+  ASSERT_TRUE(put("A", 100, 1000).ok());
+  ASSERT_TRUE(put("B", 100, 1001).ok());
+  ASSERT_TRUE(get("A", 1002).ok());  // A is now more recently used than B
+  ASSERT_TRUE(put("C", 100, 1003).ok());  // over the cap: B goes
+  EXPECT_EQ(get("B", 1004).error().code, "not_found");
+  auto a = get("A", 1004);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->expires_at, 1100);
+  EXPECT_EQ(a->content_size, 100u);
+  std::string content;
+  ASSERT_TRUE(wait<void>([&](auto cb) { s.cache_read("F1", "C", 1004, sink_into(content), cb); }).ok());
+  EXPECT_EQ(content, std::string(100, 'c'));
+  EXPECT_EQ(get("A", 1100).error().code, "not_found");  // expired
+  EXPECT_EQ(put("huge", 300, 1005).error().code, "cache_too_large");
+  EXPECT_TRUE(get("C", 1006).ok());  // the failed put changed nothing
+  auto purged = wait<std::uint64_t>([&](auto cb) { s.cache_purge(1101, false, cb); });
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(*purged, 1u);  // A expired; C (stored at 1003) expires at 1103
+  EXPECT_EQ(*wait<std::uint64_t>([&](auto cb) { s.cache_purge(0, true, cb); }), 1u);
+}
+
+TEST(Store, RefusesNewerSchemaWithoutChangingIt) {
+  TempDir dir;
+  auto keys = make_ring({{1, 'k'}});
+  { ASSERT_TRUE(open_store(dir, keys).ok()); }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = open_store(dir, keys);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, "schema_too_new");
+}
+
+std::string file_digest(const std::filesystem::path& p) {
+  return crypto::to_hex(crypto::sha256(test::read_file(p)));
+}
+
+TEST(Store, WrongKeyRefusedAndNothingChanges) {
+  TempDir dir;
+  {
+    auto store = open_store(dir, make_ring({{1, 'k'}}));
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(publish(**store, doc("P1", "D1"), "x").ok());
+  }
+  const auto db = dir / "state" / kStoreFileName;
+  const std::string before = file_digest(db);
+  auto wrong = open_store(dir, make_ring({{1, 'w'}}));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, "master_key_mismatch");
+  auto missing = open_store(dir, make_ring({{2, 'k'}}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "key_unavailable");
+  EXPECT_NE(missing.error().message.find("master-key"), std::string::npos);
+  EXPECT_EQ(file_digest(db), before);
+  auto right = open_store(dir, make_ring({{1, 'k'}}));
+  ASSERT_TRUE(right.ok());
+  EXPECT_EQ(*read_content(**right, "D1"), "x");
+}
+
+TEST(Store, SixtyFourMebibyteDocumentInBoundedMemory) {
+  TempDir dir;
+  auto store = open_store(dir, make_ring({{1, 'k'}}));
+  ASSERT_TRUE(store.ok());
+  constexpr std::size_t kSize = 64u << 20;
+  const long before = test::peak_rss_kib();
+  std::size_t produced = 0;
+  crypto::Source gen = [&](std::span<std::uint8_t> out) -> Result<std::size_t> {
+    const std::size_t n = std::min(out.size(), kSize - produced);
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>((produced + i) % 251);
+    produced += n;
+    return n;
+  };
+  ASSERT_TRUE(wait<void>([&](auto cb) { (*store)->publish(doc("P", "big"), gen, cb); }).ok());
+  std::size_t seen = 0;
+  bool same = true;
+  auto st = wait<void>([&](auto cb) {
+    (*store)->read_content("big", [&](crypto::ByteView d) -> Status {
+      for (std::size_t i = 0; i < d.size(); ++i) same = same && d[i] == static_cast<std::uint8_t>((seen + i) % 251);
+      seen += d.size();
+      return {};
+    }, cb);
+  });
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(seen, kSize);
+  EXPECT_TRUE(same);
+  const long grown = test::peak_rss_kib() - before;
+  RecordProperty("peak_rss_growth_kib", static_cast<int>(grown));
+  if (test::kPeakRssMeaningful) {
+    EXPECT_LT(grown, 16 * 1024) << "peak RSS grew by " << grown << " KiB for a 64 MiB document";
+  }
+}
+
+}  // namespace
+}  // namespace hiegate::daemon
