@@ -76,7 +76,8 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPat
                                           std::move(*crl), nullptr, {}, {}});
   try {
     if (!impl->ca.is_CA_cert()) return make_error("bad_ca", paths.ca.string() + " is not a CA certificate");
-    if (impl->key->public_key_bits() != impl->chain.front().subject_public_key_bits())
+    std::unique_ptr<Botan::Public_Key> own(impl->chain.front().subject_public_key());
+    if (impl->key->algo_name() != own->algo_name() || impl->key->public_key_bits() != own->public_key_bits())
       return make_error("key_mismatch", paths.key.string() + " does not match " + paths.cert.string());
     std::unique_ptr<Botan::Public_Key> ca_key(impl->ca.subject_public_key());
     if (impl->crl.issuer_dn() != impl->ca.subject_dn() || !impl->crl.check_signature(*ca_key))

@@ -20,8 +20,9 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <chrono>
@@ -47,11 +48,11 @@ using Done = UniqueFunction<void(boost::system::error_code)>;
 /// Wraps an Asio handler so it completes on its own associated executor.
 template <class Handler, class Executor, class... Args>
 auto on_handler_executor(Handler handler, const Executor& fallback) {
-  auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, fallback));
-  return [h = std::move(handler), w = std::move(work)](Args... args) mutable {
-    auto ex = w.get_executor();
+  // A tracked executor keeps the handler's context alive until completion.
+  auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
+                                boost::asio::execution::outstanding_work.tracked);
+  return [h = std::move(handler), ex](Args... args) mutable {
     boost::asio::dispatch(ex, [h2 = std::move(h), args...]() mutable { h2(args...); });
-    w.reset();
   };
 }
 }  // namespace detail
