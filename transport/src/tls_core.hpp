@@ -47,7 +47,7 @@ private:
 
 class TlsCore final : public Botan::TLS::Callbacks, public std::enable_shared_from_this<TlsCore> {
 public:
-  using Strand = TlsStream::executor_type;
+  using Strand = boost::asio::strand<boost::asio::any_io_executor>;
   TlsCore(boost::asio::ip::tcp::socket socket, std::shared_ptr<TlsContext> ctx, TlsRole role,
           std::optional<PeerIdentity> expected);
   ~TlsCore() override;

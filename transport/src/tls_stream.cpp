@@ -13,7 +13,7 @@ TlsStream::~TlsStream() {
 }
 TlsStream::TlsStream(TlsStream&&) noexcept = default;
 
-TlsStream::executor_type TlsStream::get_executor() const noexcept { return core_->strand_; }
+TlsStream::executor_type TlsStream::get_executor() const noexcept { return executor_type(core_->strand_); }
 TlsStream::next_layer_type& TlsStream::next_layer() { return core_->socket_; }
 const std::optional<PeerIdentity>& TlsStream::peer() const { return core_->peer_; }
 std::optional<Error> TlsStream::last_error() const { return core_->last_error_; }

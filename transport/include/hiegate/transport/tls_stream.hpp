@@ -59,7 +59,9 @@ auto on_handler_executor(Handler handler, const Executor& fallback) {
 
 class TlsStream {
 public:
-  using executor_type = boost::asio::strand<boost::asio::any_io_executor>;
+  /// A strand, type-erased: Boost 1.74's Beast mis-selects its work guard
+  /// for strand<any_io_executor>, so the strand is wrapped in any_io_executor.
+  using executor_type = boost::asio::any_io_executor;
   using next_layer_type = boost::asio::ip::tcp::socket;
 
   /// `expected_peer` (client role): the identity the server must prove.
