@@ -1,0 +1,218 @@
+// The peer HTTPS server: curl as an independent client, then hiegate's own
+// pooled client (identity pinning, keep-alive, reload, breaker).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <thread>
+
+#include "hiegate/transport/peer_client.hpp"
+#include "hiegate/transport/peer_server.hpp"
+#include "tls_fixture.hpp"
+
+namespace hiegate::transport::testing {
+namespace {
+
+class PeerServerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    store = pki.store(pki.facility_dir(0));
+    ctx = TlsContext::create(store, TlsSettings{});
+    start_server({});
+  }
+  void TearDown() override {
+    if (server) server->stop();
+    work.reset();
+    ioc.stop();
+    if (thread.joinable()) thread.join();
+  }
+  void start_server(PeerServerOptions opts) {
+    opts.address = "127.0.0.1";
+    opts.port = 0;
+    opts.handshake_timeout = std::chrono::milliseconds(500);
+    std::vector<PeerRoute> routes = {
+        {"GET", "/peer/v1/whoami", Caller::any,
+         [](const PeerRequest& r) {
+           return PeerResponse::json(200, nlohmann::json{{"kind", r.peer.kind == PeerIdentity::Kind::secretariat
+                                                                       ? "secretariat" : "facility"},
+                                                         {"facility", r.peer.facility}}.dump());
+         }},
+        {"PUT", "/peer/v1/directives", Caller::secretariat,
+         [](const PeerRequest& r) { return PeerResponse::json(200, R"({"accepted":)" + std::to_string(r.body.size()) + "}"); }},
+        {"GET", "/peer/v1/documents/*", Caller::facility,
+         [](const PeerRequest& r) { return PeerResponse::json(200, R"({"path":")" + r.path + "\"}"); }},
+    };
+    server = std::make_unique<PeerServer>(ioc, ctx, opts, routes);
+    ASSERT_TRUE(server->start());
+    if (!thread.joinable()) thread = std::thread([this] { ioc.run(); });
+  }
+
+  struct CurlResult {
+    int status = 0;
+    std::string body;
+  };
+  CurlResult curl(const fs::path& who, const std::string& method, const std::string& path,
+                  const std::string& data = "", const std::vector<std::string>& extra = {}) {
+    const auto out = pki.dir / "curl.out";
+    std::vector<std::string> argv = {"curl", "-sS", "-k", "--max-time", "5", "-X", method, "-o", out.string(),
+                                     "-w", "%{http_code}"};
+    if (!who.empty()) argv.insert(argv.end(), {"--cert", (who / "cert.pem").string(), "--key", (who / "key.pem").string()});
+    if (!data.empty()) argv.insert(argv.end(), {"--data-binary", "@" + (pki.dir / "curl.in").string()});
+    if (!data.empty()) pki.dir.write("curl.in", data);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("https://127.0.0.1:" + std::to_string(server->port()) + path);
+    const auto log = pki.dir / "curl.code";
+    Child c(argv, "", log);
+    c.wait();
+    CurlResult r;
+    const std::string code = test::read_file(log);
+    r.status = std::atoi(code.substr(code.size() >= 3 ? code.size() - 3 : 0).c_str());
+    if (fs::exists(out)) r.body = test::read_file(out);
+    fs::remove(out);
+    return r;
+  }
+
+  Result<PeerResponse> request(PeerClient& client, const std::string& facility, OutboundRequest req) {
+    std::promise<Result<PeerResponse>> p;
+    client.async_request({facility, "127.0.0.1", server->port()}, std::move(req),
+                         [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+
+  Pki pki;
+  std::shared_ptr<CredentialStore> store;
+  std::shared_ptr<TlsContext> ctx;
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::thread thread;
+  std::unique_ptr<PeerServer> server;
+};
+
+TEST_F(PeerServerTest, HealthForFacilityAndSecretariat) {
+  auto r = curl(pki.facility_dir(1), "GET", "/peer/v1/health");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(pki.facility(1).uri()), std::string::npos) << r.body;
+  r = curl(pki.net.secretariat_dir, "GET", "/peer/v1/health");
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(PeerServerTest, IdentityComesFromCertificateNotHeaders) {
+  auto r = curl(pki.facility_dir(1), "GET", "/peer/v1/whoami", "", {"-H", "X-HIE-Facility: 1399999999"});
+  ASSERT_EQ(r.status, 200);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["kind"], "facility");
+  EXPECT_EQ(j["facility"], pki.net.facility_codes[1]);
+}
+
+TEST_F(PeerServerTest, FacilityOnSecretariatRouteIsForbidden) {
+  auto r = curl(pki.facility_dir(1), "PUT", "/peer/v1/directives", "{}");
+  EXPECT_EQ(r.status, 403);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["error"]["code"], "forbidden");
+  EXPECT_TRUE(j["error"]["message"].is_string());
+  r = curl(pki.net.secretariat_dir, "PUT", "/peer/v1/directives", "{\"x\":1}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"accepted":7})");
+  r = curl(pki.net.secretariat_dir, "GET", "/peer/v1/documents/abc");  // facility-only
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(server->stats().forbidden, 2u);
+}
+
+TEST_F(PeerServerTest, UnknownPathAndMethod) {
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/nope").status, 404);
+  EXPECT_EQ(curl(pki.facility_dir(1), "DELETE", "/peer/v1/health").status, 405);
+}
+
+TEST_F(PeerServerTest, NoClientCertificateGetsNoResponse) {
+  auto r = curl({}, "GET", "/peer/v1/health");
+  EXPECT_EQ(r.status, 0);
+}
+
+TEST_F(PeerServerTest, BodyAndHeaderLimits) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.max_body_bytes = 1024;
+  opts.max_header_bytes = 2048;
+  start_server(opts);
+  EXPECT_EQ(curl(pki.net.secretariat_dir, "PUT", "/peer/v1/directives", std::string(4096, 'a')).status, 413);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health", "", {"-H", "X-Big: " + std::string(4096, 'b')}).status,
+            431);
+}
+
+TEST_F(PeerServerTest, MaxConnections) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.max_connections = 1;
+  start_server(opts);
+  asio::io_context local;
+  asio::ip::tcp::socket stall(local);
+  stall.connect({asio::ip::make_address("127.0.0.1"), server->port()});  // holds the only slot
+  for (int i = 0; i < 100 && server->active_connections() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 0);
+  EXPECT_GE(server->stats().over_capacity, 1u);
+}
+
+TEST_F(PeerServerTest, ClientPoolReusesConnectionAndPinsIdentity) {
+  auto client_store = pki.store(pki.facility_dir(1));
+  PeerClient client(ioc, TlsContext::create(client_store, TlsSettings{}));
+  const std::string server_code = pki.net.facility_codes[0];
+  for (int i = 0; i < 3; ++i) {
+    auto r = request(client, server_code, {"GET", "/peer/v1/whoami", {}, "", ""});
+    ASSERT_TRUE(r) << r.error().code << ": " << r.error().message;
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_NE(r->body.find(pki.net.facility_codes[1]), std::string::npos);
+  }
+  EXPECT_EQ(client.state(server_code).open, 1u);  // keep-alive: one connection for three requests
+  EXPECT_EQ(server->stats().accepted, 1u);
+
+  // Calling the same address as another facility: the server proves 1300000001, not 1312345678.
+  auto wrong = request(client, "1312345678", {"GET", "/peer/v1/health", {}, "", ""});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, "wrong_peer");
+}
+
+TEST_F(PeerServerTest, ClientBreakerOpensAfterFailures) {
+  PeerClientOptions opts;
+  opts.max_retries = 1;
+  opts.backoff_base = std::chrono::milliseconds(1);
+  opts.breaker_threshold = 2;
+  opts.connect_timeout = std::chrono::milliseconds(500);
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
+  asio::ip::tcp::acceptor closed(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = closed.local_endpoint().port();
+  closed.close();  // nothing listens there now
+  std::promise<Result<PeerResponse>> p;
+  client.async_request({"1300000009", "127.0.0.1", port}, {"GET", "/peer/v1/health", {}, "", ""},
+                       [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
+  auto r = p.get_future().get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "connect_failed");
+  EXPECT_EQ(client.state("1300000009").consecutive_failures, 2);  // first try + one retry
+  EXPECT_TRUE(client.state("1300000009").breaker_open);
+  std::promise<Result<PeerResponse>> p2;
+  client.async_request({"1300000009", "127.0.0.1", port}, {"GET", "/peer/v1/health", {}, "", ""},
+                       [&p2](Result<PeerResponse> res) { p2.set_value(std::move(res)); });
+  auto r2 = p2.get_future().get();
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().code, "peer_unavailable");
+}
+
+TEST_F(PeerServerTest, PostIsNotRetried) {
+  PeerClientOptions opts;
+  opts.max_retries = 3;
+  opts.backoff_base = std::chrono::milliseconds(1);
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
+  asio::ip::tcp::acceptor closed(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = closed.local_endpoint().port();
+  closed.close();
+  std::promise<Result<PeerResponse>> p;
+  client.async_request({"1300000009", "127.0.0.1", port}, {"POST", "/x", {}, "{}", "application/json"},
+                       [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
+  ASSERT_FALSE(p.get_future().get());
+  EXPECT_EQ(client.state("1300000009").consecutive_failures, 1);
+}
+
+}  // namespace
+}  // namespace hiegate::transport::testing
