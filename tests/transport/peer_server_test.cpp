@@ -73,11 +73,13 @@ protected:
     return r;
   }
 
-  Result<PeerResponse> request(PeerClient& client, const std::string& facility, OutboundRequest req) {
+  static Result<PeerResponse> request(PeerClient& client, const PeerAddress& to, OutboundRequest req) {
     std::promise<Result<PeerResponse>> p;
-    client.async_request({facility, "127.0.0.1", server->port()}, std::move(req),
-                         [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
+    client.async_request(to, std::move(req), [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
     return p.get_future().get();
+  }
+  Result<PeerResponse> request(PeerClient& client, const std::string& facility, OutboundRequest req) {
+    return request(client, PeerAddress{facility, "127.0.0.1", server->port()}, std::move(req));
   }
 
   Pki pki;
@@ -173,6 +175,12 @@ TEST_F(PeerServerTest, ClientPoolReusesConnectionAndPinsIdentity) {
   EXPECT_EQ(wrong.error().code, "wrong_peer");
 }
 
+/// A port on 127.0.0.1 where nothing listens.
+std::uint16_t unreachable_port(asio::io_context& ioc) {
+  asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
 TEST_F(PeerServerTest, ClientBreakerOpensAfterFailures) {
   PeerClientOptions opts;
   opts.max_retries = 1;
@@ -180,21 +188,13 @@ TEST_F(PeerServerTest, ClientBreakerOpensAfterFailures) {
   opts.breaker_threshold = 2;
   opts.connect_timeout = std::chrono::milliseconds(500);
   PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
-  asio::ip::tcp::acceptor closed(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto port = closed.local_endpoint().port();
-  closed.close();  // nothing listens there now
-  std::promise<Result<PeerResponse>> p;
-  client.async_request({"1300000009", "127.0.0.1", port}, {"GET", "/peer/v1/health", {}, "", ""},
-                       [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
-  auto r = p.get_future().get();
+  const PeerAddress dead{"1300000009", "127.0.0.1", unreachable_port(ioc)};
+  auto r = request(client, dead, {"GET", "/peer/v1/health", {}, "", ""});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "connect_failed");
   EXPECT_EQ(client.state("1300000009").consecutive_failures, 2);  // first try + one retry
   EXPECT_TRUE(client.state("1300000009").breaker_open);
-  std::promise<Result<PeerResponse>> p2;
-  client.async_request({"1300000009", "127.0.0.1", port}, {"GET", "/peer/v1/health", {}, "", ""},
-                       [&p2](Result<PeerResponse> res) { p2.set_value(std::move(res)); });
-  auto r2 = p2.get_future().get();
+  auto r2 = request(client, dead, {"GET", "/peer/v1/health", {}, "", ""});
   ASSERT_FALSE(r2);
   EXPECT_EQ(r2.error().code, "peer_unavailable");
 }
@@ -204,14 +204,48 @@ TEST_F(PeerServerTest, PostIsNotRetried) {
   opts.max_retries = 3;
   opts.backoff_base = std::chrono::milliseconds(1);
   PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
-  asio::ip::tcp::acceptor closed(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto port = closed.local_endpoint().port();
-  closed.close();
-  std::promise<Result<PeerResponse>> p;
-  client.async_request({"1300000009", "127.0.0.1", port}, {"POST", "/x", {}, "{}", "application/json"},
-                       [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
-  ASSERT_FALSE(p.get_future().get());
+  auto r = request(client, {"1300000009", "127.0.0.1", unreachable_port(ioc)}, {"POST", "/x", {}, "{}", "application/json"});
+  ASSERT_FALSE(r);
   EXPECT_EQ(client.state("1300000009").consecutive_failures, 1);
+}
+
+TEST_F(PeerServerTest, ReloadSwapsCertificateForNewConnectionsOnly) {
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}));
+  const std::string code = pki.net.facility_codes[0];
+  ASSERT_TRUE(request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));  // opens connection A
+  const std::string old_serial = store->current()->serial();
+
+  const auto now = Clock::now();
+  const auto fresh = pki.issue("fresh", pki.facility(0), now - std::chrono::minutes(5), now + std::chrono::hours(240));
+  for (const char* f : {"cert.pem", "key.pem"}) {
+    fs::remove(pki.facility_dir(0) / f);
+    fs::copy_file(fresh / f, pki.facility_dir(0) / f);
+  }
+  ASSERT_TRUE(store->reload(now));
+  const std::string new_serial = store->current()->serial();
+  EXPECT_NE(new_serial, old_serial);
+
+  // Connection A keeps its snapshot and still works.
+  ASSERT_TRUE(request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));
+  EXPECT_EQ(server->stats().accepted, 1u);
+
+  // A new connection is served with the new certificate.
+  const std::string fresh_pem = test::read_file(fresh / "cert.pem");
+  const std::string fresh_line = fresh_pem.substr(fresh_pem.find('\n') + 1, 64);
+  Child sc({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(server->port()), "-cert",
+            (pki.facility_dir(1) / "cert.pem").string(), "-key", (pki.facility_dir(1) / "key.pem").string()},
+           "", pki.dir / "sc.log");
+  sc.wait();
+  EXPECT_NE(test::read_file(pki.dir / "sc.log").find(fresh_line), std::string::npos);
+
+  // A corrupt key keeps the current snapshot and reports why.
+  fs::remove(pki.facility_dir(0) / "key.pem");
+  pki.dir.write("facilities/" + code + "/key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  auto bad = store->reload(now);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "bad_key");
+  EXPECT_EQ(store->current()->serial(), new_serial);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 200);
 }
 
 }  // namespace
