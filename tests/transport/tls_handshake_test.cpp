@@ -185,5 +185,42 @@ TEST_F(TlsHandshake, RefusesHugeCertificateChain) {
   EXPECT_FALSE(out.peer);
 }
 
+TEST_F(TlsHandshake, ResumedSessionIsRevalidated) {
+  auto args = cert_args(pki.facility_dir(1));
+  const auto sess = (pki.dir / "sess.pem").string();
+  args.insert(args.end(), {"-tls1_2", "-sess_out", sess});
+  ASSERT_FALSE(connect(args).handshake);
+  // Resumption works while nothing changed.
+  auto again = cert_args(pki.facility_dir(1));
+  again.insert(again.end(), {"-tls1_2", "-sess_in", sess});
+  auto out = connect(again);
+  ASSERT_FALSE(out.handshake) << out.handshake.message();
+  EXPECT_NE(test::read_file(pki.dir / "s_client.log").find("Reused"), std::string::npos);
+  EXPECT_EQ(out.peer, pki.facility(1));
+  // Revoked meanwhile: the cached session must not let the peer back in.
+  auto serial = pki::serial_hex(test::read_file(pki.facility_dir(1) / "cert.pem"));
+  ASSERT_TRUE(serial);
+  ASSERT_TRUE(pki::ca_revoke(pki.ca_dir(), *serial, Clock::now()));
+  ASSERT_TRUE(ctx->store()->reload(Clock::now()));
+  out = connect(again);
+  EXPECT_EQ(out.handshake, TlsErrc::peer_rejected);
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "certificate_revoked");
+}
+
+TEST_F(TlsHandshake, RefusesClientWithoutExtendedMasterSecret) {
+  pki.dir.write("no_ems.cnf",
+                "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sys\n"
+                "[sys]\nOptions = -ExtendedMasterSecret\n");
+  ::setenv("OPENSSL_CONF", (pki.dir / "no_ems.cnf").c_str(), 1);
+  auto args = cert_args(pki.facility_dir(1));
+  args.push_back("-tls1_2");
+  auto out = connect(args);
+  ::unsetenv("OPENSSL_CONF");
+  EXPECT_EQ(out.handshake, TlsErrc::handshake_failed);
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "no_extended_master_secret");
+}
+
 }  // namespace
 }  // namespace hiegate::transport::testing

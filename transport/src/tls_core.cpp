@@ -6,6 +6,10 @@
 #include <botan/tls_server.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/execution/context.hpp>
+
+#include <mutex>
 #include <boost/asio/write.hpp>
 
 #include "tls_context_impl.hpp"
@@ -17,6 +21,39 @@ using Botan::TLS::Alert;
 
 namespace {
 constexpr std::size_t kMaxWriteChunk = 64 * 1024;
+
+/// Per-io_context list of cores, so that the context's shutdown can drop the
+/// handlers cores hold (Asio destroys the ones it holds itself).
+class CoreRegistry final : public asio::execution_context::service {
+public:
+  using key_type = CoreRegistry;
+  static inline asio::execution_context::id id;
+  explicit CoreRegistry(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
+
+  void add(std::weak_ptr<TlsCore> core) {
+    std::lock_guard lock(mu_);
+    if (cores_.size() >= prune_at_) {
+      std::erase_if(cores_, [](const std::weak_ptr<TlsCore>& w) { return w.expired(); });
+      prune_at_ = std::max<std::size_t>(64, cores_.size() * 2);
+    }
+    cores_.push_back(std::move(core));
+  }
+
+private:
+  void shutdown() override {
+    std::vector<std::weak_ptr<TlsCore>> cores;
+    {
+      std::lock_guard lock(mu_);
+      cores.swap(cores_);
+    }
+    for (auto& w : cores)
+      if (auto c = w.lock()) c->drop_handlers();
+  }
+
+  std::mutex mu_;
+  std::vector<std::weak_ptr<TlsCore>> cores_;
+  std::size_t prune_at_ = 64;
+};
 
 Alert::Type alert_for(const std::string& code) {
   if (code == "certificate_revoked") return Alert::CERTIFICATE_REVOKED;
@@ -46,6 +83,8 @@ void TlsCore::handshake(Done done) {
       return;
     }
     self->hs_done_ = std::move(done);
+    asio::use_service<CoreRegistry>(asio::query(self->socket_.get_executor(), asio::execution::context))
+        .add(self->weak_from_this());
     if (!self->error_) {
       auto& ci = self->ctx_->impl();
       try {
@@ -289,6 +328,12 @@ void TlsCore::close() {
     self->fail(asio::error::operation_aborted, "closed", "connection closed locally");
     self->close_socket();
   });
+}
+
+void TlsCore::drop_handlers() {
+  auto hs = std::move(hs_done_);
+  auto waiters = std::move(flush_waiters_);
+  flush_waiters_.clear();
 }
 
 // --- Botan callbacks (run inside channel_ calls, on strand_) ---

@@ -60,6 +60,10 @@ public:
   void expires_after(std::chrono::steady_clock::duration d);
   void expires_never();
   void close();
+  /// Destroys stored completion handlers without calling them. Only for the
+  /// io_context's shutdown (nothing runs then): it breaks the cycle
+  /// handler -> user object -> TlsStream -> core -> handler.
+  void drop_handlers();
 
   Strand strand_;
   boost::asio::ip::tcp::socket socket_;
