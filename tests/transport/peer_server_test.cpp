@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "hiegate/transport/peer_client.hpp"
@@ -126,9 +127,28 @@ TEST_F(PeerServerTest, UnknownPathAndMethod) {
   EXPECT_EQ(curl(pki.facility_dir(1), "DELETE", "/peer/v1/health").status, 405);
 }
 
-TEST_F(PeerServerTest, NoClientCertificateGetsNoResponse) {
-  auto r = curl({}, "GET", "/peer/v1/health");
-  EXPECT_EQ(r.status, 0);
+TEST_F(PeerServerTest, RefusedHandshakesAreReported) {
+  server->stop();
+  std::mutex mu;
+  std::vector<Error> reported;
+  PeerServerOptions opts;
+  opts.on_handshake_failure = [&](const std::string& remote, const Error& why) {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+    reported.push_back(why);
+  };
+  start_server(opts);
+  EXPECT_EQ(curl({}, "GET", "/peer/v1/health").status, 0);  // no client certificate
+  Pki other;
+  EXPECT_EQ(curl(other.facility_dir(0), "GET", "/peer/v1/health").status, 0);  // another CA
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return reported.size();
+  };
+  for (int i = 0; i < 400 && count() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_EQ(reported[1].code, "certificate_invalid");
 }
 
 TEST_F(PeerServerTest, BodyAndHeaderLimits) {

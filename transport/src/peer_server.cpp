@@ -66,7 +66,7 @@ Response to_beast(const PeerResponse& r, unsigned version, bool keep_alive) {
 class Session : public std::enable_shared_from_this<Session> {
 public:
   Session(tcp::socket s, std::shared_ptr<PeerServer::Impl> server)
-      : server_(std::move(server)), stream_(std::move(s), server_->tls, TlsRole::server) {}
+      : server_(std::move(server)), remote_(remote_of(s)), stream_(std::move(s), server_->tls, TlsRole::server) {}
 
   void start() {
     stream_.expires_after(server_->opts.handshake_timeout);
@@ -76,6 +76,8 @@ public:
           std::lock_guard lock(self->server_->mu);
           ++self->server_->counters.handshake_failures;
         }
+        if (const auto& report = self->server_->opts.on_handshake_failure)
+          report(self->remote_, self->stream_.last_error().value_or(make_error("tls_failed", ec.message())));
         return self->finish();
       }
       self->read_request(self->server_->opts.request_timeout);
@@ -161,7 +163,14 @@ private:
     server_->sessions.erase(shared_from_this());
   }
 
+  static std::string remote_of(const tcp::socket& s) {
+    error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    return ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
   std::shared_ptr<PeerServer::Impl> server_;
+  std::string remote_;
   TlsStream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

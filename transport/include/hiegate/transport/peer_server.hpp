@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,11 @@ struct PeerServerOptions {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};  ///< reading one request, handling, writing
   std::chrono::milliseconds idle_timeout{60'000};     ///< keep-alive wait for the next request
+  /// Called for every refused or failed handshake with the remote address and
+  /// the reason (for logs and the audit trail). Runs on the connection's
+  /// strand, possibly concurrently for several connections: must be
+  /// thread-safe and quick. May be empty.
+  std::function<void(const std::string& remote, const Error& why)> on_handshake_failure;
 };
 
 struct PeerServerStats {
