@@ -1,12 +1,17 @@
 // The TLS stream as a client against openssl s_server as an independent peer.
 #include <gtest/gtest.h>
 
+#include <boost/beast/core/stream_traits.hpp>
+
 #include <thread>
 
 #include "tls_fixture.hpp"
 
 namespace hiegate::transport::testing {
 namespace {
+
+// Beast HTTP runs on it: it models AsyncReadStream and AsyncWriteStream.
+static_assert(boost::beast::is_async_stream<TlsStream>::value);
 
 class TlsClient : public ::testing::Test {
 protected:
