@@ -31,7 +31,8 @@ protected:
   void start_server(PeerServerOptions opts) {
     opts.address = "127.0.0.1";
     opts.port = 0;
-    opts.handshake_timeout = std::chrono::milliseconds(500);
+    if (opts.handshake_timeout == PeerServerOptions{}.handshake_timeout)
+      opts.handshake_timeout = std::chrono::milliseconds(500);
     std::vector<PeerRoute> routes = {
         {"GET", "/peer/v1/whoami", Caller::any,
          [](const PeerRequest& r) {
@@ -174,6 +175,24 @@ TEST_F(PeerServerTest, MaxConnections) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 0);
   EXPECT_GE(server->stats().over_capacity, 1u);
+}
+
+TEST_F(PeerServerTest, StalledHandshakeIsDropped) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.handshake_timeout = std::chrono::milliseconds(100);
+  std::promise<Error> why;
+  opts.on_handshake_failure = [&why](const std::string&, const Error& e) { why.set_value(e); };
+  start_server(opts);
+  asio::io_context local;
+  asio::ip::tcp::socket stall(local);
+  stall.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  auto f = why.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_EQ(f.get().code, "timeout");
+  for (int i = 0; i < 200 && server->active_connections() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server->active_connections(), 0u);
 }
 
 TEST_F(PeerServerTest, ClientPoolReusesConnectionAndPinsIdentity) {
