@@ -1,5 +1,6 @@
 #include "hiegate/transport/credentials.hpp"
 
+#include <botan/mem_ops.h>
 #include <botan/x509path.h>
 
 #include "credentials_impl.hpp"
@@ -62,6 +63,7 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPat
   auto key_pem = detail::read_text(paths.key, 64 * 1024);
   if (!key_pem) return std::move(key_pem).error();
   auto key = detail::parse_key(*key_pem, paths.key.string());
+  Botan::secure_scrub_memory(key_pem->data(), key_pem->size());
   if (!key) return std::move(key).error();
   auto ca_pem = detail::read_text(paths.ca);
   if (!ca_pem) return std::move(ca_pem).error();

@@ -1,6 +1,7 @@
 #include "hiegate/transport/pki.hpp"
 
 #include <botan/ecdsa.h>
+#include <botan/mem_ops.h>
 #include <botan/pubkey.h>
 #include <botan/system_rng.h>
 #include <botan/x509_ca.h>
@@ -47,6 +48,7 @@ Result<Ca> load_ca(const fs::path& dir) {
   auto kp = read_text(dir / "ca.key");
   if (!kp) return std::move(kp).error();
   auto key = detail::parse_key(*kp, "ca.key");
+  Botan::secure_scrub_memory(kp->data(), kp->size());
   if (!key) return std::move(key).error();
   auto crl_pem = read_text(dir / "crl.pem", 16 << 20);
   if (!crl_pem) return std::move(crl_pem).error();
