@@ -1,0 +1,291 @@
+// The peer HTTPS server: curl as an independent client, then hiegate's own
+// pooled client (identity pinning, keep-alive, reload, breaker).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "hiegate/transport/peer_client.hpp"
+#include "hiegate/transport/peer_server.hpp"
+#include "tls_fixture.hpp"
+
+namespace hiegate::transport::testing {
+namespace {
+
+class PeerServerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    store = pki.store(pki.facility_dir(0));
+    ctx = TlsContext::create(store, TlsSettings{});
+    start_server({});
+  }
+  void TearDown() override {
+    if (server) server->stop();
+    work.reset();
+    ioc.stop();
+    if (thread.joinable()) thread.join();
+  }
+  void start_server(PeerServerOptions opts) {
+    opts.address = "127.0.0.1";
+    opts.port = 0;
+    if (opts.handshake_timeout == PeerServerOptions{}.handshake_timeout)
+      opts.handshake_timeout = std::chrono::milliseconds(500);
+    std::vector<PeerRoute> routes = {
+        {"GET", "/peer/v1/whoami", Caller::any,
+         [](const PeerRequest& r) {
+           return PeerResponse::json(200, nlohmann::json{{"kind", r.peer.kind == PeerIdentity::Kind::secretariat
+                                                                       ? "secretariat" : "facility"},
+                                                         {"facility", r.peer.facility}}.dump());
+         }},
+        {"PUT", "/peer/v1/directives", Caller::secretariat,
+         [](const PeerRequest& r) { return PeerResponse::json(200, R"({"accepted":)" + std::to_string(r.body.size()) + "}"); }},
+        {"GET", "/peer/v1/documents/*", Caller::facility,
+         [](const PeerRequest& r) { return PeerResponse::json(200, R"({"path":")" + r.path + "\"}"); }},
+    };
+    server = std::make_unique<PeerServer>(ioc, ctx, opts, routes);
+    ASSERT_TRUE(server->start());
+    if (!thread.joinable()) thread = std::thread([this] { ioc.run(); });
+  }
+
+  struct CurlResult {
+    int status = 0;
+    std::string body;
+  };
+  CurlResult curl(const fs::path& who, const std::string& method, const std::string& path,
+                  const std::string& data = "", const std::vector<std::string>& extra = {}) {
+    const auto out = pki.dir / "curl.out";
+    std::vector<std::string> argv = {"curl", "-sS", "-k", "--max-time", "5", "-X", method, "-o", out.string(),
+                                     "-w", "%{http_code}"};
+    if (!who.empty()) argv.insert(argv.end(), {"--cert", (who / "cert.pem").string(), "--key", (who / "key.pem").string()});
+    if (!data.empty()) argv.insert(argv.end(), {"--data-binary", "@" + (pki.dir / "curl.in").string()});
+    if (!data.empty()) pki.dir.write("curl.in", data);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("https://127.0.0.1:" + std::to_string(server->port()) + path);
+    const auto log = pki.dir / "curl.code";
+    Child c(argv, "", log);
+    c.wait();
+    CurlResult r;
+    const std::string code = test::read_file(log);
+    r.status = std::atoi(code.substr(code.size() >= 3 ? code.size() - 3 : 0).c_str());
+    if (fs::exists(out)) r.body = test::read_file(out);
+    fs::remove(out);
+    return r;
+  }
+
+  static Result<PeerResponse> request(PeerClient& client, const PeerAddress& to, OutboundRequest req) {
+    std::promise<Result<PeerResponse>> p;
+    client.async_request(to, std::move(req), [&p](Result<PeerResponse> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  Result<PeerResponse> request(PeerClient& client, const std::string& facility, OutboundRequest req) {
+    return request(client, PeerAddress{facility, "127.0.0.1", server->port()}, std::move(req));
+  }
+
+  Pki pki;
+  std::shared_ptr<CredentialStore> store;
+  std::shared_ptr<TlsContext> ctx;
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::thread thread;
+  std::unique_ptr<PeerServer> server;
+};
+
+TEST_F(PeerServerTest, HealthForFacilityAndSecretariat) {
+  auto r = curl(pki.facility_dir(1), "GET", "/peer/v1/health");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(pki.facility(1).uri()), std::string::npos) << r.body;
+  r = curl(pki.net.secretariat_dir, "GET", "/peer/v1/health");
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(PeerServerTest, IdentityComesFromCertificateNotHeaders) {
+  auto r = curl(pki.facility_dir(1), "GET", "/peer/v1/whoami", "", {"-H", "X-HIE-Facility: 1399999999"});
+  ASSERT_EQ(r.status, 200);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["kind"], "facility");
+  EXPECT_EQ(j["facility"], pki.net.facility_codes[1]);
+}
+
+TEST_F(PeerServerTest, FacilityOnSecretariatRouteIsForbidden) {
+  auto r = curl(pki.facility_dir(1), "PUT", "/peer/v1/directives", "{}");
+  EXPECT_EQ(r.status, 403);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["error"]["code"], "forbidden");
+  EXPECT_TRUE(j["error"]["message"].is_string());
+  r = curl(pki.net.secretariat_dir, "PUT", "/peer/v1/directives", "{\"x\":1}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"accepted":7})");
+  r = curl(pki.net.secretariat_dir, "GET", "/peer/v1/documents/abc");  // facility-only
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(server->stats().forbidden, 2u);
+}
+
+TEST_F(PeerServerTest, UnknownPathAndMethod) {
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/nope").status, 404);
+  EXPECT_EQ(curl(pki.facility_dir(1), "DELETE", "/peer/v1/health").status, 405);
+}
+
+TEST_F(PeerServerTest, RefusedHandshakesAreReported) {
+  server->stop();
+  std::mutex mu;
+  std::vector<Error> reported;
+  PeerServerOptions opts;
+  opts.on_handshake_failure = [&](const std::string& remote, const Error& why) {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(remote.rfind("127.0.0.1:", 0), 0u) << remote;
+    reported.push_back(why);
+  };
+  start_server(opts);
+  EXPECT_EQ(curl({}, "GET", "/peer/v1/health").status, 0);  // no client certificate
+  Pki other;
+  EXPECT_EQ(curl(other.facility_dir(0), "GET", "/peer/v1/health").status, 0);  // another CA
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return reported.size();
+  };
+  for (int i = 0; i < 400 && count() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_EQ(reported[1].code, "certificate_invalid");
+}
+
+TEST_F(PeerServerTest, BodyAndHeaderLimits) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.max_body_bytes = 1024;
+  opts.max_header_bytes = 2048;
+  start_server(opts);
+  EXPECT_EQ(curl(pki.net.secretariat_dir, "PUT", "/peer/v1/directives", std::string(4096, 'a')).status, 413);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health", "", {"-H", "X-Big: " + std::string(4096, 'b')}).status,
+            431);
+}
+
+TEST_F(PeerServerTest, MaxConnections) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.max_connections = 1;
+  start_server(opts);
+  asio::io_context local;
+  asio::ip::tcp::socket stall(local);
+  stall.connect({asio::ip::make_address("127.0.0.1"), server->port()});  // holds the only slot
+  for (int i = 0; i < 100 && server->active_connections() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 0);
+  EXPECT_GE(server->stats().over_capacity, 1u);
+}
+
+TEST_F(PeerServerTest, StalledHandshakeIsDropped) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.handshake_timeout = std::chrono::milliseconds(100);
+  std::promise<Error> why;
+  opts.on_handshake_failure = [&why](const std::string&, const Error& e) { why.set_value(e); };
+  start_server(opts);
+  asio::io_context local;
+  asio::ip::tcp::socket stall(local);
+  stall.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  auto f = why.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_EQ(f.get().code, "timeout");
+  for (int i = 0; i < 200 && server->active_connections() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server->active_connections(), 0u);
+}
+
+TEST_F(PeerServerTest, ClientPoolReusesConnectionAndPinsIdentity) {
+  auto client_store = pki.store(pki.facility_dir(1));
+  PeerClient client(ioc, TlsContext::create(client_store, TlsSettings{}));
+  const std::string server_code = pki.net.facility_codes[0];
+  for (int i = 0; i < 3; ++i) {
+    auto r = request(client, server_code, {"GET", "/peer/v1/whoami", {}, "", ""});
+    ASSERT_TRUE(r) << r.error().code << ": " << r.error().message;
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_NE(r->body.find(pki.net.facility_codes[1]), std::string::npos);
+  }
+  EXPECT_EQ(client.state(server_code).open, 1u);  // keep-alive: one connection for three requests
+  EXPECT_EQ(server->stats().accepted, 1u);
+
+  // Calling the same address as another facility: the server proves 1300000001, not 1312345678.
+  auto wrong = request(client, "1312345678", {"GET", "/peer/v1/health", {}, "", ""});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, "wrong_peer");
+}
+
+/// A port on 127.0.0.1 where nothing listens.
+std::uint16_t unreachable_port(asio::io_context& ioc) {
+  asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+TEST_F(PeerServerTest, ClientBreakerOpensAfterFailures) {
+  PeerClientOptions opts;
+  opts.max_retries = 1;
+  opts.backoff_base = std::chrono::milliseconds(1);
+  opts.breaker_threshold = 2;
+  opts.connect_timeout = std::chrono::milliseconds(500);
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
+  const PeerAddress dead{"1300000009", "127.0.0.1", unreachable_port(ioc)};
+  auto r = request(client, dead, {"GET", "/peer/v1/health", {}, "", ""});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "connect_failed");
+  EXPECT_EQ(client.state("1300000009").consecutive_failures, 2);  // first try + one retry
+  EXPECT_TRUE(client.state("1300000009").breaker_open);
+  auto r2 = request(client, dead, {"GET", "/peer/v1/health", {}, "", ""});
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().code, "peer_unavailable");
+}
+
+TEST_F(PeerServerTest, PostIsNotRetried) {
+  PeerClientOptions opts;
+  opts.max_retries = 3;
+  opts.backoff_base = std::chrono::milliseconds(1);
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
+  auto r = request(client, {"1300000009", "127.0.0.1", unreachable_port(ioc)}, {"POST", "/x", {}, "{}", "application/json"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(client.state("1300000009").consecutive_failures, 1);
+}
+
+TEST_F(PeerServerTest, ReloadSwapsCertificateForNewConnectionsOnly) {
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}));
+  const std::string code = pki.net.facility_codes[0];
+  ASSERT_TRUE(request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));  // opens connection A
+  const std::string old_serial = store->current()->serial();
+
+  const auto now = Clock::now();
+  const auto fresh = pki.issue("fresh", pki.facility(0), now - std::chrono::minutes(5), now + std::chrono::hours(240));
+  for (const char* f : {"cert.pem", "key.pem"}) {
+    fs::remove(pki.facility_dir(0) / f);
+    fs::copy_file(fresh / f, pki.facility_dir(0) / f);
+  }
+  ASSERT_TRUE(store->reload(now));
+  const std::string new_serial = store->current()->serial();
+  EXPECT_NE(new_serial, old_serial);
+
+  // Connection A keeps its snapshot and still works.
+  ASSERT_TRUE(request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));
+  EXPECT_EQ(server->stats().accepted, 1u);
+
+  // A new connection is served with the new certificate.
+  const std::string fresh_pem = test::read_file(fresh / "cert.pem");
+  const std::string fresh_line = fresh_pem.substr(fresh_pem.find('\n') + 1, 64);
+  Child sc({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(server->port()), "-cert",
+            (pki.facility_dir(1) / "cert.pem").string(), "-key", (pki.facility_dir(1) / "key.pem").string()},
+           "", pki.dir / "sc.log");
+  sc.wait();
+  EXPECT_NE(test::read_file(pki.dir / "sc.log").find(fresh_line), std::string::npos);
+
+  // A corrupt key keeps the current snapshot and reports why.
+  fs::remove(pki.facility_dir(0) / "key.pem");
+  pki.dir.write("facilities/" + code + "/key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  auto bad = store->reload(now);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "bad_key");
+  EXPECT_EQ(store->current()->serial(), new_serial);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 200);
+}
+
+}  // namespace
+}  // namespace hiegate::transport::testing

@@ -1,0 +1,121 @@
+// pki (CA, CSR, CRL) and Credentials snapshot validation.
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "tls_fixture.hpp"
+
+namespace hiegate::transport::testing {
+namespace {
+
+TEST(Pki, DevNetworkHasTenDigitCodesAndLoads) {
+  Pki p;
+  ASSERT_EQ(p.net.facility_codes.size(), 2u);
+  for (const auto& c : p.net.facility_codes) EXPECT_TRUE(is_facility_code(c)) << c;
+  auto s = p.store(p.net.secretariat_dir);
+  EXPECT_EQ(s->current()->identity().kind, PeerIdentity::Kind::secretariat);
+  EXPECT_EQ(p.store(p.facility_dir(0))->current()->identity(), p.facility(0));
+  struct stat st {};
+  ASSERT_EQ(::stat((p.facility_dir(0) / "key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0400u);
+  // Independent check: openssl accepts our chain and CRL.
+  EXPECT_EQ(run("openssl verify -crl_check -CAfile " + (p.ca_dir() / "ca.crt").string() + " -CRLfile " +
+                (p.ca_dir() / "crl.pem").string() + " " + (p.facility_dir(0) / "cert.pem").string()),
+            0);
+}
+
+TEST(Pki, CaInitRefusesExistingAndBadNetwork) {
+  Pki p;
+  EXPECT_EQ(pki::ca_init(p.ca_dir(), "nishitama", 10, Clock::now()).error().code, "file_exists");
+  test::TempDir d;
+  EXPECT_EQ(pki::ca_init(d / "ca", "Bad Net", 10, Clock::now()).error().code, "bad_network");
+}
+
+TEST(Pki, WriteCsrRefusesToOverwriteKey) {
+  test::TempDir d;
+  const PeerIdentity id{PeerIdentity::Kind::facility, "nishitama", "1312345678"};
+  ASSERT_TRUE(pki::write_csr(id, d.path()));
+  const std::string key = test::read_file(d / "key.pem");
+  EXPECT_EQ(pki::write_csr(id, d.path()).error().code, "file_exists");
+  EXPECT_EQ(test::read_file(d / "key.pem"), key);
+}
+
+TEST(Pki, IssueRefusesForeignAmbiguousAndRsaRequests) {
+  Pki p;
+  const auto now = Clock::now();
+  const pki::Validity v{now, now + std::chrono::hours(24)};
+  auto foreign = pki::make_csr({PeerIdentity::Kind::facility, "othernet", "1312345678"});
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(pki::ca_issue(p.ca_dir(), foreign->csr_pem, v).error().code, "foreign_network");
+  EXPECT_EQ(pki::ca_issue(p.ca_dir(), "garbage", v).error().code, "bad_csr");
+
+  const auto k = (p.dir / "k.pem").string(), r = (p.dir / "r.pem").string();
+  ASSERT_EQ(run("openssl ecparam -name prime256v1 -genkey -noout -out " + k), 0);
+  ASSERT_EQ(run("openssl req -new -key " + k + " -subj /CN=x -addext "
+                "'subjectAltName=URI:hie://nishitama/facility/1311111111,URI:hie://nishitama/secretariat' -out " + r), 0);
+  EXPECT_EQ(pki::ca_issue(p.ca_dir(), test::read_file(r), v).error().code, "ambiguous_identity");
+  ASSERT_EQ(run("openssl req -new -newkey rsa:2048 -nodes -keyout " + k + " -subj /CN=x -addext "
+                "'subjectAltName=URI:hie://nishitama/facility/1311111111' -out " + r), 0);
+  EXPECT_EQ(pki::ca_issue(p.ca_dir(), test::read_file(r), v).error().code, "bad_csr");
+  // A CSR asking to be a CA gets an end-entity certificate anyway.
+  ASSERT_EQ(run("openssl ecparam -name prime256v1 -genkey -noout -out " + k), 0);
+  ASSERT_EQ(run("openssl req -new -key " + k + " -subj /CN=x -addext basicConstraints=critical,CA:TRUE -addext "
+                "'subjectAltName=URI:hie://nishitama/facility/1311111111' -out " + r), 0);
+  auto cert = pki::ca_issue(p.ca_dir(), test::read_file(r), v);
+  ASSERT_TRUE(cert) << cert.error().message;
+  p.dir.write("c.pem", *cert);
+  EXPECT_NE(run("openssl x509 -in " + (p.dir / "c.pem").string() + " -noout -text | grep -q 'CA:TRUE'"), 0);
+}
+
+TEST(Pki, RevokeUnknownAndTwice) {
+  Pki p;
+  const auto now = Clock::now();
+  EXPECT_EQ(pki::ca_revoke(p.ca_dir(), "abcdef", now).error().code, "unknown_serial");
+  EXPECT_EQ(pki::ca_revoke(p.ca_dir(), "../x", now).error().code, "bad_argument");
+  auto serial = pki::serial_hex(test::read_file(p.facility_dir(0) / "cert.pem"));
+  ASSERT_TRUE(serial);
+  ASSERT_TRUE(pki::ca_revoke(p.ca_dir(), *serial, now));
+  EXPECT_EQ(pki::ca_revoke(p.ca_dir(), *serial, now).error().code, "already_revoked");
+  // Our own revoked certificate no longer loads.
+  CredentialOptions opts;
+  opts.network = p.network;
+  EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(0)), opts, now).error().code, "certificate_revoked");
+}
+
+TEST(Credentials, RefusesMismatchMissingCrlAndForeignCrl) {
+  Pki p;
+  CredentialOptions opts;
+  opts.network = p.network;
+  const auto now = Clock::now();
+  auto paths = p.paths(p.facility_dir(0));
+  paths.key = p.facility_dir(1) / "key.pem";
+  EXPECT_EQ(Credentials::load(paths, opts, now).error().code, "key_mismatch");
+  paths = p.paths(p.facility_dir(0));
+  paths.crl = p.dir / "missing.pem";
+  EXPECT_EQ(Credentials::load(paths, opts, now).error().code, "crl_missing");
+  Pki other;
+  paths.crl = other.ca_dir() / "crl.pem";
+  EXPECT_EQ(Credentials::load(paths, opts, now).error().code, "bad_crl");
+  paths = p.paths(p.facility_dir(0));
+  paths.ca = other.ca_dir() / "ca.crt";
+  EXPECT_FALSE(Credentials::load(paths, opts, now));
+  opts.network = "othernet";
+  EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(0)), opts, now).error().code, "foreign_network");
+}
+
+TEST(Credentials, WarnsOnExpiryAndStaleCrl) {
+  Pki p;
+  const auto now = Clock::now();
+  auto c = p.store(p.facility_dir(0))->current();
+  EXPECT_TRUE(c->warnings(now).empty());
+  const auto near_end = c->not_after() - std::chrono::hours(24);
+  const auto w = c->warnings(near_end);
+  ASSERT_FALSE(w.empty());
+  EXPECT_NE(w.front().find("expires"), std::string::npos);
+  EXPECT_FALSE(c->crl_stale(now));
+  EXPECT_TRUE(c->crl_stale(c->crl_next_update() + std::chrono::seconds(1)));
+  EXPECT_FALSE(c->crl_usable(c->crl_next_update() + std::chrono::seconds(1)));  // grace 0
+}
+
+}  // namespace
+}  // namespace hiegate::transport::testing

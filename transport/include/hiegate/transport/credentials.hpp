@@ -1,0 +1,95 @@
+// TLS credentials as immutable snapshots (own cert + key, regional CA, CRL).
+//
+// A Credentials object is built once from files, validated, and never
+// changes; connections hold a shared_ptr<const Credentials> for their whole
+// life. CredentialStore::reload() builds a new snapshot and swaps it in
+// atomically; on any error the old snapshot stays and the error is returned.
+// Fail closed: a missing or unreadable CRL refuses to load.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hiegate/common/result.hpp"
+#include "hiegate/transport/identity.hpp"
+
+namespace hiegate::transport {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+struct CredentialPaths {
+  std::filesystem::path cert;  ///< own certificate (optionally followed by intermediates)
+  std::filesystem::path key;   ///< own PKCS#8 private key
+  std::filesystem::path ca;    ///< the regional CA certificate
+  std::filesystem::path crl;   ///< the regional CA's CRL (required)
+};
+
+struct CredentialOptions {
+  std::string network;  ///< our network id; peers of other networks are refused
+  /// How long after the CRL's nextUpdate handshakes are still accepted (the
+  /// CRL is flagged stale meanwhile). Zero: refuse as soon as it is stale.
+  std::chrono::seconds crl_grace{0};
+  /// Warn when our own certificate expires within this period.
+  std::chrono::hours expiry_warning{24 * 30};
+  std::size_t max_chain_certs = 4;          ///< peer chain length limit
+  std::size_t max_chain_bytes = 16 * 1024;  ///< peer Certificate message size limit
+};
+
+class Credentials {
+public:
+  struct Impl;  // Botan objects; see src/credentials_impl.hpp
+
+  /// Loads and validates: the key matches the certificate, the certificate
+  /// chains to the CA and is valid at `now`, carries an identity of
+  /// `opts.network`, the CRL is signed by the CA and our cert is not on it.
+  [[nodiscard]] static Result<std::shared_ptr<const Credentials>> load(const CredentialPaths& paths,
+                                                                       const CredentialOptions& opts,
+                                                                       SystemTime now);
+  ~Credentials();
+  Credentials(const Credentials&) = delete;
+  Credentials& operator=(const Credentials&) = delete;
+
+  [[nodiscard]] const PeerIdentity& identity() const;
+  [[nodiscard]] const CredentialOptions& options() const;
+  [[nodiscard]] SystemTime not_after() const;
+  [[nodiscard]] SystemTime crl_next_update() const;
+  [[nodiscard]] std::string serial() const;  ///< own certificate serial, lower-case hex
+  /// True once the CRL is past its nextUpdate (alert-worthy, see crl_usable).
+  [[nodiscard]] bool crl_stale(SystemTime now) const;
+  /// False once past nextUpdate + grace: handshakes are then refused.
+  [[nodiscard]] bool crl_usable(SystemTime now) const;
+  /// Human-readable warnings at `now` (expiring certificate, stale CRL).
+  [[nodiscard]] std::vector<std::string> warnings(SystemTime now) const;
+
+  [[nodiscard]] const Impl& impl() const { return *impl_; }
+
+private:
+  explicit Credentials(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Holds the current snapshot. Thread-safe.
+class CredentialStore {
+public:
+  /// Loads the first snapshot; fails like Credentials::load.
+  [[nodiscard]] static Result<std::shared_ptr<CredentialStore>> open(CredentialPaths paths,
+                                                                     CredentialOptions opts,
+                                                                     SystemTime now);
+  CredentialStore(CredentialPaths paths, CredentialOptions opts, std::shared_ptr<const Credentials> first);
+
+  [[nodiscard]] std::shared_ptr<const Credentials> current() const;
+  /// Rebuilds from the same paths; swaps only on success.
+  [[nodiscard]] Status reload(SystemTime now);
+
+private:
+  CredentialPaths paths_;
+  CredentialOptions opts_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Credentials> current_;
+};
+
+}  // namespace hiegate::transport

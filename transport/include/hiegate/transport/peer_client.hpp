@@ -1,0 +1,80 @@
+// Outbound peer requests: a small pool of mutual-TLS HTTP/1.1 connections
+// per facility, with timeouts, retries with backoff (idempotent methods only)
+// and a per-peer circuit breaker. The server must prove exactly the facility
+// identity we meant to call (TlsErrc::wrong_peer otherwise, never retried).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hiegate/common/result.hpp"
+#include "hiegate/transport/peer_http.hpp"
+#include "hiegate/transport/tls.hpp"
+
+namespace hiegate::transport {
+
+struct PeerAddress {
+  std::string facility;  ///< 10-digit code the server's certificate must carry
+  std::string host;
+  std::uint16_t port = 8471;
+};
+
+struct OutboundRequest {
+  std::string method = "GET";
+  std::string target;  ///< e.g. "/peer/v1/health"
+  HeaderList headers;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+struct PeerClientOptions {
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds request_timeout{30'000};
+  std::chrono::milliseconds idle_keepalive{30'000};  ///< drop pooled connections idle longer
+  std::size_t max_per_peer = 4;                        ///< open connections per facility
+  int max_retries = 2;                                 ///< extra attempts, idempotent methods only
+  std::chrono::milliseconds backoff_base{200};         ///< doubled per attempt
+  std::chrono::milliseconds backoff_max{5'000};
+  int breaker_threshold = 5;  ///< consecutive failures that open the breaker
+  std::chrono::milliseconds breaker_cooldown{30'000};
+  std::size_t max_response_body = 64 * 1024 * 1024;
+};
+
+/// Error codes: peer_unavailable (breaker open), bad_peer, connect_failed,
+/// tls_failed, wrong_peer, timeout, http_failed.
+using ResponseHandler = std::function<void(Result<PeerResponse>)>;
+
+/// Thread-safe. Handlers run on a connection's strand (or the pool's), never
+/// inline in async_request.
+class PeerClient {
+public:
+  PeerClient(boost::asio::io_context& ioc, std::shared_ptr<TlsContext> tls, PeerClientOptions opts = {});
+  ~PeerClient();
+  PeerClient(const PeerClient&) = delete;
+  PeerClient& operator=(const PeerClient&) = delete;
+
+  void async_request(const PeerAddress& peer, OutboundRequest req, ResponseHandler done);
+
+  struct PeerState {
+    std::size_t open = 0;  ///< connections (busy + idle)
+    std::size_t idle = 0;
+    int consecutive_failures = 0;
+    bool breaker_open = false;
+  };
+  [[nodiscard]] PeerState state(const std::string& facility) const;
+  /// Closes idle connections and fails queued requests.
+  void shutdown();
+
+  struct Impl;
+
+private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hiegate::transport

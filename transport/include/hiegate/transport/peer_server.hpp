@@ -1,0 +1,69 @@
+// The peer HTTPS server (HTTP/1.1 over mutual TLS, default port 8471).
+// Every connection gets its own strand and its credentials snapshot at
+// accept time; handlers receive the typed PeerIdentity of the caller.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hiegate/common/result.hpp"
+#include "hiegate/transport/peer_http.hpp"
+#include "hiegate/transport/tls.hpp"
+
+namespace hiegate::transport {
+
+struct PeerServerOptions {
+  std::string address = "::";
+  std::uint16_t port = 8471;  ///< 0: any free port (tests)
+  std::size_t max_connections = 256;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds request_timeout{30'000};  ///< reading one request, handling, writing
+  std::chrono::milliseconds idle_timeout{60'000};     ///< keep-alive wait for the next request
+  /// Called for every refused or failed handshake with the remote address and
+  /// the reason (for logs and the audit trail). Runs on the connection's
+  /// strand, possibly concurrently for several connections: must be
+  /// thread-safe and quick. May be empty.
+  std::function<void(const std::string& remote, const Error& why)> on_handshake_failure;
+};
+
+struct PeerServerStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t handshake_failures = 0;
+  std::uint64_t over_capacity = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t forbidden = 0;
+};
+
+/// Thread-safe; may run on an io_context with several threads.
+/// GET /peer/v1/health (any caller) is built in unless a route overrides it.
+class PeerServer {
+public:
+  PeerServer(boost::asio::io_context& ioc, std::shared_ptr<TlsContext> tls, PeerServerOptions opts,
+             std::vector<PeerRoute> routes);
+  ~PeerServer();
+  PeerServer(const PeerServer&) = delete;
+  PeerServer& operator=(const PeerServer&) = delete;
+
+  /// Binds and starts accepting. Errors: bind_failed, bad_address.
+  [[nodiscard]] Status start();
+  /// Stops accepting and aborts open connections.
+  void stop();
+  [[nodiscard]] std::uint16_t port() const;
+  [[nodiscard]] std::size_t active_connections() const;
+  [[nodiscard]] PeerServerStats stats() const;
+
+  struct Impl;
+
+private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hiegate::transport

@@ -1,0 +1,284 @@
+#include "hiegate/transport/peer_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include "hiegate/transport/tls_stream.hpp"
+
+namespace hiegate::transport {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+struct Conn {
+  std::unique_ptr<TlsStream> stream;
+  boost::beast::flat_buffer buffer;
+  Steady::time_point last_used;
+};
+
+struct Job {
+  PeerAddress addr;
+  OutboundRequest req;
+  ResponseHandler done;
+  int attempt = 0;
+};
+
+bool idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS";
+}
+
+Error classify(error_code ec, const std::shared_ptr<Conn>& conn, std::string_view phase) {
+  if (ec == TlsErrc::timeout || ec == asio::error::timed_out) return make_error("timeout", std::string(phase) + " timed out");
+  if (ec == TlsErrc::wrong_peer) return make_error("wrong_peer", "the server is not the facility we called");
+  if (ec.category() == tls_category()) {
+    std::string why = ec.message();
+    if (conn && conn->stream)
+      if (auto e = conn->stream->last_error()) why += " (" + e->code + ": " + e->message + ")";
+    return make_error("tls_failed", why);
+  }
+  return make_error(phase == "connect" ? "connect_failed" : "http_failed", std::string(phase) + ": " + ec.message());
+}
+
+}  // namespace
+
+struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
+  struct Peer {
+    std::vector<std::shared_ptr<Conn>> idle;
+    std::size_t open = 0;
+    std::deque<std::shared_ptr<Job>> queue;
+    int failures = 0;
+    Steady::time_point open_until{};
+  };
+
+  Impl(asio::io_context& ioc, std::shared_ptr<TlsContext> t, PeerClientOptions o)
+      : io(ioc), tls(std::move(t)), opts(o) {}
+
+  void complete(const std::shared_ptr<Job>& job, Result<PeerResponse> r) {
+    asio::post(io, [job, r = std::move(r)]() mutable { job->done(std::move(r)); });
+  }
+
+  void submit(std::shared_ptr<Job> job) {
+    std::shared_ptr<Conn> conn;
+    {
+      std::lock_guard lock(mu);
+      if (stopped) return complete(job, make_error("peer_unavailable", "client is shut down"));
+      auto& p = peers[job->addr.facility];
+      const auto now = Steady::now();
+      if (now < p.open_until)
+        return complete(job, make_error("peer_unavailable", "circuit breaker open for " + job->addr.facility));
+      while (!p.idle.empty() && !conn) {
+        auto c = std::move(p.idle.back());
+        p.idle.pop_back();
+        if (now - c->last_used < opts.idle_keepalive) {
+          conn = std::move(c);
+        } else {
+          --p.open;
+          c->stream->close();
+        }
+      }
+      if (!conn) {
+        if (p.open >= opts.max_per_peer) {
+          p.queue.push_back(std::move(job));
+          return;
+        }
+        ++p.open;
+      }
+    }
+    if (conn)
+      send(std::move(job), std::move(conn));
+    else
+      connect(std::move(job));
+  }
+
+  void connect(std::shared_ptr<Job> job) {
+    auto strand = asio::make_strand(io);
+    auto resolver = std::make_shared<tcp::resolver>(strand);
+    auto sock = std::make_shared<tcp::socket>(strand);
+    auto timer = std::make_shared<asio::steady_timer>(strand, opts.connect_timeout);
+    timer->async_wait([resolver, sock](error_code ec) {
+      if (ec) return;
+      resolver->cancel();
+      error_code ig;
+      sock->close(ig);
+    });
+    resolver->async_resolve(
+        job->addr.host, std::to_string(job->addr.port),
+        [self = shared_from_this(), job, resolver, sock, timer](error_code ec, tcp::resolver::results_type rs) {
+          if (ec) {
+            timer->cancel();
+            return self->failed(job, nullptr, classify(ec, nullptr, "connect"));
+          }
+          asio::async_connect(*sock, rs, [self, job, sock, timer](error_code cec, const tcp::endpoint&) {
+            const bool timed_out = timer->expiry() <= Steady::now();
+            timer->cancel();
+            if (cec)
+              return self->failed(job, nullptr,
+                                  timed_out ? make_error("timeout", "connect timed out") : classify(cec, nullptr, "connect"));
+            self->handshake(job, std::move(*sock));
+          });
+        });
+  }
+
+  void handshake(std::shared_ptr<Job> job, tcp::socket sock) {
+    const PeerIdentity expected{PeerIdentity::Kind::facility, tls->store()->current()->identity().network,
+                                job->addr.facility};
+    auto conn = std::make_shared<Conn>();
+    conn->stream = std::make_unique<TlsStream>(std::move(sock), tls, TlsRole::client, expected);
+    conn->stream->expires_after(opts.handshake_timeout);
+    conn->stream->async_handshake([self = shared_from_this(), job, conn](error_code ec) {
+      if (ec) return self->failed(job, conn, classify(ec, conn, "handshake"));
+      self->send(job, conn);
+    });
+  }
+
+  void send(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn) {
+    const auto verb = http::string_to_verb(job->req.method);
+    if (verb == http::verb::unknown) {
+      release(job->addr.facility, conn, true);
+      return complete(job, make_error("bad_request", "unknown HTTP method"));
+    }
+    auto req = std::make_shared<http::request<http::string_body>>(verb, job->req.target, 11);
+    req->set(http::field::host, job->addr.host);
+    req->set(http::field::user_agent, "hiegate");
+    for (const auto& [k, v] : job->req.headers) req->insert(k, v);
+    if (!job->req.body.empty()) req->set(http::field::content_type, job->req.content_type);
+    req->body() = job->req.body;
+    req->keep_alive(true);
+    req->prepare_payload();
+    conn->stream->expires_after(opts.request_timeout);
+    http::async_write(*conn->stream, *req, [self = shared_from_this(), job, conn, req](error_code ec, std::size_t) {
+      if (ec) return self->failed(job, conn, classify(ec, conn, "request"));
+      auto parser = std::make_shared<http::response_parser<http::string_body>>();
+      parser->body_limit(self->opts.max_response_body);
+      http::async_read(*conn->stream, conn->buffer, *parser, [self, job, conn, parser](error_code rec, std::size_t) {
+        if (rec) return self->failed(job, conn, classify(rec, conn, "response"));
+        conn->stream->expires_never();
+        auto res = parser->release();
+        PeerResponse pr;
+        pr.status = res.result_int();
+        pr.content_type = std::string(res[http::field::content_type]);
+        for (const auto& f : res) pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        pr.body = std::move(res.body());
+        self->succeeded(job, conn, std::move(pr), res.keep_alive());
+      });
+    });
+  }
+
+  /// Gives a connection slot back: to the next queued job, to the idle list
+  /// (`keep`), or closes it.
+  void release(const std::string& facility, const std::shared_ptr<Conn>& conn, bool keep) {
+    std::shared_ptr<Job> next;
+    bool reuse = false;
+    {
+      std::lock_guard lock(mu);
+      auto& p = peers[facility];
+      if (!p.queue.empty() && !stopped) {
+        next = std::move(p.queue.front());
+        p.queue.pop_front();
+        reuse = keep;
+      } else if (keep && !stopped) {
+        conn->last_used = Steady::now();
+        p.idle.push_back(conn);
+      } else {
+        --p.open;
+      }
+    }
+    if (conn && !keep) conn->stream->close();
+    if (next && reuse)
+      send(std::move(next), conn);
+    else if (next)
+      connect(std::move(next));  // the slot passes to the queued job
+  }
+
+  void succeeded(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn, PeerResponse res, bool keep) {
+    {
+      std::lock_guard lock(mu);
+      auto& p = peers[job->addr.facility];
+      p.failures = 0;
+      p.open_until = {};
+    }
+    release(job->addr.facility, conn, keep);
+    job->done(std::move(res));
+  }
+
+  void failed(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn, Error err) {
+    {
+      std::lock_guard lock(mu);
+      auto& p = peers[job->addr.facility];
+      if (++p.failures >= opts.breaker_threshold) p.open_until = Steady::now() + opts.breaker_cooldown;
+    }
+    release(job->addr.facility, conn, false);
+    const bool retry = idempotent(job->req.method) && job->attempt < opts.max_retries && err.code != "wrong_peer" &&
+                       err.code != "tls_failed";
+    if (!retry) return job->done(std::move(err));
+    auto delay = opts.backoff_base * (1 << std::min(job->attempt, 16));
+    if (delay > opts.backoff_max) delay = opts.backoff_max;
+    ++job->attempt;
+    auto timer = std::make_shared<asio::steady_timer>(io, delay);
+    timer->async_wait([self = shared_from_this(), job, timer](error_code) { self->submit(job); });
+  }
+
+  asio::io_context& io;
+  std::shared_ptr<TlsContext> tls;
+  PeerClientOptions opts;
+  mutable std::mutex mu;  // guards peers, stopped
+  std::map<std::string, Peer> peers;
+  bool stopped = false;
+};
+
+PeerClient::PeerClient(asio::io_context& ioc, std::shared_ptr<TlsContext> tls, PeerClientOptions opts)
+    : impl_(std::make_shared<Impl>(ioc, std::move(tls), opts)) {}
+
+PeerClient::~PeerClient() { shutdown(); }
+
+void PeerClient::async_request(const PeerAddress& peer, OutboundRequest req, ResponseHandler done) {
+  auto job = std::make_shared<Job>(Job{peer, std::move(req), std::move(done), 0});
+  if (!is_facility_code(peer.facility))
+    return impl_->complete(job, make_error("bad_peer", "not a facility code: " + peer.facility));
+  impl_->submit(std::move(job));
+}
+
+PeerClient::PeerState PeerClient::state(const std::string& facility) const {
+  std::lock_guard lock(impl_->mu);
+  PeerState s;
+  auto it = impl_->peers.find(facility);
+  if (it == impl_->peers.end()) return s;
+  s.open = it->second.open;
+  s.idle = it->second.idle.size();
+  s.consecutive_failures = it->second.failures;
+  s.breaker_open = Steady::now() < it->second.open_until;
+  return s;
+}
+
+void PeerClient::shutdown() {
+  std::vector<std::shared_ptr<Conn>> idle;
+  std::vector<std::shared_ptr<Job>> queued;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopped = true;
+    for (auto& [code, p] : impl_->peers) {
+      for (auto& c : p.idle) idle.push_back(std::move(c));
+      p.open -= p.idle.size();
+      p.idle.clear();
+      for (auto& j : p.queue) queued.push_back(std::move(j));
+      p.queue.clear();
+    }
+  }
+  for (auto& c : idle) c->stream->close();
+  for (auto& j : queued) impl_->complete(j, make_error("peer_unavailable", "client is shut down"));
+}
+
+}  // namespace hiegate::transport

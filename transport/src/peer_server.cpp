@@ -1,0 +1,261 @@
+#include "hiegate/transport/peer_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <mutex>
+#include <set>
+
+#include "hiegate/transport/tls_stream.hpp"
+
+namespace hiegate::transport {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+namespace {
+class Session;
+}
+
+struct PeerServer::Impl : std::enable_shared_from_this<PeerServer::Impl> {
+  Impl(asio::io_context& ioc, std::shared_ptr<TlsContext> t, PeerServerOptions o, std::vector<PeerRoute> r)
+      : io(ioc), tls(std::move(t)), opts(std::move(o)), routes(std::move(r)), acceptor(asio::make_strand(ioc)) {
+    const bool has_health = std::any_of(routes.begin(), routes.end(), [](const PeerRoute& x) {
+      return x.method == "GET" && x.path == "/peer/v1/health";
+    });
+    if (!has_health)
+      routes.push_back({"GET", "/peer/v1/health", Caller::any, [](const PeerRequest& req) {
+                          return PeerResponse::json(200, R"({"status":"ok","peer":")" + req.peer.uri() + "\"}");
+                        }});
+  }
+  void accept_loop();
+
+  asio::io_context& io;
+  std::shared_ptr<TlsContext> tls;
+  PeerServerOptions opts;
+  std::vector<PeerRoute> routes;  // immutable after construction
+  tcp::acceptor acceptor;
+  mutable std::mutex mu;  // guards sessions, stats, stopped
+  std::set<std::shared_ptr<Session>> sessions;
+  PeerServerStats counters;
+  bool stopped = false;
+};
+
+namespace {
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+Response to_beast(const PeerResponse& r, unsigned version, bool keep_alive) {
+  Response res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "hiegate");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-store");
+  for (const auto& [k, v] : r.headers) res.insert(k, v);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+/// One peer connection. Lives on its stream's strand; owned by the server's
+/// session set and by its pending operations.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+  Session(tcp::socket s, std::shared_ptr<PeerServer::Impl> server)
+      : server_(std::move(server)), remote_(remote_of(s)), stream_(std::move(s), server_->tls, TlsRole::server) {}
+
+  void start() {
+    stream_.expires_after(server_->opts.handshake_timeout);
+    stream_.async_handshake([self = shared_from_this()](error_code ec) {
+      if (ec) {
+        {
+          std::lock_guard lock(self->server_->mu);
+          ++self->server_->counters.handshake_failures;
+        }
+        if (const auto& report = self->server_->opts.on_handshake_failure)
+          report(self->remote_, self->stream_.last_error().value_or(make_error("tls_failed", ec.message())));
+        return self->finish();
+      }
+      self->read_request(self->server_->opts.request_timeout);
+    });
+  }
+  void abort() { stream_.close(); }
+
+private:
+  void read_request(std::chrono::milliseconds wait) {
+    stream_.expires_after(wait);
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_->opts.max_header_bytes));
+    parser_->body_limit(server_->opts.max_body_bytes);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+      self->on_request(ec);
+    });
+  }
+
+  void on_request(error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof) return shutdown();
+    if (ec == http::error::body_limit) return reply_error(413, "payload_too_large", "request body too large");
+    if (ec == http::error::header_limit) return reply_error(431, "headers_too_large", "request headers too large");
+    if (ec == http::error::bad_method || ec == http::error::bad_target || ec == http::error::bad_version ||
+        ec == http::error::bad_field || ec == http::error::bad_value || ec == http::error::bad_chunk ||
+        ec == http::error::bad_content_length)
+      return reply_error(400, "bad_request", "malformed HTTP request");
+    if (ec) return finish();
+    Request req = parser_->release();
+    {
+      std::lock_guard lock(server_->mu);
+      ++server_->counters.requests;
+    }
+    PeerRequest pr;
+    pr.method = std::string(req.method_string());
+    pr.target = std::string(req.target());
+    const auto q = pr.target.find('?');
+    pr.path = pr.target.substr(0, q);
+    if (q != std::string::npos) pr.query = pr.target.substr(q + 1);
+    for (const auto& f : req) pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    pr.body = std::move(req.body());
+    pr.peer = *stream_.peer();
+    const auto match = match_route(server_->routes, pr.method, pr.path, pr.peer);
+    PeerResponse out;
+    if (match.refusal) {
+      out = *match.refusal;
+      if (out.status == 403) {
+        std::lock_guard lock(server_->mu);
+        ++server_->counters.forbidden;
+      }
+    } else {
+      try {
+        out = match.route->handler(pr);
+      } catch (const std::exception&) {
+        out = PeerResponse::error(500, "internal_error", "the request could not be handled");
+      }
+    }
+    write(to_beast(out, req.version(), req.keep_alive()));
+  }
+
+  void reply_error(unsigned status, std::string_view code, std::string_view message) {
+    write(to_beast(PeerResponse::error(status, code, message), 11, false));
+  }
+
+  void write(Response res) {
+    response_.emplace(std::move(res));
+    http::async_write(stream_, *response_, [self = shared_from_this()](error_code ec, std::size_t) {
+      const bool keep = self->response_->keep_alive();
+      self->response_.reset();
+      if (ec) return self->finish();
+      if (!keep) return self->shutdown();
+      self->read_request(self->server_->opts.idle_timeout);
+    });
+  }
+
+  void shutdown() {
+    stream_.expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = shared_from_this()](error_code) { self->finish(); });
+  }
+
+  void finish() {
+    stream_.close();
+    std::lock_guard lock(server_->mu);
+    server_->sessions.erase(shared_from_this());
+  }
+
+  static std::string remote_of(const tcp::socket& s) {
+    error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    return ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  std::shared_ptr<PeerServer::Impl> server_;
+  std::string remote_;
+  TlsStream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<Response> response_;
+};
+
+}  // namespace
+
+void PeerServer::Impl::accept_loop() {
+  // Each socket gets the plain io_context executor; its TlsStream makes
+  // the connection's own strand.
+  acceptor.async_accept(io.get_executor(),
+                        [self = shared_from_this()](error_code ec, tcp::socket sock) {
+                          if (ec == asio::error::operation_aborted) return;
+                          std::shared_ptr<Session> session;
+                          {
+                            std::lock_guard lock(self->mu);
+                            if (self->stopped) return;
+                            if (!ec) {
+                              if (self->sessions.size() >= self->opts.max_connections) {
+                                ++self->counters.over_capacity;
+                                error_code ig;
+                                sock.close(ig);
+                              } else {
+                                ++self->counters.accepted;
+                                session = std::make_shared<Session>(std::move(sock), self);
+                                self->sessions.insert(session);
+                              }
+                            }
+                          }
+                          if (session) session->start();
+                          self->accept_loop();
+                        });
+}
+
+PeerServer::PeerServer(asio::io_context& ioc, std::shared_ptr<TlsContext> tls, PeerServerOptions opts,
+                       std::vector<PeerRoute> routes)
+    : impl_(std::make_shared<Impl>(ioc, std::move(tls), std::move(opts), std::move(routes))) {}
+
+PeerServer::~PeerServer() { stop(); }
+
+Status PeerServer::start() {
+  error_code ec;
+  const auto addr = asio::ip::make_address(impl_->opts.address, ec);
+  if (ec) return make_error("bad_address", "peer listen address '" + impl_->opts.address + "' is not an IP address");
+  const tcp::endpoint ep(addr, impl_->opts.port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("bind_failed", "cannot listen on " + impl_->opts.address + ":" +
+                                               std::to_string(impl_->opts.port) + ": " + ec.message());
+  asio::dispatch(a.get_executor(), [self = impl_] { self->accept_loop(); });
+  return {};
+}
+
+void PeerServer::stop() {
+  std::set<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    open.swap(impl_->sessions);
+  }
+  asio::post(impl_->acceptor.get_executor(), [self = impl_] {
+    error_code ig;
+    self->acceptor.close(ig);
+  });
+  for (const auto& s : open) s->abort();
+}
+
+std::uint16_t PeerServer::port() const {
+  error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+std::size_t PeerServer::active_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->sessions.size();
+}
+
+PeerServerStats PeerServer::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counters;
+}
+
+}  // namespace hiegate::transport
