@@ -1,15 +1,24 @@
 // hiegatectl — facility IT's command line for hiegate. See hiegatectl(8).
 #include "cli.hpp"
+#include "hiegatectl/backup.hpp"
 #include "hiegatectl/config_cmds.hpp"
+#include "hiegatectl/csr.hpp"
 #include "hiegatectl/directives.hpp"
+#include "hiegatectl/keygen.hpp"
+#include "hiegatectl/store.hpp"
 
 int main(int argc, char** argv) {
   using namespace hiegate::tools;
   const std::vector<Command> commands = {
       {"check-config", "validate a configuration file", check_config_main},
-      {"token", "make a local API bearer token (token new)", token_main},
       {"status", "show the running gateway's status", status_main},
+      {"token", "make a local API bearer token (token new)", token_main},
+      {"keygen", "write a new master key (--out FILE)", keygen_main},
+      {"csr", "make this gateway's TLS key and certificate request", csr_main},
       {"directives", "signed orders: fingerprint, check-anchor", directives_main},
+      {"store", "encrypted store: check, rekey, status", store_main},
+      {"backup", "consistent encrypted backup (--to FILE)", backup_main},
+      {"restore", "restore a backup (--from FILE [--force])", restore_main},
   };
   return dispatch("hiegatectl", argc, argv, commands);
 }
