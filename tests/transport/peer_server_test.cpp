@@ -39,11 +39,21 @@ protected:
            return PeerResponse::json(200, nlohmann::json{{"kind", r.peer.kind == PeerIdentity::Kind::secretariat
                                                                        ? "secretariat" : "facility"},
                                                          {"facility", r.peer.facility}}.dump());
-         }},
+         },
+         {}},
         {"PUT", "/peer/v1/directives", Caller::secretariat,
-         [](const PeerRequest& r) { return PeerResponse::json(200, R"({"accepted":)" + std::to_string(r.body.size()) + "}"); }},
-        {"GET", "/peer/v1/documents/*", Caller::facility,
-         [](const PeerRequest& r) { return PeerResponse::json(200, R"({"path":")" + r.path + "\"}"); }},
+         [](const PeerRequest& r) { return PeerResponse::json(200, R"({"accepted":)" + std::to_string(r.body.size()) + "}"); },
+         {}},
+        // Asynchronous: answered later from another thread.
+        {"GET", "/peer/v1/documents/*", Caller::facility, {},
+         [](const PeerRequest& r, PeerReply reply) {
+           std::thread([path = r.path, reply = std::move(reply)] {
+             std::this_thread::sleep_for(std::chrono::milliseconds(20));
+             reply(PeerResponse::json(200, R"({"path":")" + path + "\"}"));
+           }).detach();
+         }},
+        // Asynchronous handler that never answers: the caller gets 500.
+        {"GET", "/peer/v1/dropped", Caller::any, {}, [](const PeerRequest&, PeerReply) {}},
     };
     server = std::make_unique<PeerServer>(ioc, ctx, opts, routes);
     ASSERT_TRUE(server->start());
@@ -121,6 +131,15 @@ TEST_F(PeerServerTest, FacilityOnSecretariatRouteIsForbidden) {
   r = curl(pki.net.secretariat_dir, "GET", "/peer/v1/documents/abc");  // facility-only
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(server->stats().forbidden, 2u);
+}
+
+TEST_F(PeerServerTest, AsynchronousHandlersAnswerFromAnotherThread) {
+  auto r = curl(pki.facility_dir(1), "GET", "/peer/v1/documents/abc");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["path"], "/peer/v1/documents/abc");
+  r = curl(pki.facility_dir(1), "GET", "/peer/v1/dropped");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "internal_error");
 }
 
 TEST_F(PeerServerTest, UnknownPathAndMethod) {

@@ -5,6 +5,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <set>
 
@@ -29,7 +30,7 @@ struct PeerServer::Impl : std::enable_shared_from_this<PeerServer::Impl> {
     if (!has_health)
       routes.push_back({"GET", "/peer/v1/health", Caller::any, [](const PeerRequest& req) {
                           return PeerResponse::json(200, R"({"status":"ok","peer":")" + req.peer.uri() + "\"}");
-                        }});
+                        }, {}});
   }
   void accept_loop();
 
@@ -127,6 +128,33 @@ private:
         std::lock_guard lock(server_->mu);
         ++server_->counters.forbidden;
       }
+    } else if (match.route->async_handler) {
+      // The reply may come from any thread; a guard answers 500 if the
+      // handler drops it unanswered.
+      struct Guard {
+        Guard(std::shared_ptr<Session> s, unsigned v, bool k) : self(std::move(s)), version(v), keep_alive(k) {}
+        Guard(const Guard&) = delete;
+        Guard& operator=(const Guard&) = delete;
+        std::shared_ptr<Session> self;
+        unsigned version;
+        bool keep_alive;
+        std::atomic<bool> done{false};
+        void send(PeerResponse r) {
+          if (done.exchange(true)) return;
+          asio::dispatch(self->stream_.get_executor(),
+                         [s = self, res = to_beast(r, version, keep_alive)]() mutable { s->write(std::move(res)); });
+        }
+        ~Guard() {
+          send(PeerResponse::error(500, "internal_error", "the request was not answered"));
+        }
+      };
+      auto guard = std::make_shared<Guard>(shared_from_this(), req.version(), req.keep_alive());
+      try {
+        match.route->async_handler(pr, [guard](PeerResponse r) { guard->send(std::move(r)); });
+      } catch (const std::exception&) {
+        guard->send(PeerResponse::error(500, "internal_error", "the request could not be handled"));
+      }
+      return;
     } else {
       try {
         out = match.route->handler(pr);

@@ -45,12 +45,20 @@ enum class Caller { facility, secretariat, any };
 
 /// Handlers run on the connection's strand; they must not block for long.
 using PeerHandler = std::function<PeerResponse(const PeerRequest&)>;
+/// Sends the one response of an asynchronous handler; callable from any
+/// thread (the write is posted to the connection's strand). If it is
+/// destroyed without being called, the caller gets 500.
+using PeerReply = std::function<void(PeerResponse)>;
+/// For handlers that wait on the store or other peers: they return at once
+/// and answer through `reply` later.
+using PeerAsyncHandler = std::function<void(const PeerRequest&, PeerReply reply)>;
 
 struct PeerRoute {
   std::string method;
   std::string path;  ///< exact match, or a prefix when it ends with "/*"
   Caller allowed = Caller::facility;
-  PeerHandler handler;
+  PeerHandler handler;             ///< either this ...
+  PeerAsyncHandler async_handler;  ///< ... or this
 };
 
 /// Route decision, pure: 404 unknown path, 405 wrong method, 403 wrong
