@@ -2,13 +2,24 @@
 
 #include <boost/asio.hpp>
 
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "hiegate/crypto/keys.hpp"
 #include "hiegate/daemon/config.hpp"
+#include "hiegate/daemon/directive_service.hpp"
 #include "hiegate/daemon/events.hpp"
+#include "hiegate/daemon/gateway.hpp"
+#include "hiegate/daemon/mode_api.hpp"
+#include "hiegate/daemon/store.hpp"
+#include "hiegate/transport/credentials.hpp"
+#include "hiegate/transport/peer_client.hpp"
+#include "hiegate/transport/peer_server.hpp"
+#include "hiegate/transport/tls.hpp"
+#include "routes.hpp"
 #include "hiegate/daemon/hardening.hpp"
 #include "hiegate/daemon/local_api_server.hpp"
 #include "hiegate/daemon/notify.hpp"
@@ -54,11 +65,17 @@ public:
 
   int run() {
     const ConfigPtr cfg = config();
+    if (auto st = start_components(*cfg); !st) {
+      log_.log(Level::critical, events::kStartFailed, st.error().message, {{"CODE", st.error().code}});
+      notifier_.stopping("failed to start: " + st.error().message);
+      return kExitFailure;
+    }
     add_system_routes(router_, SystemContext{
                                    [this] { return config(); },
                                    metrics_,
                                    [this](nlohmann::json& j) { fill_status(j); },
                                });
+    add_clinical_routes(router_, *gateway_);
     server_.emplace(LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }});
     if (auto st = server_->start(*cfg); !st) {
       log_.log(Level::critical, events::kStartFailed, st.error().message, {{"CODE", st.error().code}});
@@ -83,11 +100,130 @@ public:
     for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (auto& t : threads) t.join();
+    if (peer_client_) peer_client_->shutdown();
+    peer_server_.reset();
+    peer_client_.reset();
     log_.log(Level::notice, events::kStopped, "hiegated stopped");
     return kExitOk;
   }
 
 private:
+  /// Keys, store, directives, TLS and the peer API, in that order; the first
+  /// failure stops the start with a message saying what to fix.
+  Status start_components(const Config& cfg) {
+    auto ring = crypto::KeyRing::load(cfg.store.master_key);
+    if (!ring) return std::move(ring).error();
+    keys_ = std::make_shared<const crypto::KeyRing>(std::move(*ring));
+    StoreOptions so;
+    so.dir = cfg.daemon.state_dir;
+    so.cache_max_bytes = cfg.store.cache_max_bytes;
+    so.cache_ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(cfg.store.cache_ttl).count();
+    so.on_integrity = [this](const IntegrityEvent& ev) {
+      log_.log(Level::error, events::kRecordQuarantined, "a stored record failed to open and was quarantined",
+               {{"TABLE", ev.table}, {"KEY_HASH", ev.key_hash_hex}, {"CODE", ev.code}});
+    };
+    auto store = Store::open(std::move(so), keys_);
+    if (!store) return std::move(store).error();
+    store_ = std::move(*store);
+    if (store_->rekey_status().running) {
+      store_->start_rekey([this](Result<RekeyStatus> r) {
+        if (r) log_.log(Level::notice, events::kRekeyFinished, "rekey finished");
+      });
+    }
+    if (!cfg.directives.keyset.empty()) {
+      if (auto st = start_directive_service(cfg); !st) return st;
+    } else {
+      log_.log(Level::warning, events::kDirectivesOff,
+               "no [directives] keyset configured: the secretariat's orders cannot be received");
+    }
+    gateway_.emplace(Gateway{ioc_, log_, metrics_, [this] { return config(); },
+                             [] { return std::chrono::time_point_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now()); },
+                             *store_, directives_.get(), nullptr, nullptr});
+    if (cfg.tls.enabled()) {
+      if (auto st = start_peer_network(cfg); !st) return st;
+      gateway_->peers = peer_client_.get();
+      gateway_->credentials = credentials_.get();
+    }
+    return {};
+  }
+
+  Status start_directive_service(const Config& cfg) {
+    std::ifstream f(cfg.directives.keyset, std::ios::binary);
+    if (!f) {
+      return make_error("keyset_missing", "cannot read the keyset " + cfg.directives.keyset.string() +
+                                              " ([directives] keyset); install the keyset v1 file the "
+                                              "secretariat gave you and check its fingerprint with "
+                                              "hiegatectl directives fingerprint");
+    }
+    const std::string anchor((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto dstore = DirectiveStore::open(cfg.daemon.state_dir / "directives");
+    if (!dstore) return std::move(dstore).error();
+    policy::VerifierOptions vo;
+    vo.network = cfg.network.id;
+    vo.max_clock_skew = std::chrono::duration_cast<std::chrono::seconds>(cfg.directives.max_clock_skew);
+    policy::FreshnessOptions fo;
+    fo.stale_grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.directives.stale_grace);
+    fo.stale_mode = policy::parse_fallback_mode(cfg.directives.stale_mode).value_or(fo.stale_mode);
+    fo.failsafe_mode = policy::parse_fallback_mode(cfg.directives.failsafe_mode).value_or(fo.failsafe_mode);
+    auto startup = start_directives(*dstore, anchor, vo);
+    if (!startup) return std::move(startup).error();
+    if (startup->failsafe) {
+      log_.log(Level::critical, events::kDirectivesFailsafe,
+               "FAILSAFE MODE: " + startup->reason + "; serving " + cfg.directives.failsafe_mode +
+                   " until the secretariat delivers a valid orders set",
+               {{"REASON", startup->reason}});
+    }
+    directives_ = std::make_unique<DirectiveService>(std::move(*dstore), std::move(*startup), vo, fo);
+    return {};
+  }
+
+  Status start_peer_network(const Config& cfg) {
+    transport::CredentialPaths paths{cfg.tls.cert, cfg.tls.key, cfg.tls.ca, cfg.tls.crl};
+    transport::CredentialOptions co;
+    co.network = cfg.network.id;
+    co.crl_grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.tls.crl_grace);
+    co.expiry_warning = std::chrono::duration_cast<std::chrono::hours>(cfg.tls.expiry_warning);
+    auto creds = transport::CredentialStore::open(paths, co, std::chrono::system_clock::now());
+    if (!creds) return std::move(creds).error();
+    credentials_ = std::move(*creds);
+    const auto& id = credentials_->current()->identity();
+    if (id.kind != transport::PeerIdentity::Kind::facility || id.facility != cfg.network.facility) {
+      return make_error("certificate_mismatch", "the certificate " + cfg.tls.cert.string() + " is for " +
+                                                    id.uri() + ", not for facility " +
+                                                    cfg.network.facility + " ([network] facility)");
+    }
+    for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
+      log_.log(Level::warning, events::kTlsWarning, w);
+    }
+    transport::TlsSettings ts;
+    ts.handshake_timeout = cfg.tls.handshake_timeout;
+    tls_ = transport::TlsContext::create(credentials_, ts);
+    transport::PeerClientOptions pco;
+    pco.request_timeout = cfg.peer_api.fetch_timeout;
+    pco.connect_timeout = std::min(cfg.peer_api.fetch_timeout, pco.connect_timeout);
+    pco.handshake_timeout = std::min(cfg.peer_api.fetch_timeout, pco.handshake_timeout);
+    peer_client_ = std::make_unique<transport::PeerClient>(ioc_, tls_, pco);
+    transport::PeerServerOptions pso;
+    pso.address = cfg.peer_api.address;
+    pso.port = cfg.peer_api.port;
+    pso.max_connections = cfg.peer_api.max_connections;
+    pso.max_body_bytes = cfg.peer_api.max_body_bytes;
+    pso.request_timeout = cfg.peer_api.request_timeout;
+    pso.idle_timeout = cfg.peer_api.idle_timeout;
+    pso.handshake_timeout = cfg.tls.handshake_timeout;
+    pso.on_handshake_failure = [this](const std::string& remote, const Error& why) {
+      log_.log(Level::notice, events::kPeerRefused, "peer handshake refused: " + why.message,
+               {{"REMOTE", remote}, {"CODE", why.code}});
+    };
+    peer_server_ = std::make_unique<transport::PeerServer>(ioc_, tls_, pso, peer_routes(*gateway_));
+    if (auto st = peer_server_->start(); !st) return st;
+    log_.log(Level::info, events::kListening,
+             "peer API listening on port " + std::to_string(peer_server_->port()),
+             {{"ENDPOINT", cfg.peer_api.address + ":" + std::to_string(peer_server_->port())}});
+    return {};
+  }
+
   ConfigPtr config() const {
     std::lock_guard lk(config_mu_);
     return config_;
@@ -95,7 +231,8 @@ private:
 
   std::string summary() const {
     const ConfigPtr cfg = config();
-    return "serving facility " + cfg->network.facility + "; mode normal; " +
+    return "serving facility " + cfg->network.facility + "; mode " +
+           std::string(gateway_ ? gateway_->mode().summary() : "starting") + "; " +
            std::to_string(server_ ? server_->connections() : 0) + " local connections";
   }
 
@@ -135,6 +272,17 @@ private:
       config_ = load.config;
     }
     log_.set_level(load.config->daemon.log_level);
+    if (credentials_) {
+      if (auto st = credentials_->reload(std::chrono::system_clock::now()); !st) {
+        log_.log(Level::error, events::kTlsReloadFailed,
+                 "TLS credentials not reloaded, the previous ones stay in force: " + st.error().message,
+                 {{"CODE", st.error().code}});
+      } else {
+        for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
+          log_.log(Level::warning, events::kTlsWarning, w);
+        }
+      }
+    }
     log_.log(Level::notice, events::kConfigReloaded, "configuration reloaded",
              {{"CONFIG_DIGEST", load.config->digest.substr(0, 16)}});
     notifier_.ready(summary());
@@ -149,6 +297,7 @@ private:
                  ": draining requests in flight",
              {{"CONNECTIONS", std::to_string(server_->connections())}});
     notifier_.stopping("stopping: draining requests in flight");
+    if (peer_server_) peer_server_->stop();
     if (watchdog_) watchdog_->stop();
     boost::system::error_code ignored;
     signals_.cancel(ignored);
@@ -178,7 +327,23 @@ private:
     j["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(up).count();
     j["started_at"] = format_utc(started_wall_);
     j["config"] = {{"path", cfg->source.string()}, {"digest", cfg->digest}};
-    j["mode"] = {{"state", "normal"}};
+    j["mode"] = mode_json(gateway_->mode());
+    j["directives"] = directives_ ? nlohmann::json{{"configured", true}} : nlohmann::json{{"configured", false}};
+    if (directives_) {
+      const auto snap = directives_->snapshot();
+      auto& d = j["directives"];
+      d["failsafe"] = snap->failsafe;
+      if (snap->failsafe) d["failsafe_reason"] = snap->failsafe_reason;
+      d["keyset_version"] = snap->state.keysets.empty() ? 0 : snap->state.keysets.rbegin()->first;
+      d["orders_sequence"] = snap->state.orders ? snap->state.orders->value.sequence : 0;
+      d["heartbeat_sequence"] = snap->state.heartbeat ? snap->state.heartbeat->value.sequence : 0;
+    }
+    if (credentials_) {
+      const auto c = credentials_->current();
+      j["tls"] = {{"identity", c->identity().uri()},
+                  {"warnings", c->warnings(std::chrono::system_clock::now())},
+                  {"peer_port", peer_server_ ? peer_server_->port() : 0}};
+    }
     j["local_api"] = {{"endpoints", server_->endpoints()}, {"connections", server_->connections()},
                       {"stopping", stopping_.load()}};
   }
@@ -194,6 +359,14 @@ private:
   std::optional<Watchdog> watchdog_;
   mutable std::mutex config_mu_;
   ConfigPtr config_;
+  std::shared_ptr<const crypto::KeyRing> keys_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<DirectiveService> directives_;
+  std::shared_ptr<transport::CredentialStore> credentials_;
+  std::shared_ptr<transport::TlsContext> tls_;
+  std::unique_ptr<transport::PeerClient> peer_client_;
+  std::unique_ptr<transport::PeerServer> peer_server_;
+  std::optional<Gateway> gateway_;
   Router router_;
   std::optional<LocalApiServer> server_;
   std::atomic<bool> stopping_{false};

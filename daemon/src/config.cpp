@@ -11,6 +11,7 @@
 #include "config_reader.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
+#include "hiegate/policy/roles.hpp"
 #include "hiegate/transport/identity.hpp"
 
 namespace hiegate::daemon {
@@ -180,6 +181,124 @@ void read_local_api(Section& s, Config::LocalApi& a) {
   s.finish();
 }
 
+std::string check_role(const std::string& v) {
+  return policy::parse_role(v) ? ""
+                               : "\"" + v +
+                                     "\" is not a role (physician, nurse, pharmacist, technician, "
+                                     "clerk, approver, admin)";
+}
+
+std::string check_fallback(const std::string& v) {
+  return (v == "emergency_only" || v == "stop" || v == "keep") ? ""
+                                                              : "must be emergency_only, stop or keep";
+}
+
+void read_store(Section& s, Config::Store& st) {
+  s.path("master_key", st.master_key);
+  s.uint("cache_max_bytes", st.cache_max_bytes, 1 << 20, std::uint64_t{1} << 40);
+  s.duration("cache_ttl", st.cache_ttl, Millis(1000), Millis(30LL * 86'400'000));
+  s.duration("consent_evidence_max_age", st.consent_evidence_max_age, Millis(0), Millis(86'400'000));
+  s.finish();
+}
+
+void read_tls(Section& s, Config::Tls& t) {
+  s.path("cert", t.cert, true);
+  s.path("key", t.key, true);
+  s.path("ca", t.ca, true);
+  s.path("crl", t.crl, true);
+  s.duration("crl_grace", t.crl_grace, Millis(0), Millis(30LL * 86'400'000));
+  s.duration("expiry_warning", t.expiry_warning, Millis(0), Millis(365LL * 86'400'000));
+  s.duration("handshake_timeout", t.handshake_timeout, Millis(100), Millis(120'000));
+  if (t.enabled() && (t.key.empty() || t.ca.empty() || t.crl.empty())) {
+    s.diag().add(s.table(), s.key_path("cert"),
+                 "with a certificate, key, ca and crl are required too (a missing CRL fails closed)");
+  }
+  s.finish();
+}
+
+void read_peer_api(Section& s, Config::PeerApi& p) {
+  s.string("address", p.address, false, [](const std::string& v) -> std::string {
+    boost::system::error_code ec;
+    (void)boost::asio::ip::make_address(v, ec);
+    return ec ? "must be an IP address (\"::\" or \"0.0.0.0\" for all)" : "";
+  });
+  s.uint_as("port", p.port, 0, 65535);
+  s.uint_as("max_connections", p.max_connections, 1, 100'000);
+  s.uint_as("max_body_bytes", p.max_body_bytes, 1024, std::uint64_t{1} << 32);
+  s.duration("request_timeout", p.request_timeout, Millis(100), Millis(3'600'000));
+  s.duration("idle_timeout", p.idle_timeout, Millis(100), Millis(3'600'000));
+  s.duration("fetch_timeout", p.fetch_timeout, Millis(100), Millis(120'000));
+  s.finish();
+}
+
+void read_peers(Section& top, std::vector<Config::Peer>& out, const std::string& self) {
+  const toml::node* n = top.node("peers");
+  if (n == nullptr) return;
+  const auto* arr = n->as_array();
+  if (arr == nullptr) {
+    top.diag().add(n, "peers", "must be an array of tables ([[peers]])");
+    return;
+  }
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    Section p(arr->get(i), "peers[" + std::to_string(i) + "]", top.diag());
+    if (p.table() == nullptr) continue;
+    Config::Peer peer;
+    p.string("facility", peer.facility, true, [&](const std::string& v) -> std::string {
+      if (!transport::is_facility_code(v)) return "must be a 10-digit medical institution code";
+      if (v == self) return "is this gateway's own facility";
+      for (const auto& o : out) {
+        if (o.facility == v) return "is listed twice";
+      }
+      return "";
+    });
+    p.string("host", peer.host, true, [](const std::string& v) -> std::string {
+      return (!v.empty() && v.size() <= 253 && v.find_first_of(" /\"") == std::string::npos)
+                 ? ""
+                 : "must be a host name or IP address";
+    });
+    p.uint_as("port", peer.port, 1, 65535);
+    p.string("name", peer.name);
+    p.finish();
+    out.push_back(std::move(peer));
+  }
+}
+
+void read_directives(Section& s, Config::Directives& d) {
+  s.path("keyset", d.keyset, true);
+  s.duration("max_clock_skew", d.max_clock_skew, Millis(0), Millis(3'600'000));
+  s.duration("stale_grace", d.stale_grace, Millis(0), Millis(30LL * 86'400'000));
+  s.string("stale_mode", d.stale_mode, false, check_fallback);
+  s.string("failsafe_mode", d.failsafe_mode, false, check_fallback);
+  s.string("pull_url", d.pull_url, false, [](const std::string& v) -> std::string {
+    return (v.empty() || v.starts_with("https://")) ? "" : "must be an https:// URL";
+  });
+  s.finish();
+}
+
+void read_emergency(Section& s, Config::Policy::Emergency& e) {
+  s.uint_as("reason_min_chars", e.reason_min_chars, 1, 1000);
+  s.string_list("roles", e.roles, check_role);
+  s.string_list("document_types", e.document_types, [](const std::string& v) -> std::string {
+    return (!v.empty() && v.size() <= 64) ? "" : "must be 1 to 64 characters";
+  });
+  s.duration("window", e.window, Millis(60'000), Millis(30LL * 86'400'000));
+  s.finish();
+}
+
+void read_policy(Section& s, Config::Policy& p) {
+  s.string_list("view_roles", p.view_roles, check_role);
+  s.uint_as("consent_validity_years", p.consent_validity_years, 1, 50);
+  {
+    Section e(s.node("emergency"), s.key_path("emergency"), s.diag());
+    read_emergency(e, p.emergency);
+  }
+  {
+    Section e(s.node("disaster"), s.key_path("disaster"), s.diag());
+    read_emergency(e, p.disaster);
+  }
+  s.finish();
+}
+
 }  // namespace
 
 ConfigLoad parse_config(std::string_view text, const std::string& name) {
@@ -221,6 +340,27 @@ ConfigLoad parse_config(std::string_view text, const std::string& name) {
   {
     Section s(top.node("local_api"), "local_api", diag);
     read_local_api(s, cfg->local_api);
+  }
+  {
+    Section s(top.node("store"), "store", diag);
+    read_store(s, cfg->store);
+  }
+  {
+    Section s(top.node("tls"), "tls", diag);
+    read_tls(s, cfg->tls);
+  }
+  {
+    Section s(top.node("peer_api"), "peer_api", diag);
+    read_peer_api(s, cfg->peer_api);
+  }
+  read_peers(top, cfg->peers, cfg->network.facility);
+  {
+    Section s(top.node("directives"), "directives", diag);
+    read_directives(s, cfg->directives);
+  }
+  {
+    Section s(top.node("policy"), "policy", diag);
+    read_policy(s, cfg->policy);
   }
   top.finish();
   if (diag.any()) return result;

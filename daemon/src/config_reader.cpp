@@ -157,6 +157,38 @@ void Section::file_mode(std::string_view key, unsigned& out) {
   out = mode;
 }
 
+void Section::string_list(std::string_view key, std::vector<std::string>& out,
+                          const std::function<std::string(const std::string&)>& check) {
+  const toml::node* n = node(key);
+  if (n == nullptr) return;
+  const auto* arr = n->as_array();
+  if (arr == nullptr) {
+    diag_.add(n, key_path(key), "must be an array of strings, not " + type_name(*n));
+    return;
+  }
+  std::vector<std::string> values;
+  bool ok = true;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::node* e = arr->get(i);
+    const std::string path = key_path(key) + "[" + std::to_string(i) + "]";
+    const auto* str = e->as_string();
+    if (str == nullptr) {
+      diag_.add(e, path, "must be a string, not " + type_name(*e));
+      ok = false;
+      continue;
+    }
+    if (check) {
+      if (std::string err = check(str->get()); !err.empty()) {
+        diag_.add(e, path, std::move(err));
+        ok = false;
+        continue;
+      }
+    }
+    values.push_back(str->get());
+  }
+  if (ok) out = std::move(values);
+}
+
 void Section::finish() {
   if (table_ == nullptr) return;
   for (const auto& [k, v] : *table_) {

@@ -53,6 +53,9 @@ public:
   void boolean(std::string_view key, bool& out);
   void duration(std::string_view key, Millis& out, Millis min, Millis max);
   void file_mode(std::string_view key, unsigned& out);
+  /// An array of strings, each passing `check` (empty error = fine).
+  void string_list(std::string_view key, std::vector<std::string>& out,
+                   const std::function<std::string(const std::string&)>& check = {});
   /// Reports keys that no read asked for.
   void finish();
 

@@ -22,7 +22,7 @@ Result<policy::Verdict> DirectiveService::deliver(std::string_view envelope, pol
   std::lock_guard serial(deliver_mu_);
   const std::shared_ptr<const DirectiveSnapshot> before = snapshot();
   policy::Verdict v = policy::apply(before->state, envelope, now, verifier_);
-  if (v.decision != policy::Decision::accept) return v;
+  if (v.decision != policy::Outcome::accept) return v;
 
   if (Status s = store_.persist(*v.kind, v.sequence, envelope); !s) return std::move(s).error();
   const bool orders = v.kind == policy::DocumentKind::orders;

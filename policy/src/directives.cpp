@@ -133,7 +133,7 @@ Verdict apply_at(const DirectiveState& state, std::string_view bytes, std::optio
                  const VerifierOptions& options) {
   Verdict v;
   const auto fail = [&v](RejectReason r, std::string detail) {
-    v.decision = Decision::reject;
+    v.decision = Outcome::reject;
     v.reason = r;
     v.detail = std::move(detail);
     return std::move(v);
@@ -183,7 +183,7 @@ Verdict apply_at(const DirectiveState& state, std::string_view bytes, std::optio
                                      : kind == DocumentKind::orders ? state.orders->body
                                                                     : state.heartbeat->body;
     if (stored_body == env.payload) {
-      v.decision = Decision::noop;
+      v.decision = Outcome::noop;
       v.detail = "same " + std::string(name(kind)) + " as stored";
       return v;
     }
@@ -205,7 +205,7 @@ Verdict apply_at(const DirectiveState& state, std::string_view bytes, std::optio
 
   DirectiveState next = state;
   store(next, kind, bytes, env.payload, std::move(*body));
-  v.decision = Decision::accept;
+  v.decision = Outcome::accept;
   v.detail = "accepted " + std::string(name(kind)) + " " + std::to_string(h.sequence);
   v.next = std::move(next);
   return v;
@@ -364,7 +364,7 @@ Result<DirectiveState> verify_stored(const StoredEnvelopes& stored,
   if (!state) return make_error(state.error().code, "trust anchor: " + state.error().message);
   for (const std::string& bytes : stored.keysets) {
     Verdict v = apply_at(*state, bytes, std::nullopt, options);
-    if (v.decision != Decision::accept || v.kind != DocumentKind::keyset) {
+    if (v.decision != Outcome::accept || v.kind != DocumentKind::keyset) {
       const RejectReason r = v.rejected() ? v.reason : RejectReason::invalid;
       return reject_error(r, "stored keyset: " + (v.rejected() ? v.detail : "not a new version"));
     }

@@ -191,3 +191,74 @@ TEST(Config, ShippedExampleIsValidOnceNetworkIsSet) {
 
 }  // namespace
 }  // namespace hiegate::daemon
+
+namespace hiegate::daemon {
+namespace {
+
+TEST(Config, NetworkSections) {
+  const auto r = parse_config(std::string(kMinimal) + R"(
+[store]
+master_key = "/etc/hiegate/master-key"
+cache_ttl = "1h"
+[tls]
+cert = "/etc/hiegate/tls/cert.pem"
+key = "/etc/hiegate/tls/key.pem"
+ca = "/etc/hiegate/tls/ca.pem"
+crl = "/etc/hiegate/tls/crl.pem"
+crl_grace = "1d"
+[peer_api]
+address = "127.0.0.1"
+port = 18471
+fetch_timeout = "2s"
+[[peers]]
+facility = "1319999999"
+host = "127.0.0.1"
+port = 18472
+name = "Tama Clinic"
+[directives]
+keyset = "/etc/hiegate/keyset.json"
+stale_mode = "stop"
+[policy]
+view_roles = ["physician"]
+[policy.emergency]
+roles = ["physician"]
+document_types = ["allergy"]
+window = "12h"
+)", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.report();
+  const Config& c = *r.config;
+  EXPECT_TRUE(c.tls.enabled());
+  EXPECT_EQ(c.tls.crl_grace, Millis(86'400'000));
+  EXPECT_EQ(c.peer_api.port, 18471);
+  EXPECT_EQ(c.peer_api.fetch_timeout, Millis(2000));
+  ASSERT_EQ(c.peers.size(), 1U);
+  EXPECT_EQ(c.peers[0].name, "Tama Clinic");
+  EXPECT_EQ(c.directives.stale_mode, "stop");
+  EXPECT_EQ(c.policy.view_roles, std::vector<std::string>{"physician"});
+  EXPECT_EQ(c.policy.emergency.window, Millis(12LL * 3'600'000));
+  EXPECT_EQ(c.policy.disaster.document_types, std::vector<std::string>{"*"});  // default kept
+}
+
+TEST(Config, NetworkSectionErrors) {
+  auto bad = [](const std::string& extra) {
+    return parse_config(std::string(kMinimal) + extra, "t.toml").report();
+  };
+  EXPECT_NE(bad("[tls]\ncert = \"/c.pem\"\n").find("key, ca and crl are required"), std::string::npos);
+  EXPECT_NE(bad("[[peers]]\nfacility = \"1312345678\"\nhost = \"x\"\n").find("own facility"),
+            std::string::npos);
+  EXPECT_NE(bad("[[peers]]\nfacility = \"1319999999\"\nhost = \"x\"\n[[peers]]\nfacility = \"1319999999\"\nhost = \"y\"\n")
+                .find("peers[1].facility: is listed twice"),
+            std::string::npos);
+  EXPECT_NE(bad("[[peers]]\nfacility = \"1319999999\"\n").find("peers[0].host: is required"),
+            std::string::npos);
+  EXPECT_NE(bad("[directives]\nstale_mode = \"panic\"\n").find("must be emergency_only, stop or keep"),
+            std::string::npos);
+  EXPECT_NE(bad("[policy]\nview_roles = [\"doctor\"]\n").find("policy.view_roles[0]: \"doctor\" is not a role"),
+            std::string::npos);
+  EXPECT_NE(bad("[policy.emergency]\nwindow = \"1s\"\n").find("policy.emergency.window"), std::string::npos);
+  EXPECT_NE(bad("[peer_api]\naddress = \"example.org\"\n").find("must be an IP address"), std::string::npos);
+  EXPECT_NE(bad("[directives]\npull_url = \"http://x\"\n").find("https://"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hiegate::daemon

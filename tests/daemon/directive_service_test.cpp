@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using policy::Decision;
+using policy::Outcome;
 using policy::Function;
 using policy::testing::DirectiveKit;
 
@@ -52,7 +52,7 @@ TEST_F(DirectiveServiceTest, FailsafeUntilOrdersArrive) {
   // A heartbeat alone does not end failsafe.
   auto hb = svc.deliver(kit.signed_heartbeat(DirectiveKit::heartbeat_body(1, 1, "{}")), at(kNow));
   ASSERT_TRUE(hb.ok());
-  EXPECT_EQ(hb->decision, Decision::accept);
+  EXPECT_EQ(hb->decision, Outcome::accept);
   EXPECT_TRUE(svc.snapshot()->failsafe);
 
   const std::string stop =
@@ -63,7 +63,7 @@ TEST_F(DirectiveServiceTest, FailsafeUntilOrdersArrive) {
                                                  {"not_before", "2026-11-21T10:00:00Z"}}}));
   auto v = svc.deliver(kit.signed_orders(stop), at(kNow));
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->decision, Decision::accept);
+  EXPECT_EQ(v->decision, Outcome::accept);
   EXPECT_FALSE(v->next.has_value());
   EXPECT_FALSE(svc.snapshot()->failsafe);
   EXPECT_TRUE(fs::exists(tmp / "directives" / "orders.json"));
@@ -79,15 +79,15 @@ TEST_F(DirectiveServiceTest, FailsafeUntilOrdersArrive) {
 TEST_F(DirectiveServiceTest, RejectionsAndNoopsChangeNothing) {
   DirectiveService svc = make();
   const std::string orders = kit.signed_orders(DirectiveKit::orders_body(3, json::array()));
-  ASSERT_EQ(svc.deliver(orders, at(kNow))->decision, Decision::accept);
+  ASSERT_EQ(svc.deliver(orders, at(kNow))->decision, Outcome::accept);
   const auto before = svc.snapshot();
 
   auto noop = svc.deliver(orders, at(kNow));
   ASSERT_TRUE(noop.ok());
-  EXPECT_EQ(noop->decision, Decision::noop);
+  EXPECT_EQ(noop->decision, Outcome::noop);
   auto old = svc.deliver(kit.signed_orders(DirectiveKit::orders_body(2, json::array())), at(kNow));
   ASSERT_TRUE(old.ok());
-  EXPECT_EQ(old->decision, Decision::reject);
+  EXPECT_EQ(old->decision, Outcome::reject);
   EXPECT_EQ(std::string(policy::code(old->reason)), "rollback");
   EXPECT_EQ(svc.snapshot(), before);  // the very same snapshot
 }
@@ -117,7 +117,7 @@ TEST_F(DirectiveServiceTest, ReadersSeeWholeSnapshotsWhileDelivering) {
     auto v =
         svc.deliver(kit.signed_orders(DirectiveKit::orders_body(seq, json::array())), at(kNow));
     ASSERT_TRUE(v.ok());
-    EXPECT_EQ(v->decision, Decision::accept);
+    EXPECT_EQ(v->decision, Outcome::accept);
   }
   done = true;
   reader.join();

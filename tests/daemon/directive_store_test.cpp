@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using policy::Decision;
+using policy::Outcome;
 using policy::DocumentKind;
 using policy::testing::DirectiveKit;
 
@@ -29,7 +29,7 @@ class DirectiveStoreTest : public ::testing::Test {
   policy::Verdict deliver(policy::DirectiveState& state, const std::string& env) {
     auto v =
         policy::apply(state, env, policy::parse_rfc3339("2026-11-21T09:05:00Z").value(), options);
-    if (v.decision == Decision::accept) {
+    if (v.decision == Outcome::accept) {
       EXPECT_TRUE(store.persist(*v.kind, v.sequence, env).ok());
       state = *v.next;
     }
@@ -47,13 +47,13 @@ TEST_F(DirectiveStoreTest, PersistsAndRestartsIntoTheSameState) {
   auto start = start_directives(store, kit.keyset(1), options);
   ASSERT_TRUE(start.ok());
   policy::DirectiveState state = start->state;
-  ASSERT_EQ(deliver(state, kit.keyset(2)).decision, Decision::accept);
-  ASSERT_EQ(deliver(state, kit.signed_orders(orders_body)).decision, Decision::accept);
+  ASSERT_EQ(deliver(state, kit.keyset(2)).decision, Outcome::accept);
+  ASSERT_EQ(deliver(state, kit.signed_orders(orders_body)).decision, Outcome::accept);
   ASSERT_EQ(
       deliver(state, kit.signed_heartbeat(DirectiveKit::heartbeat_body(
                          9, 4, orders_body, "2026-11-21T09:00:00Z", "2026-11-22T09:00:00Z", 2)))
           .decision,
-      Decision::accept);
+      Outcome::accept);
 
   auto again = start_directives(store, kit.keyset(1), options);
   ASSERT_TRUE(again.ok());
@@ -88,7 +88,7 @@ TEST_F(DirectiveStoreTest, NothingStoredIsFailsafeButDeliverable) {
   // The secretariat can still deliver: the anchor is in place.
   policy::DirectiveState state = start->state;
   EXPECT_EQ(deliver(state, kit.signed_orders(DirectiveKit::orders_body(1, json::array()))).decision,
-            Decision::accept);
+            Outcome::accept);
   auto after = start_directives(store, kit.keyset(1), options);
   ASSERT_TRUE(after.ok());
   EXPECT_FALSE(after->failsafe) << after->reason;
@@ -96,8 +96,8 @@ TEST_F(DirectiveStoreTest, NothingStoredIsFailsafeButDeliverable) {
 
 TEST_F(DirectiveStoreTest, CorruptStoreIsFailsafeAndKeepsTheKeysetChain) {
   policy::DirectiveState state = start_directives(store, kit.keyset(1), options)->state;
-  ASSERT_EQ(deliver(state, kit.keyset(2)).decision, Decision::accept);
-  ASSERT_EQ(deliver(state, kit.signed_orders(orders_body)).decision, Decision::accept);
+  ASSERT_EQ(deliver(state, kit.keyset(2)).decision, Outcome::accept);
+  ASSERT_EQ(deliver(state, kit.signed_orders(orders_body)).decision, Outcome::accept);
   std::string bytes = test::read_file(store.dir() / "orders.json");
   bytes[bytes.size() / 2] ^= 0x01;
   tmp.write("directives/orders.json", bytes);

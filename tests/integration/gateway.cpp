@@ -15,6 +15,8 @@ std::string token_hash(const std::string& token) {
 
 Gateway::Gateway(std::string extra_local_api, std::string extra, std::vector<std::string> env)
     : env_(std::move(env)) {
+  const auto key = crypto::random_bytes(32);
+  dir_.write("master-key", std::string(key.begin(), key.end()), 0400);
   write_config(config_text(extra_local_api, extra));
 }
 
@@ -22,6 +24,7 @@ std::string Gateway::config_text(const std::string& extra_local_api, const std::
   return "[network]\nid = \"nishitama\"\nfacility = \"1312345678\"\n"
          "[daemon]\nthreads = 2\ndrain_timeout = \"5s\"\nstate_dir = \"" +
          (dir_ / "state").string() +
+         "\"\n[store]\nmaster_key = \"" + (dir_ / "master-key").string() +
          "\"\n"
          "[local_api]\nlisten = [\"127.0.0.1:0\"]\nunix_socket = \"" +
          (dir_ / "local.sock").string() + "\"\n" + extra_local_api +

@@ -89,15 +89,15 @@ TEST_P(DirectiveVector, Conforms) {
     EXPECT_EQ(before.heartbeat, after.heartbeat);
     const std::string expect = step.at("expect").get<std::string>();
     if (expect == "accept") {
-      ASSERT_EQ(v.decision, Decision::accept) << code(v.reason) << ": " << v.detail;
+      ASSERT_EQ(v.decision, Outcome::accept) << code(v.reason) << ": " << v.detail;
       ASSERT_TRUE(v.next.has_value());
       state = *v.next;
     } else if (expect == "noop") {
-      EXPECT_EQ(v.decision, Decision::noop) << code(v.reason) << ": " << v.detail;
+      EXPECT_EQ(v.decision, Outcome::noop) << code(v.reason) << ": " << v.detail;
       EXPECT_FALSE(v.next.has_value());
     } else {
       ASSERT_EQ(expect, "reject");
-      EXPECT_EQ(v.decision, Decision::reject) << v.detail;
+      EXPECT_EQ(v.decision, Outcome::reject) << v.detail;
       EXPECT_EQ(code(v.reason), step.at("reason").get<std::string>()) << v.detail;
       EXPECT_FALSE(v.next.has_value());
     }

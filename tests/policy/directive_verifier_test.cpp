@@ -25,7 +25,7 @@ class Verifier : public ::testing::Test {
 
   Verdict step(const std::string& envelope, const char* now = "2026-11-21T09:05:00Z") {
     Verdict v = apply(state, envelope, at(now), options);
-    if (v.decision == Decision::accept) state = *v.next;
+    if (v.decision == Outcome::accept) state = *v.next;
     return v;
   }
 
@@ -38,9 +38,9 @@ TEST_F(Verifier, ClockSkewBoundary) {
   const std::string env =
       kit.signed_orders(DirectiveKit::orders_body(1, json::array(), 1, "2026-11-21T09:05:00Z"));
   const Verdict early = step(env, "2026-11-21T08:59:59Z");  // 301 s ahead
-  EXPECT_EQ(early.decision, Decision::reject);
+  EXPECT_EQ(early.decision, Outcome::reject);
   EXPECT_EQ(std::string(code(early.reason)), "future");
-  EXPECT_EQ(step(env, "2026-11-21T09:00:00Z").decision, Decision::accept);  // exactly 300 s
+  EXPECT_EQ(step(env, "2026-11-21T09:00:00Z").decision, Outcome::accept);  // exactly 300 s
 }
 
 TEST_F(Verifier, HeartbeatExpiresAtItsInstant) {
@@ -49,13 +49,13 @@ TEST_F(Verifier, HeartbeatExpiresAtItsInstant) {
   const std::string env = kit.signed_heartbeat(body);
   const Verdict late = step(env, "2026-11-21T10:00:00Z");
   EXPECT_EQ(std::string(code(late.reason)), "expired");
-  EXPECT_EQ(step(env, "2026-11-21T09:59:59Z").decision, Decision::accept);
+  EXPECT_EQ(step(env, "2026-11-21T09:59:59Z").decision, Outcome::accept);
 }
 
 TEST_F(Verifier, WithoutTrustAnchorNothingIsAccepted) {
   const DirectiveState empty;
   const Verdict v = apply(empty, kit.keyset(1), at("2026-11-21T09:05:00Z"), options);
-  EXPECT_EQ(v.decision, Decision::reject);
+  EXPECT_EQ(v.decision, Outcome::reject);
   EXPECT_EQ(std::string(code(v.reason)), "threshold");
 }
 
@@ -91,13 +91,13 @@ TEST_F(Verifier, FingerprintIgnoresSignatures) {
 
 TEST_F(Verifier, HeartbeatSequenceSurvivesRotationThatKeepsItsKeys) {
   ASSERT_EQ(step(kit.signed_heartbeat(DirectiveKit::heartbeat_body(5, 1, "{}"))).decision,
-            Decision::accept);
+            Outcome::accept);
   // v2 changes only the orders keys.
   json b = json::parse(kit.keyset_body(2));
   b["roles"]["orders"] = DirectiveKit::role_json(DirectiveKit(100).orders, 2);
   const std::string v2 =
       DirectiveKit::sign(DocumentKind::keyset, b.dump(), {&kit.root[0], &kit.root[1]});
-  ASSERT_EQ(step(v2).decision, Decision::accept);
+  ASSERT_EQ(step(v2).decision, Outcome::accept);
   EXPECT_EQ(state.sequence_floor(DocumentKind::heartbeat), 5U);
   EXPECT_EQ(state.sequence_floor(DocumentKind::orders), 0U);
   const Verdict old = step(kit.signed_heartbeat(
@@ -107,10 +107,10 @@ TEST_F(Verifier, HeartbeatSequenceSurvivesRotationThatKeepsItsKeys) {
 
 TEST_F(Verifier, StoredStateIsReverifiedUnderTheVersionItNames) {
   const std::string orders1 = DirectiveKit::orders_body(7, json::array());
-  ASSERT_EQ(step(kit.signed_orders(orders1)).decision, Decision::accept);
+  ASSERT_EQ(step(kit.signed_orders(orders1)).decision, Outcome::accept);
   ASSERT_EQ(step(kit.signed_heartbeat(DirectiveKit::heartbeat_body(3, 7, orders1))).decision,
-            Decision::accept);
-  ASSERT_EQ(step(kit.keyset(2)).decision, Decision::accept);
+            Outcome::accept);
+  ASSERT_EQ(step(kit.keyset(2)).decision, Outcome::accept);
 
   // Orders and heartbeat still name version 1; the restart checks them there.
   auto restored = verify_stored(envelopes_of(state), options);
@@ -122,8 +122,8 @@ TEST_F(Verifier, StoredStateIsReverifiedUnderTheVersionItNames) {
 
 TEST_F(Verifier, TamperedStoredStateFails) {
   const std::string orders1 = DirectiveKit::orders_body(7, json::array());
-  ASSERT_EQ(step(kit.signed_orders(orders1)).decision, Decision::accept);
-  ASSERT_EQ(step(kit.keyset(2)).decision, Decision::accept);
+  ASSERT_EQ(step(kit.signed_orders(orders1)).decision, Outcome::accept);
+  ASSERT_EQ(step(kit.keyset(2)).decision, Outcome::accept);
   StoredEnvelopes stored = envelopes_of(state);
 
   StoredEnvelopes bad = stored;
@@ -161,14 +161,14 @@ TEST_F(Verifier, TamperedStoredStateFails) {
 
 TEST_F(Verifier, RejectionLeavesStateAndNoopIsReported) {
   const std::string env = kit.signed_orders(DirectiveKit::orders_body(2, json::array()));
-  ASSERT_EQ(step(env).decision, Decision::accept);
+  ASSERT_EQ(step(env).decision, Outcome::accept);
   const std::string stored = state.orders->envelope;
   // Same body, more signatures: still the same document.
   const std::string again =
       DirectiveKit::sign(DocumentKind::orders, DirectiveKit::orders_body(2, json::array()),
                          {&kit.orders[0], &kit.orders[1], &kit.orders[2]});
   const Verdict v = step(again);
-  EXPECT_EQ(v.decision, Decision::noop);
+  EXPECT_EQ(v.decision, Outcome::noop);
   EXPECT_EQ(v.sequence, 2U);
   EXPECT_EQ(v.kind, DocumentKind::orders);
   EXPECT_EQ(state.orders->envelope, stored);

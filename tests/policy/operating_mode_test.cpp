@@ -128,7 +128,7 @@ class FreshnessTest : public ::testing::Test {
   }
   void accept(const std::string& env, const char* now = "2026-11-21T09:05:00Z") {
     Verdict v = apply(state, env, at(now), options);
-    ASSERT_EQ(v.decision, Decision::accept) << v.detail;
+    ASSERT_EQ(v.decision, Outcome::accept) << v.detail;
     state = *v.next;
   }
 

@@ -53,6 +53,72 @@ struct Config {
     std::filesystem::path state_dir = "/var/lib/hiegate";
   } daemon;
 
+  struct Store {
+    /// The 32-byte master key; ignored when $CREDENTIALS_DIRECTORY/master-key
+    /// exists (systemd LoadCredential=).
+    std::filesystem::path master_key = "/etc/hiegate/master-key";
+    std::uint64_t cache_max_bytes = 512ULL << 20;
+    Millis cache_ttl{24LL * 3600 * 1000};
+    /// Cached documents are served again only while the disclosing side's
+    /// consent decision is younger than this; older ones are re-asked.
+    Millis consent_evidence_max_age{5LL * 60 * 1000};
+  } store;
+
+  /// Mutual TLS with the other gateways. Empty cert = the peer network is off
+  /// (a standalone gateway: local API only).
+  struct Tls {
+    std::filesystem::path cert, key, ca, crl;
+    Millis crl_grace{0};
+    Millis expiry_warning{30LL * 86'400'000};
+    Millis handshake_timeout{10'000};
+    [[nodiscard]] bool enabled() const { return !cert.empty(); }
+  } tls;
+
+  struct PeerApi {
+    std::string address = "::";
+    std::uint16_t port = 8471;
+    std::size_t max_connections = 256;
+    std::size_t max_body_bytes = 8 * 1024 * 1024;
+    Millis request_timeout{30'000};
+    Millis idle_timeout{60'000};
+    /// How long a list or fetch by our EHR waits for one peer.
+    Millis fetch_timeout{5'000};
+  } peer_api;
+
+  /// The directory of participating facilities.
+  struct Peer {
+    std::string facility;
+    std::string host;
+    std::uint16_t port = 8471;
+    std::string name;  ///< for messages ("Tama Clinic")
+  };
+  std::vector<Peer> peers;
+
+  /// The secretariat's signed orders (shared/spec/directives.md).
+  struct Directives {
+    std::filesystem::path keyset;  ///< keyset v1 (trust anchor); empty = no secretariat
+    Millis max_clock_skew{300'000};
+    Millis stale_grace{72LL * 3'600'000};
+    std::string stale_mode = "emergency_only";    ///< emergency_only | stop | keep
+    std::string failsafe_mode = "emergency_only";  ///< emergency_only | stop | keep
+    std::string pull_url;
+  } directives;
+
+  struct Policy {
+    std::vector<std::string> view_roles{"physician", "nurse", "pharmacist", "technician"};
+    unsigned consent_validity_years = 5;
+    struct Emergency {
+      std::size_t reason_min_chars = 10;
+      std::vector<std::string> roles;
+      std::vector<std::string> document_types;
+      Millis window{0};
+    };
+    Emergency emergency{10, {"physician", "nurse"}, {"summary", "allergy", "medication", "lab"},
+                        Millis(24LL * 3'600'000)};
+    Emergency disaster{10, {"physician", "nurse", "pharmacist", "technician"}, {"*"},
+                       Millis(72LL * 3'600'000)};
+  } policy;
+
   struct LocalApi {
     std::vector<ListenAddress> listen{ListenAddress{"127.0.0.1", 8470}};
     std::filesystem::path unix_socket = "/run/hiegate/local.sock";  ///< empty = none

@@ -25,4 +25,22 @@ inline constexpr Event kConnectionLimit{"5b0e1c7a9d2f4e61a3c8b7d6e5f40303", "con
 inline constexpr Event kRequestError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40304", "request_error"};
 inline constexpr Event kInternalError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40305", "internal_error"};
 
+// Store and keys
+inline constexpr Event kRecordQuarantined{"5b0e1c7a9d2f4e61a3c8b7d6e5f40401", "record_quarantined"};
+inline constexpr Event kRekeyFinished{"5b0e1c7a9d2f4e61a3c8b7d6e5f40402", "rekey_finished"};
+// Directives
+inline constexpr Event kDirectivesOff{"5b0e1c7a9d2f4e61a3c8b7d6e5f40501", "directives_off"};
+inline constexpr Event kDirectivesFailsafe{"5b0e1c7a9d2f4e61a3c8b7d6e5f40502", "directives_failsafe"};
+inline constexpr Event kDirectiveAccepted{"5b0e1c7a9d2f4e61a3c8b7d6e5f40503", "directive_accepted"};
+inline constexpr Event kDirectiveRejected{"5b0e1c7a9d2f4e61a3c8b7d6e5f40504", "directive_rejected"};
+inline constexpr Event kDirectiveEquivocation{"5b0e1c7a9d2f4e61a3c8b7d6e5f40505", "directive_equivocation"};
+// Peer network
+inline constexpr Event kTlsWarning{"5b0e1c7a9d2f4e61a3c8b7d6e5f40601", "tls_warning"};
+inline constexpr Event kTlsReloadFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40602", "tls_reload_failed"};
+inline constexpr Event kPeerRefused{"5b0e1c7a9d2f4e61a3c8b7d6e5f40603", "peer_refused"};
+inline constexpr Event kPeerUnavailable{"5b0e1c7a9d2f4e61a3c8b7d6e5f40604", "peer_unavailable"};
+// Clinical access
+inline constexpr Event kAccessRefused{"5b0e1c7a9d2f4e61a3c8b7d6e5f40701", "access_refused"};
+inline constexpr Event kEmergencyAccess{"5b0e1c7a9d2f4e61a3c8b7d6e5f40702", "emergency_access"};
+
 }  // namespace hiegate::daemon::events

@@ -4,7 +4,7 @@
 // Typical daemon use, with the state held behind a mutex or an atomic
 // snapshot:
 //   Verdict v = apply(state, bytes, now, options);
-//   if (v.decision == Decision::accept) { persist(*v.kind, bytes); state = *v.next; }
+//   if (v.decision == Outcome::accept) { persist(*v.kind, bytes); state = *v.next; }
 //   audit(v);  // every rejection with code(v.reason)
 // `apply` never changes its input: on rejection the previous state stays in
 // force by construction.
@@ -32,7 +32,7 @@ struct VerifierOptions {
   EnvelopeLimits limits;
 };
 
-enum class Decision : std::uint8_t { accept, noop, reject };
+enum class Outcome : std::uint8_t { accept, noop, reject };
 
 /// The spec's rejection reasons; `code()` gives the stable snake_case name.
 enum class RejectReason : std::uint8_t {
@@ -82,14 +82,14 @@ struct DirectiveState {
 };
 
 struct Verdict {
-  Decision decision = Decision::reject;
+  Outcome decision = Outcome::reject;
   RejectReason reason = RejectReason::malformed;  // meaningful on reject only
   std::string detail;                             // for logs and operators: no secrets
   std::optional<DocumentKind> kind;               // known once the payloadType is
   std::uint64_t sequence = 0;          // sequence (or keyset version) once the body is read
   std::optional<DirectiveState> next;  // set on accept only
 
-  [[nodiscard]] bool rejected() const noexcept { return decision == Decision::reject; }
+  [[nodiscard]] bool rejected() const noexcept { return decision == Outcome::reject; }
 };
 
 /// One envelope against the state, in the spec's order (§3 steps 1-6).

@@ -1,0 +1,50 @@
+// The running gateway's components, as request handlers see them.
+//
+// Owned by the App; every pointer stays valid until the App stops. Handlers
+// get a `Gateway&` and must not block the event loop: the store and the peer
+// client answer through callbacks on their own threads.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hiegate/daemon/config.hpp"
+#include "hiegate/daemon/log.hpp"
+#include "hiegate/daemon/metrics.hpp"
+#include "hiegate/policy/operating_mode.hpp"
+#include "hiegate/policy/rfc3339.hpp"
+#include "hiegate/policy/sharing.hpp"
+
+namespace hiegate::transport {
+class PeerClient;
+class CredentialStore;
+}  // namespace hiegate::transport
+
+namespace hiegate::daemon {
+
+class Store;
+class DirectiveService;
+
+struct Gateway {
+  boost::asio::io_context& ioc;
+  Logger& log;
+  Metrics& metrics;
+  std::function<ConfigPtr()> config;       ///< the snapshot in force; thread-safe
+  std::function<policy::Time()> clock;     ///< wall clock (injectable for tests)
+  Store& store;
+  DirectiveService* directives = nullptr;  ///< null: no keyset configured (no secretariat)
+  transport::PeerClient* peers = nullptr;  ///< null: TLS not configured (standalone)
+  transport::CredentialStore* credentials = nullptr;
+
+  /// The effective operating mode of this facility now (all functions when
+  /// no secretariat is configured). Cheap; call it per request.
+  [[nodiscard]] policy::OperatingMode mode() const;
+};
+
+/// The sharing rules of a config snapshot.
+[[nodiscard]] policy::SharingRules sharing_rules(const Config& cfg);
+
+}  // namespace hiegate::daemon

@@ -1,0 +1,588 @@
+// Local API of the clinical flows (利用規程 第3・6・7・11条):
+//   users, consents (+ renewal worklist), this facility's documents,
+//   a patient's documents across the network, remote fetch, emergency
+//   accesses. Decisions come from policy/; this file only gathers the
+//   inputs (store, peers, mode) and answers.
+#include <map>
+#include <set>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "clinical_common.hpp"
+#include "hiegate/crypto/encoding.hpp"
+#include "hiegate/daemon/events.hpp"
+#include "hiegate/daemon/mode_api.hpp"
+#include "hiegate/daemon/store.hpp"
+#include "hiegate/policy/content.hpp"
+#include "hiegate/policy/rfc3339.hpp"
+#include "hiegate/transport/peer_client.hpp"
+#include "routes.hpp"
+
+namespace hiegate::daemon {
+
+using nlohmann::json;
+namespace {
+
+HttpResponse bad_request(const std::string& code, const std::string& message) {
+  return error_response(http::status::bad_request, code, message);
+}
+
+HttpResponse store_error(const Error& e) {
+  if (e.code == "not_found") return error_response(http::status::not_found, "not_found", "no such record");
+  if (e.code == "store_full") {
+    return error_response(http::status::insufficient_storage, "store_full",
+                          "the gateway's disk is full; nothing was changed");
+  }
+  return error_response(http::status::service_unavailable, e.code, "the store failed: " + e.message);
+}
+
+std::optional<json> parse_body(const ApiRequest& req) {
+  auto j = json::parse(req.msg.body(), nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+/// Open break-glass windows, per (user, patient). Kept in memory: a restart
+/// closes every window (fail closed); each opening is logged and listed.
+class EmergencyWindows {
+public:
+  struct Entry {
+    std::string user, patient, reason;
+    policy::TimePoint opened_at, expires_at;
+  };
+  std::optional<policy::EmergencyWindow> find(const std::string& user, const std::string& patient) {
+    std::lock_guard lk(mu_);
+    const auto it = open_.find({user, patient});
+    if (it == open_.end()) return std::nullopt;
+    return policy::EmergencyWindow{it->second.opened_at, it->second.expires_at};
+  }
+  void open(Entry e) {
+    std::lock_guard lk(mu_);
+    history_.push_back(e);
+    if (history_.size() > 10'000) history_.erase(history_.begin());
+    open_[{e.user, e.patient}] = std::move(e);
+  }
+  std::vector<Entry> history() {
+    std::lock_guard lk(mu_);
+    return history_;
+  }
+
+private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Entry> open_;
+  std::vector<Entry> history_;
+};
+
+/// Documents whose disclosing facility last refused them: a cached copy of
+/// such a document is never served until the facility allows it again.
+class RefusedDocuments {
+public:
+  void refused(const std::string& facility, const std::string& id) {
+    std::lock_guard lk(mu_);
+    set_.insert(facility + "/" + id);
+  }
+  void allowed(const std::string& facility, const std::string& id) {
+    std::lock_guard lk(mu_);
+    set_.erase(facility + "/" + id);
+  }
+  bool is_refused(const std::string& facility, const std::string& id) {
+    std::lock_guard lk(mu_);
+    return set_.count(facility + "/" + id) != 0;
+  }
+
+private:
+  std::mutex mu_;
+  std::set<std::string> set_;
+};
+
+/// What every clinical request resolves first: the acting user and purpose.
+struct Actor {
+  policy::UserRecord user;
+  policy::Purpose purpose = policy::Purpose::treatment;
+  std::string reason;
+  policy::OperatingMode mode;
+};
+
+/// Resolves X-HIE-User (registered, active, not suspended by an order),
+/// X-HIE-Purpose and, for emergencies, the break-glass window. Calls `next`
+/// with the actor, or answers the refusal itself.
+void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req,
+                   std::shared_ptr<Responder> r, const std::string& patient,
+                   std::function<void(Actor)> next) {
+  const std::string user_id(req.msg[kUserHeader]);
+  if (!policy::is_local_id(user_id)) {
+    return r->send(bad_request("invalid_user", "X-HIE-User must name a registered user ([A-Za-z0-9._-]{1,64})"));
+  }
+  const std::string purpose(req.msg[kPurposeHeader]);
+  const std::string reason = decode_reason(req.msg[kReasonHeader]);
+  find_user(gw, user_id, [&gw, &windows, r, user_id, purpose, reason, patient,
+                          next = std::move(next)](Result<std::optional<policy::UserRecord>> u) {
+    if (!u) return r->send(store_error(u.error()));
+    const ConfigPtr cfg = gw.config();
+    Actor a;
+    a.mode = gw.mode();
+    const std::string network_user = cfg->network.facility + "/" + user_id;
+    const policy::Decision who =
+        policy::decide_user(u->has_value() ? &**u : nullptr, a.mode.orders.user_suspended(network_user));
+    if (!who) return r->send(refusal(who));
+    a.user = **u;
+    const auto rules = sharing_rules(*cfg);
+    const policy::Decision view = policy::decide_view(a.user, purpose, a.mode.allowed, rules);
+    if (!view) {
+      if (view.code == "function_restricted") {
+        if (auto m = refuse_by_mode(a.mode, policy::Function::view)) return r->send(std::move(*m));
+      }
+      return r->send(refusal(view, view.code == "invalid_purpose" ? http::status::bad_request
+                                                                  : http::status::forbidden));
+    }
+    a.purpose = *policy::parse_purpose(purpose);
+    a.reason = reason;
+    if (a.purpose == policy::Purpose::emergency) {
+      const auto now = gw.clock();
+      const auto check = policy::decide_emergency(a.user.role, reason, windows.find(user_id, patient), now,
+                                                  a.mode.allowed, a.mode.orders.disaster, rules);
+      if (!check.decision) {
+        if (check.decision.code == "function_restricted") {
+          if (auto m = refuse_by_mode(a.mode, policy::Function::emergency)) return r->send(std::move(*m));
+        }
+        return r->send(refusal(check.decision));
+      }
+      if (check.opens_window) {
+        windows.open({user_id, patient, reason, now, check.window_expires});
+        gw.log.log(Level::notice, events::kEmergencyAccess, "emergency access opened",
+                   {{"USER", network_user}, {"UNTIL", policy::format_rfc3339(check.window_expires)}});
+      }
+    }
+    next(std::move(a));
+  });
+}
+
+transport::HeaderList peer_headers(const Config& cfg, const Actor& a) {
+  transport::HeaderList h = {{kUserHeader, cfg.network.facility + "/" + a.user.id},
+                             {kRoleHeader, std::string(policy::name(a.user.role))},
+                             {kPurposeHeader, std::string(policy::name(a.purpose))}};
+  if (a.purpose == policy::Purpose::emergency) h.emplace_back(kReasonHeader, encode_reason(a.reason));
+  return h;
+}
+
+json peer_error_json(const transport::PeerResponse& res) {
+  const auto j = json::parse(res.body, nullptr, false);
+  if (!j.is_discarded() && j.contains("error")) return j["error"];
+  return {{"code", "peer_error"}, {"message", "HTTP " + std::to_string(res.status)}};
+}
+
+// --- users ----------------------------------------------------------------
+
+void add_user_routes(Router& router, Gateway& gw) {
+  router.add(http::verb::put, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
+    const std::string id(req.param("id"));
+    if (!policy::is_local_id(id)) return r.send(bad_request("invalid_user", "user ids are [A-Za-z0-9._-]{1,64}"));
+    const auto body = parse_body(req);
+    if (!body) return r.send(bad_request("invalid_json", "the body must be JSON"));
+    auto u = user_from_json(id, *body);
+    if (!u) return r.send(bad_request(u.error().code, u.error().message));
+    auto rp = std::make_shared<Responder>(std::move(r));
+    const json out = user_to_json(*u);
+    gw.store.put_record(RecordTable::users, StoredRecord{id, "", out.dump()}, [rp, out](Result<void> st) {
+      if (!st) return rp->send(store_error(st.error()));
+      rp->send(json_response(http::status::ok, out));
+    });
+  });
+  router.add(http::verb::get, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
+    const std::string id(req.param("id"));
+    if (!policy::is_local_id(id)) return r.send(bad_request("invalid_user", "user ids are [A-Za-z0-9._-]{1,64}"));
+    auto rp = std::make_shared<Responder>(std::move(r));
+    find_user(gw, id, [rp](Result<std::optional<policy::UserRecord>> u) {
+      if (!u) return rp->send(store_error(u.error()));
+      if (!u->has_value()) return rp->send(error_response(http::status::not_found, "unknown_user", "no such user"));
+      rp->send(json_response(http::status::ok, user_to_json(**u)));
+    });
+  });
+  router.add(http::verb::delete_, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
+    const std::string id(req.param("id"));
+    if (!policy::is_local_id(id)) return r.send(bad_request("invalid_user", "user ids are [A-Za-z0-9._-]{1,64}"));
+    auto rp = std::make_shared<Responder>(std::move(r));
+    gw.store.erase_record(RecordTable::users, id, [rp](Result<void> st) {
+      if (!st) return rp->send(store_error(st.error()));
+      rp->send(json_response(http::status::ok, {{"deleted", true}}));
+    });
+  });
+}
+
+// --- consents -------------------------------------------------------------
+
+void add_consent_routes(Router& router, Gateway& gw) {
+  router.add(http::verb::put, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
+    const std::string patient(req.param("patient"));
+    if (!policy::is_patient_id(patient)) {
+      return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
+    }
+    const auto body = parse_body(req);
+    if (!body) return r.send(bad_request("invalid_json", "the body must be JSON"));
+    json b = *body;
+    b.erase("withdrawn_at");
+    b.erase("registered_at");
+    auto c = consent_from_json(b);
+    if (!c) return r.send(bad_request(c.error().code, c.error().message));
+    c->registered_at = policy::format_rfc3339(gw.clock());
+    if (c->registered_by.empty()) c->registered_by = std::string(req.msg[kUserHeader]);
+    auto rp = std::make_shared<Responder>(std::move(r));
+    json out = consent_to_json(*c);
+    gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
+                        [rp, out, patient](Result<void> st) mutable {
+                          if (!st) return rp->send(store_error(st.error()));
+                          out["patient"] = patient;
+                          rp->send(json_response(http::status::ok, out));
+                        });
+  });
+  router.add(http::verb::get, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
+    const std::string patient(req.param("patient"));
+    if (!policy::is_patient_id(patient)) {
+      return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
+    }
+    auto rp = std::make_shared<Responder>(std::move(r));
+    find_consent(gw, patient, [&gw, rp, patient](Result<std::optional<ConsentRecord>> c) {
+      if (!c) return rp->send(store_error(c.error()));
+      if (!c->has_value()) {
+        return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
+      }
+      json out = consent_to_json(**c);
+      out["patient"] = patient;
+      const auto cfg = gw.config();
+      out["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(
+                              policy::consent_expires((*c)->consent, static_cast<int>(cfg->policy.consent_validity_years))))
+                              .substr(0, 10);
+      const auto d = policy::decide_consent(&(*c)->consent, cfg->network.facility, gw.clock(), sharing_rules(*cfg));
+      out["valid"] = d.allowed || d.code == "consent_scope";
+      rp->send(json_response(http::status::ok, out));
+    });
+  });
+  // Withdrawal: effective at once, the record stays (with withdrawn_at) as evidence.
+  router.add(http::verb::delete_, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
+    const std::string patient(req.param("patient"));
+    if (!policy::is_patient_id(patient)) {
+      return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
+    }
+    auto rp = std::make_shared<Responder>(std::move(r));
+    find_consent(gw, patient, [&gw, rp, patient](Result<std::optional<ConsentRecord>> c) {
+      if (!c) return rp->send(store_error(c.error()));
+      if (!c->has_value()) {
+        return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
+      }
+      ConsentRecord rec = **c;
+      rec.consent.withdrawn_at = gw.clock();
+      json out = consent_to_json(rec);
+      gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
+                          [rp, out](Result<void> st) {
+                            if (!st) return rp->send(store_error(st.error()));
+                            rp->send(json_response(http::status::ok, out));
+                          });
+    });
+  });
+  // Renewal worklist: GET /v1/consents?expiring_within=60d
+  router.add(http::verb::get, "/v1/consents", [&gw](ApiRequest& req, Responder r) {
+    Millis within{60LL * 86'400'000};
+    if (auto q = req.query_param("expiring_within")) {
+      if (!parse_duration(*q, within)) {
+        return r.send(bad_request("invalid_request", "expiring_within must be a duration such as 60d"));
+      }
+    }
+    auto rp = std::make_shared<Responder>(std::move(r));
+    gw.store.list_records(RecordTable::consents, "consents", [&gw, rp, within](Result<std::vector<StoredRecord>> l) {
+      if (!l) return rp->send(store_error(l.error()));
+      const auto cfg = gw.config();
+      const auto now = gw.clock();
+      const auto horizon = std::chrono::floor<std::chrono::days>(now + std::chrono::duration_cast<std::chrono::seconds>(within));
+      json items = json::array();
+      for (const auto& rec : *l) {
+        auto c = consent_from_json(json::parse(rec.value, nullptr, false));
+        if (!c || c->consent.withdrawn_at) continue;
+        const auto expires = policy::consent_expires(c->consent, static_cast<int>(cfg->policy.consent_validity_years));
+        if (expires <= horizon) {
+          json j = consent_to_json(*c);
+          j["patient"] = rec.key;
+          j["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(expires)).substr(0, 10);
+          j["expired"] = expires <= std::chrono::floor<std::chrono::days>(now);
+          items.push_back(std::move(j));
+        }
+      }
+      rp->send(json_response(http::status::ok, {{"consents", items}}));
+    });
+  });
+}
+
+// --- own documents ----------------------------------------------------------
+
+void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWindows>) {
+  router.add(http::verb::put, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
+    const std::string id(req.param("id"));
+    if (!policy::is_document_id(id)) {
+      return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
+    }
+    const auto mode = gw.mode();
+    if (auto m = refuse_by_mode(mode, policy::Function::publish)) return r.send(std::move(*m));
+    const std::string user_id(req.msg[kUserHeader]);
+    if (!policy::is_local_id(user_id)) return r.send(bad_request("invalid_user", "X-HIE-User is required"));
+    const auto body = parse_body(req);
+    if (!body || !body->is_object()) return r.send(bad_request("invalid_json", "the body must be a JSON object"));
+    auto meta = document_metadata(*body);
+    if (!meta) return r.send(bad_request(meta.error().code, meta.error().message));
+    if (!body->contains("content_base64") || !(*body)["content_base64"].is_string()) {
+      return r.send(bad_request("invalid_request", "\"content_base64\" is required"));
+    }
+    auto content = crypto::from_base64((*body)["content_base64"].get<std::string>());
+    if (!content) return r.send(bad_request("invalid_request", "\"content_base64\" is not valid base64"));
+    const std::string_view bytes(reinterpret_cast<const char*>(content->data()), content->size());
+    if (const auto d = policy::check_content((*meta)["content_type"].get<std::string>(), bytes); !d) {
+      return r.send(refusal(d, http::status::unsupported_media_type));
+    }
+    auto rp = std::make_shared<Responder>(std::move(r));
+    const std::string network_user = gw.config()->network.facility + "/" + user_id;
+    find_user(gw, user_id, [&gw, rp, id, meta = std::move(*meta), content = std::move(*content), mode,
+                            network_user](Result<std::optional<policy::UserRecord>> u) mutable {
+      if (!u) return rp->send(store_error(u.error()));
+      const auto who = policy::decide_user(u->has_value() ? &**u : nullptr,
+                                           mode.orders.user_suspended(network_user));
+      if (!who) return rp->send(refusal(who));
+      DocumentRecord rec;
+      rec.patient_id = meta["patient"];
+      rec.document_id = id;
+      rec.metadata_json = meta.dump();
+      rec.published_at = gw.clock().time_since_epoch().count();
+      auto data = std::make_shared<crypto::Bytes>(std::move(content));
+      auto pos = std::make_shared<std::size_t>(0);
+      crypto::Source src = [data, pos](std::span<std::uint8_t> out) -> Result<std::size_t> {
+        const std::size_t n = std::min(out.size(), data->size() - *pos);
+        std::copy_n(data->data() + *pos, n, out.data());
+        *pos += n;
+        return n;
+      };
+      gw.store.publish(std::move(rec), std::move(src), [rp, data, meta, id](Result<void> st) mutable {
+        if (!st) return rp->send(store_error(st.error()));
+        meta["id"] = id;
+        meta["size"] = data->size();
+        rp->send(json_response(http::status::ok, meta));
+      });
+    });
+  });
+  router.add(http::verb::get, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
+    const std::string id(req.param("id"));
+    if (!policy::is_document_id(id)) {
+      return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
+    }
+    auto rp = std::make_shared<Responder>(std::move(r));
+    gw.store.get_document(id, [&gw, rp, id](Result<DocumentRecord> d) {
+      if (!d) return rp->send(store_error(d.error()));
+      auto buf = std::make_shared<std::string>();
+      auto meta = json::parse(d->metadata_json, nullptr, false);
+      gw.store.read_content(
+          id,
+          [buf](crypto::ByteView chunk) -> Status {
+            buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+            return {};
+          },
+          [rp, buf, meta, id](Result<void> st) mutable {
+            if (!st) return rp->send(store_error(st.error()));
+            meta["id"] = id;
+            meta["size"] = buf->size();
+            meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
+            rp->send(json_response(http::status::ok, meta));
+          });
+    });
+  });
+  router.add(http::verb::delete_, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
+    const std::string id(req.param("id"));
+    if (!policy::is_document_id(id)) {
+      return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
+    }
+    if (auto m = refuse_by_mode(gw.mode(), policy::Function::publish)) return r.send(std::move(*m));
+    auto rp = std::make_shared<Responder>(std::move(r));
+    gw.store.remove_document(id, [rp](Result<void> st) {
+      if (!st) return rp->send(store_error(st.error()));
+      rp->send(json_response(http::status::ok, {{"deleted", true}}));
+    });
+  });
+}
+
+// --- across the network -----------------------------------------------------
+
+void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWindows> windows) {
+  auto refused = std::make_shared<RefusedDocuments>();
+  router.add(http::verb::get, "/v1/patients/{patient}/documents", [&gw, windows](ApiRequest& req, Responder r) {
+    const std::string patient(req.param("patient"));
+    if (!policy::is_patient_id(patient)) {
+      return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
+    }
+    auto rp = std::make_shared<Responder>(std::move(r));
+    resolve_actor(gw, *windows, req, rp, patient, [&gw, rp, patient](Actor a) {
+      const auto cfg = gw.config();
+      struct Gather {
+        std::mutex mu;
+        json documents = json::array();
+        json facilities = json::array();
+        std::size_t pending = 0;
+        std::shared_ptr<Responder> rp;
+        bool emergency = false;
+        ~Gather() {
+          rp->send(json_response(http::status::ok,
+                                 {{"documents", documents}, {"facilities", facilities}, {"emergency", emergency}}));
+        }
+      };
+      auto g = std::make_shared<Gather>();
+      g->rp = rp;
+      g->emergency = a.purpose == policy::Purpose::emergency;
+      if (gw.peers == nullptr || cfg->peers.empty()) return;  // ~Gather answers with nothing
+      for (const auto& peer : cfg->peers) {
+        transport::OutboundRequest out;
+        out.method = "GET";
+        out.target = "/peer/v1/patients/" + patient + "/documents";
+        out.headers = peer_headers(*cfg, a);
+        gw.peers->async_request(
+            transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
+            [g, facility = peer.facility, name = peer.name](Result<transport::PeerResponse> res) {
+              std::lock_guard lk(g->mu);
+              json f = {{"facility", facility}, {"name", name}};
+              if (!res) {
+                f["status"] = res.error().code == "timeout" ? "timeout" : "unavailable";
+                f["error"] = {{"code", res.error().code}, {"message", res.error().message}};
+              } else if (res->status != 200) {
+                f["status"] = "refused";
+                f["error"] = peer_error_json(*res);
+              } else {
+                const auto j = json::parse(res->body, nullptr, false);
+                f["status"] = "answered";
+                if (!j.is_discarded() && j.contains("documents") && j["documents"].is_array()) {
+                  for (auto d : j["documents"]) {
+                    d["facility"] = facility;
+                    g->documents.push_back(std::move(d));
+                  }
+                  f["count"] = j["documents"].size();
+                  if (j.value("emergency", false)) f["emergency"] = true;
+                }
+              }
+              g->facilities.push_back(std::move(f));
+            });
+      }
+    });
+  });
+
+  router.add(http::verb::get, "/v1/facilities/{code}/documents/{id}", [&gw, windows, refused](ApiRequest& req, Responder r) {
+    const std::string code(req.param("code"));
+    const std::string id(req.param("id"));
+    if (!transport::is_facility_code(code)) {
+      return r.send(bad_request("invalid_facility", "facility codes are 10 digits"));
+    }
+    if (!policy::is_document_id(id)) {
+      return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
+    }
+    const auto cfg = gw.config();
+    const auto peer_it = std::find_if(cfg->peers.begin(), cfg->peers.end(),
+                                      [&](const Config::Peer& p) { return p.facility == code; });
+    if (peer_it == cfg->peers.end() || gw.peers == nullptr) {
+      return r.send(error_response(http::status::not_found, "unknown_facility",
+                                   "this facility is not in the gateway's directory"));
+    }
+    const std::string patient_hint(req.msg["X-HIE-Patient"]);
+    auto rp = std::make_shared<Responder>(std::move(r));
+    resolve_actor(gw, *windows, req, rp, patient_hint, [&gw, rp, code, id, peer = *peer_it, refused](Actor a) {
+      const ConfigPtr snapshot = gw.config();
+      const auto now = gw.clock().time_since_epoch().count();
+      auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused]() {
+        transport::OutboundRequest out;
+        out.method = "GET";
+        out.target = "/peer/v1/documents/" + id;
+        out.headers = peer_headers(*snapshot, a);
+        gw.peers->async_request(
+            transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
+            [&gw, rp, code, id, refused](Result<transport::PeerResponse> res) {
+              if (!res) {
+                return rp->send(error_response(http::status::gateway_timeout,
+                                               res.error().code == "timeout" ? "peer_timeout" : "peer_unavailable",
+                                               "facility " + code + " did not answer: " + res.error().message));
+              }
+              if (res->status != 200) {
+                // A refusal also bars any cached copy: consent may have been withdrawn.
+                refused->refused(code, id);
+                json e = peer_error_json(*res);
+                e["facility"] = code;
+                return rp->send(json_response(static_cast<http::status>(res->status), {{"error", e}}));
+              }
+              auto j = json::parse(res->body, nullptr, false);
+              if (j.is_discarded() || !j.contains("content_base64")) {
+                return rp->send(error_response(http::status::bad_gateway, "peer_error", "malformed answer"));
+              }
+              json meta = j;
+              meta.erase("content_base64");
+              meta["decided_at"] = gw.clock().time_since_epoch().count();
+              auto content = crypto::from_base64(j["content_base64"].get<std::string>());
+              if (!content) {
+                return rp->send(error_response(http::status::bad_gateway, "peer_error", "malformed content"));
+              }
+              refused->allowed(code, id);
+              auto data = std::make_shared<crypto::Bytes>(std::move(*content));
+              auto pos = std::make_shared<std::size_t>(0);
+              CachedDocument cd{code, id, meta.dump(), 0, 0};
+              gw.store.cache_put(
+                  std::move(cd),
+                  [data, pos](std::span<std::uint8_t> o) -> Result<std::size_t> {
+                    const std::size_t n = std::min(o.size(), data->size() - *pos);
+                    std::copy_n(data->data() + *pos, n, o.data());
+                    *pos += n;
+                    return n;
+                  },
+                  gw.clock().time_since_epoch().count(), [data](Result<void>) {});
+              j["facility"] = code;
+              j["cached"] = false;
+              rp->send(json_response(http::status::ok, j));
+            });
+      };
+      // A cached copy is served only while the disclosing side's decision is
+      // fresh; otherwise the peer decides again (consent may be withdrawn).
+      gw.store.cache_get(code, id, now, [&gw, rp, code, id, ask_peer, snapshot, now, refused](Result<CachedDocument> c) {
+        if (!c || refused->is_refused(code, id)) return ask_peer();
+        json meta = json::parse(c->metadata_json, nullptr, false);
+        const std::int64_t decided = meta.is_discarded() ? 0 : meta.value("decided_at", std::int64_t{0});
+        const auto max_age =
+            std::chrono::duration_cast<std::chrono::seconds>(snapshot->store.consent_evidence_max_age).count();
+        if (now - decided > max_age) return ask_peer();
+        auto buf = std::make_shared<std::string>();
+        gw.store.cache_read(
+            code, id, now,
+            [buf](crypto::ByteView chunk) -> Status {
+              buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+              return {};
+            },
+            [rp, buf, meta, code, ask_peer](Result<void> st) mutable {
+              if (!st) return ask_peer();
+              meta.erase("decided_at");
+              meta["facility"] = code;
+              meta["cached"] = true;
+              meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
+              rp->send(json_response(http::status::ok, meta));
+            });
+      });
+    });
+  });
+
+  router.add(http::verb::get, "/v1/emergency-accesses", [windows](ApiRequest&, Responder r) {
+    json items = json::array();
+    for (const auto& e : windows->history()) {
+      items.push_back({{"user", e.user}, {"patient", e.patient}, {"reason", e.reason},
+                       {"opened_at", policy::format_rfc3339(e.opened_at)},
+                       {"expires_at", policy::format_rfc3339(e.expires_at)}});
+    }
+    r.send(json_response(http::status::ok, {{"emergency_accesses", items}}));
+  });
+}
+
+}  // namespace
+
+void add_clinical_routes(Router& router, Gateway& gw) {
+  auto windows = std::make_shared<EmergencyWindows>();
+  add_user_routes(router, gw);
+  add_consent_routes(router, gw);
+  add_document_routes(router, gw, windows);
+  add_network_routes(router, gw, windows);
+}
+
+}  // namespace hiegate::daemon

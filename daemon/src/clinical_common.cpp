@@ -1,0 +1,205 @@
+#include "clinical_common.hpp"
+
+#include <cstdio>
+
+#include "hiegate/daemon/http.hpp"
+#include "hiegate/daemon/store.hpp"
+#include "hiegate/policy/rfc3339.hpp"
+#include "hiegate/transport/identity.hpp"
+
+namespace hiegate::daemon {
+
+using nlohmann::json;
+
+json user_to_json(const policy::UserRecord& u) {
+  return {{"id", u.id}, {"role", policy::name(u.role)}, {"department", u.department}, {"active", u.active}};
+}
+
+Result<policy::UserRecord> user_from_json(const std::string& id, const json& j) {
+  if (!j.is_object()) return make_error("invalid_request", "the body must be a JSON object");
+  for (const auto& [k, v] : j.items()) {
+    if (k != "role" && k != "department" && k != "active" && k != "id") {
+      return make_error("invalid_request", "unknown member \"" + k + "\"");
+    }
+  }
+  policy::UserRecord u;
+  u.id = id;
+  if (!j.contains("role") || !j["role"].is_string()) return make_error("invalid_request", "\"role\" is required");
+  const auto role = policy::parse_role(j["role"].get<std::string>());
+  if (!role) {
+    return make_error("invalid_request",
+                      "\"role\" must be physician, nurse, pharmacist, technician, clerk, approver or admin");
+  }
+  u.role = *role;
+  if (j.contains("department")) {
+    if (!j["department"].is_string() || j["department"].get<std::string>().size() > 128) {
+      return make_error("invalid_request", "\"department\" must be a string of at most 128 bytes");
+    }
+    u.department = j["department"];
+  }
+  if (j.contains("active")) {
+    if (!j["active"].is_boolean()) return make_error("invalid_request", "\"active\" must be true or false");
+    u.active = j["active"];
+  }
+  return u;
+}
+
+namespace {
+std::string format_date(std::chrono::year_month_day d) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
+                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+  return buf;
+}
+
+std::optional<std::chrono::year_month_day> parse_date(const std::string& s) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  char tail = 0;
+  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
+  if (!ymd.ok()) return std::nullopt;
+  return ymd;
+}
+}  // namespace
+
+json consent_to_json(const ConsentRecord& c) {
+  json j = {{"signed_on", format_date(c.consent.signed_on)},
+            {"form_ref", c.form_ref},
+            {"registered_by", c.registered_by},
+            {"registered_at", c.registered_at}};
+  j["scope"] = c.consent.all_facilities ? json("*") : json(c.consent.facilities);
+  if (c.consent.withdrawn_at) j["withdrawn_at"] = policy::format_rfc3339(*c.consent.withdrawn_at);
+  return j;
+}
+
+Result<ConsentRecord> consent_from_json(const json& j) {
+  if (!j.is_object()) return make_error("invalid_request", "the body must be a JSON object");
+  for (const auto& [k, v] : j.items()) {
+    if (k != "signed_on" && k != "scope" && k != "form_ref" && k != "registered_by" &&
+        k != "registered_at" && k != "withdrawn_at") {
+      return make_error("invalid_request", "unknown member \"" + k + "\"");
+    }
+  }
+  ConsentRecord c;
+  if (!j.contains("signed_on") || !j["signed_on"].is_string()) {
+    return make_error("invalid_request", "\"signed_on\" (YYYY-MM-DD) is required");
+  }
+  const auto d = parse_date(j["signed_on"]);
+  if (!d) return make_error("invalid_request", "\"signed_on\" must be a date YYYY-MM-DD");
+  c.consent.signed_on = *d;
+  if (!j.contains("scope")) return make_error("invalid_request", "\"scope\" (\"*\" or a list of facility codes) is required");
+  const json& scope = j["scope"];
+  if (scope.is_string() && scope == "*") {
+    c.consent.all_facilities = true;
+  } else if (scope.is_array() && !scope.empty()) {
+    for (const auto& f : scope) {
+      if (!f.is_string() || !transport::is_facility_code(f.get<std::string>())) {
+        return make_error("invalid_request", "\"scope\" entries must be 10-digit facility codes");
+      }
+      c.consent.facilities.push_back(f);
+    }
+  } else {
+    return make_error("invalid_request", "\"scope\" must be \"*\" or a non-empty list of facility codes");
+  }
+  if (!j.contains("form_ref") || !j["form_ref"].is_string() || j["form_ref"].get<std::string>().empty() ||
+      j["form_ref"].get<std::string>().size() > 128) {
+    return make_error("invalid_request", "\"form_ref\" (the paper form's reference) is required");
+  }
+  c.form_ref = j["form_ref"];
+  if (j.contains("registered_by") && j["registered_by"].is_string()) c.registered_by = j["registered_by"];
+  if (j.contains("registered_at") && j["registered_at"].is_string()) c.registered_at = j["registered_at"];
+  if (j.contains("withdrawn_at")) {
+    if (!j["withdrawn_at"].is_string()) return make_error("invalid_request", "bad withdrawn_at");
+    auto t = policy::parse_rfc3339(j["withdrawn_at"].get<std::string>());
+    if (!t) return make_error("invalid_request", "bad withdrawn_at");
+    c.consent.withdrawn_at = *t;
+  }
+  return c;
+}
+
+Result<json> document_metadata(const json& body) {
+  json m = json::object();
+  auto str = [&](const char* key, std::size_t max, bool required) -> Result<std::string> {
+    if (!body.contains(key)) {
+      if (required) return make_error("invalid_request", std::string("\"") + key + "\" is required");
+      return std::string();
+    }
+    if (!body[key].is_string() || body[key].get<std::string>().size() > max) {
+      return make_error("invalid_request", std::string("\"") + key + "\" must be a string of at most " +
+                                               std::to_string(max) + " bytes");
+    }
+    return body[key].get<std::string>();
+  };
+  auto patient = str("patient", 64, true);
+  if (!patient) return std::move(patient).error();
+  if (!policy::is_patient_id(*patient)) {
+    return make_error("invalid_patient", "\"patient\" must be a regional patient id [A-Za-z0-9-]{1,64}");
+  }
+  auto type = str("type", 64, true);
+  if (!type) return std::move(type).error();
+  if (type->empty()) return make_error("invalid_request", "\"type\" must not be empty");
+  auto title = str("title", 512, false);
+  if (!title) return std::move(title).error();
+  auto created = str("created", 32, true);
+  if (!created) return std::move(created).error();
+  if (!policy::parse_rfc3339(*created)) {
+    return make_error("invalid_request", "\"created\" must be an RFC 3339 UTC time such as 2026-11-21T09:00:00Z");
+  }
+  auto ct = str("content_type", 128, true);
+  if (!ct) return std::move(ct).error();
+  m = {{"patient", *patient}, {"type", *type}, {"title", *title}, {"created", *created}, {"content_type", *ct}};
+  return m;
+}
+
+void find_user(Gateway& gw, const std::string& id,
+               std::function<void(Result<std::optional<policy::UserRecord>>)> done) {
+  gw.store.get_record(RecordTable::users, id, [id, done = std::move(done)](Result<StoredRecord> r) {
+    if (!r) {
+      if (r.error().code == "not_found") return done(std::optional<policy::UserRecord>());
+      return done(std::move(r).error());
+    }
+    const auto j = json::parse(r->value, nullptr, false);
+    auto u = user_from_json(id, j);
+    if (!u) return done(make_error("record_malformed", "a stored user record is malformed"));
+    done(std::optional<policy::UserRecord>(std::move(*u)));
+  });
+}
+
+void find_consent(Gateway& gw, const std::string& patient,
+                  std::function<void(Result<std::optional<ConsentRecord>>)> done) {
+  gw.store.get_record(RecordTable::consents, patient, [done = std::move(done)](Result<StoredRecord> r) {
+    if (!r) {
+      if (r.error().code == "not_found") return done(std::optional<ConsentRecord>());
+      return done(std::move(r).error());
+    }
+    auto c = consent_from_json(json::parse(r->value, nullptr, false));
+    if (!c) return done(make_error("record_malformed", "a stored consent record is malformed"));
+    done(std::optional<ConsentRecord>(std::move(*c)));
+  });
+}
+
+std::string decode_reason(std::string_view v) {
+  std::string out;
+  if (!percent_decode(v, out)) return std::string(v);
+  return out;
+}
+
+std::string encode_reason(std::string_view reason) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : reason) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-' || u == '_' ||
+        u == '.' || u == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace hiegate::daemon

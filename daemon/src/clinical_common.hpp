@@ -1,0 +1,52 @@
+// Shared pieces of the clinical flows (local and peer APIs): the headers a
+// clinical request carries, user and consent records as stored, document
+// metadata, and the users' registry lookup.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "hiegate/common/result.hpp"
+#include "hiegate/daemon/gateway.hpp"
+#include "hiegate/policy/sharing.hpp"
+
+namespace hiegate::daemon {
+
+/// Header names of the clinical requests (local and peer).
+inline constexpr const char* kUserHeader = "X-HIE-User";
+inline constexpr const char* kRoleHeader = "X-HIE-Role";
+inline constexpr const char* kPurposeHeader = "X-HIE-Purpose";
+inline constexpr const char* kReasonHeader = "X-HIE-Emergency-Reason";
+
+/// A stored user record <-> JSON {"role","department","active"}.
+[[nodiscard]] nlohmann::json user_to_json(const policy::UserRecord& u);
+[[nodiscard]] Result<policy::UserRecord> user_from_json(const std::string& id, const nlohmann::json& j);
+
+/// A stored consent <-> JSON {"signed_on","scope","form_ref","registered_by","withdrawn_at"?}.
+struct ConsentRecord {
+  policy::Consent consent;
+  std::string form_ref;
+  std::string registered_by;
+  std::string registered_at;
+};
+[[nodiscard]] nlohmann::json consent_to_json(const ConsentRecord& c);
+[[nodiscard]] Result<ConsentRecord> consent_from_json(const nlohmann::json& j);
+
+/// Document metadata as published: {"patient","type","title","created","content_type"}.
+[[nodiscard]] Result<nlohmann::json> document_metadata(const nlohmann::json& body);
+
+/// Looks up a registered user; nullopt if unknown. `done` runs on a store thread.
+void find_user(Gateway& gw, const std::string& id,
+               std::function<void(Result<std::optional<policy::UserRecord>>)> done);
+/// Looks up a patient's consent; nullopt if none registered.
+void find_consent(Gateway& gw, const std::string& patient,
+                  std::function<void(Result<std::optional<ConsentRecord>>)> done);
+
+/// Percent-decodes an emergency reason sent in a header (UTF-8 allowed).
+[[nodiscard]] std::string decode_reason(std::string_view header_value);
+/// Percent-encodes a reason for a header.
+[[nodiscard]] std::string encode_reason(std::string_view reason);
+
+}  // namespace hiegate::daemon

@@ -1,0 +1,188 @@
+// Peer API (mutual TLS): other facilities list and fetch this facility's
+// documents. The requesting facility is the certificate's identity; the
+// user, role, purpose and emergency reason come from headers and are
+// decided on here, with this facility's own consent registry (利用規程 第7条).
+#include <nlohmann/json.hpp>
+
+#include "clinical_common.hpp"
+#include "hiegate/crypto/encoding.hpp"
+#include "hiegate/daemon/events.hpp"
+#include "hiegate/daemon/store.hpp"
+#include "hiegate/policy/directive_bodies.hpp"
+#include "hiegate/policy/rfc3339.hpp"
+#include "routes.hpp"
+
+namespace hiegate::daemon {
+
+using nlohmann::json;
+using transport::PeerReply;
+using transport::PeerRequest;
+using transport::PeerResponse;
+
+namespace {
+
+PeerResponse peer_json(unsigned status, const json& j) { return PeerResponse::json(status, j.dump()); }
+
+PeerResponse peer_refusal(const policy::Decision& d) {
+  return peer_json(403, {{"error",
+                          {{"code", d.code},
+                           {"message", d.message_en},
+                           {"rule", d.rule},
+                           {"localized", {{"ja", d.message_ja}, {"en", d.message_en}}}}}});
+}
+
+std::optional<PeerResponse> refuse_serve(const policy::OperatingMode& m) {
+  if (m.allows(policy::Function::serve)) return std::nullopt;
+  if (m.orders.stopped()) {
+    const auto& s = m.orders.stopped_by.front();
+    json e = {{"code", "network_stopped"},
+              {"message", "this facility is stopped by the secretariat's order " + s.order_id},
+              {"order", s.order_id},
+              {"reason", policy::name(s.reason)}};
+    if (s.message) e["localized"] = {{"ja", s.message->ja}, {"en", s.message->en}};
+    return peer_json(503, {{"error", e}});
+  }
+  return peer_json(403, {{"error",
+                          {{"code", "function_restricted"},
+                           {"message", "this facility does not serve other facilities in its current mode"}}}});
+}
+
+/// The disclosure request as this facility sees it. The requesting facility
+/// is the certificate's: a facility code in X-HIE-User is ignored.
+struct Incoming {
+  policy::DisclosureRequest req;
+  std::string network_user;
+};
+
+Result<Incoming> read_incoming(const PeerRequest& pr, const policy::OperatingMode& mode) {
+  Incoming in;
+  in.req.requester_facility = pr.peer.facility;
+  std::string user(pr.header(kUserHeader).value_or(""));
+  if (const auto slash = user.find('/'); slash != std::string::npos) user = user.substr(slash + 1);
+  if (!policy::is_local_id(user)) return make_error("invalid_user", "X-HIE-User must name the requesting user");
+  in.network_user = pr.peer.facility + "/" + user;
+  const auto role = policy::parse_role(pr.header(kRoleHeader).value_or(""));
+  if (!role) return make_error("invalid_role", "X-HIE-Role must be a role of the network");
+  in.req.role = *role;
+  const auto purpose = policy::parse_purpose(pr.header(kPurposeHeader).value_or(""));
+  if (!purpose) return make_error("invalid_purpose", "X-HIE-Purpose must be treatment or emergency");
+  in.req.purpose = *purpose;
+  in.req.reason = decode_reason(pr.header(kReasonHeader).value_or(""));
+  in.req.requester_suspended =
+      mode.orders.facility_suspended(pr.peer.facility) || mode.orders.user_suspended(in.network_user);
+  return in;
+}
+
+/// Decides one disclosure of `patient`'s records; calls `next` with the
+/// decision when allowed, else replies with the refusal.
+void decide(Gateway& gw, const PeerRequest& pr, const std::string& patient, std::shared_ptr<PeerReply> reply,
+            std::function<void(policy::DisclosureDecision, Incoming)> next) {
+  const auto mode = gw.mode();
+  if (auto refuse = refuse_serve(mode)) return (*reply)(std::move(*refuse));
+  auto in = read_incoming(pr, mode);
+  if (!in) return (*reply)(PeerResponse::error(400, in.error().code, in.error().message));
+  find_consent(gw, patient, [&gw, reply, in = std::move(*in), mode, next = std::move(next)](
+                                Result<std::optional<ConsentRecord>> c) mutable {
+    if (!c) return (*reply)(PeerResponse::error(503, c.error().code, "the store failed"));
+    const auto cfg = gw.config();
+    const auto d = policy::decide_disclosure(in.req, c->has_value() ? &(*c)->consent : nullptr, gw.clock(),
+                                             mode.allowed, mode.orders.disaster, sharing_rules(*cfg));
+    if (!d.decision) {
+      gw.log.log(Level::info, events::kAccessRefused, "disclosure refused",
+                 {{"PEER", in.req.requester_facility}, {"CODE", d.decision.code}, {"RULE", d.decision.rule}});
+      return (*reply)(peer_refusal(d.decision));
+    }
+    if (d.emergency) {
+      gw.log.log(Level::notice, events::kEmergencyAccess, "emergency disclosure without consent",
+                 {{"PEER", in.req.requester_facility}, {"USER", in.network_user}});
+    }
+    next(d, std::move(in));
+  });
+}
+
+void list_documents(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
+  auto reply = std::make_shared<PeerReply>(std::move(reply_fn));
+  // /peer/v1/patients/{patient}/documents
+  constexpr std::string_view prefix = "/peer/v1/patients/";
+  std::string_view rest = std::string_view(pr.path).substr(prefix.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || rest.substr(slash) != "/documents") {
+    return (*reply)(PeerResponse::error(404, "not_found", "no such resource"));
+  }
+  const std::string patient(rest.substr(0, slash));
+  if (!policy::is_patient_id(patient)) {
+    return (*reply)(PeerResponse::error(400, "invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
+  }
+  decide(gw, pr, patient, reply, [&gw, reply, patient](policy::DisclosureDecision d, Incoming) {
+    gw.store.list_documents(patient, [&gw, reply, d](Result<std::vector<DocumentRecord>> docs) {
+      if (!docs) return (*reply)(PeerResponse::error(503, docs.error().code, "the store failed"));
+      const auto cfg = gw.config();
+      const auto rules = sharing_rules(*cfg);
+      const bool disaster = gw.mode().orders.disaster;
+      json out = json::array();
+      for (const auto& doc : *docs) {
+        json m = json::parse(doc.metadata_json, nullptr, false);
+        if (m.is_discarded()) continue;
+        if (d.emergency && !policy::emergency_type_allowed(m.value("type", ""), disaster, rules)) continue;
+        m.erase("patient");
+        m["id"] = doc.document_id;
+        m["size"] = doc.content_size;
+        out.push_back(std::move(m));
+      }
+      (*reply)(peer_json(200, {{"documents", out}, {"emergency", d.emergency}, {"rule", d.decision.rule}}));
+    });
+  });
+}
+
+void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
+  auto reply = std::make_shared<PeerReply>(std::move(reply_fn));
+  const std::string id = pr.path.substr(std::string_view("/peer/v1/documents/").size());
+  if (!policy::is_document_id(id)) {
+    return (*reply)(PeerResponse::error(400, "invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
+  }
+  gw.store.get_document(id, [&gw, pr, reply, id](Result<DocumentRecord> doc) {
+    if (!doc) {
+      // Unknown and refused look alike to a facility without a decision.
+      return (*reply)(PeerResponse::error(404, "not_found", "no such document"));
+    }
+    json meta = json::parse(doc->metadata_json, nullptr, false);
+    decide(gw, pr, doc->patient_id, reply, [&gw, reply, id, meta](policy::DisclosureDecision d, Incoming) mutable {
+      const auto rules = sharing_rules(*gw.config());
+      if (d.emergency && !policy::emergency_type_allowed(meta.value("type", ""), gw.mode().orders.disaster, rules)) {
+        return (*reply)(peer_refusal(policy::Decision::refuse(
+            "emergency.document_types", "emergency_type_not_allowed",
+            "緊急時閲覧ではこの種類の文書は閲覧できません",
+            "This document type is not available under emergency access")));
+      }
+      auto buf = std::make_shared<std::string>();
+      gw.store.read_content(
+          id,
+          [buf](crypto::ByteView chunk) -> Status {
+            buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+            return {};
+          },
+          [reply, buf, meta, id, d](Result<void> st) mutable {
+            if (!st) return (*reply)(PeerResponse::error(503, st.error().code, "the store failed"));
+            meta["id"] = id;
+            meta["size"] = buf->size();
+            meta["emergency"] = d.emergency;
+            meta["rule"] = d.decision.rule;
+            meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
+            (*reply)(peer_json(200, meta));
+          });
+    });
+  });
+}
+
+}  // namespace
+
+std::vector<transport::PeerRoute> peer_routes(Gateway& gw) {
+  std::vector<transport::PeerRoute> routes;
+  routes.push_back({"GET", "/peer/v1/patients/*", transport::Caller::facility, {},
+                    [&gw](const PeerRequest& pr, PeerReply reply) { list_documents(gw, pr, std::move(reply)); }});
+  routes.push_back({"GET", "/peer/v1/documents/*", transport::Caller::facility, {},
+                    [&gw](const PeerRequest& pr, PeerReply reply) { fetch_document(gw, pr, std::move(reply)); }});
+  return routes;
+}
+
+}  // namespace hiegate::daemon
