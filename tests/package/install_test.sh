@@ -89,9 +89,13 @@ if [ ! -f "$tarball" ]; then
 fi
 mkdir -p "$root"
 tar -C "$root" -xf "$tarball"
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+mount_root() {
+  mount -t proc proc "$root/proc"
+  mount --rbind /dev "$root/dev"
+  mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+}
+umount_root() { umount -R "$root/dev" "$root/proc" "$root/var/cache/apt/archives"; }
+mount_root
 cp "$deb1" "$deb2" "$sec1" "$root/tmp/"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"; }
 apt_install() {
@@ -161,11 +165,20 @@ for what in "TLS key /etc/hiegate/tls/key.pem is missing" "certificate /etc/hieg
   grep -qF "$what" <<<"$out" || fail "preflight does not say '$what':"$'\n'"$out"
 done
 grep -q 'master key' <<<"$out" && fail "preflight complains about the master key that is there: $out"
-printf '%s\n' '-----BEGIN PRIVATE KEY-----' x '-----END PRIVATE KEY-----' >"$root$creds/tls-key"
-for f in cert ca; do printf '%s\n' '-----BEGIN CERTIFICATE-----' x '-----END CERTIFICATE-----' >"$root/etc/hiegate/tls/$f.pem"; done
+# A dev PKI of the profile's shape: P-256 CA and gateway certificate with the
+# facility's URI SAN. The keyset is a placeholder (the preflight checks only
+# that one is installed).
+tls=$root/etc/hiegate/tls
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=testnet-ca \
+  -keyout "$work/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=1310000011 \
+  -keyout "$tls/key.pem" -out "$work/gw.csr" 2>/dev/null
+openssl x509 -req -in "$work/gw.csr" -CA "$tls/ca.pem" -CAkey "$work/ca.key" -days 2 \
+  -extfile <(echo "subjectAltName=URI:hie://testnet/facility/1310000011") -out "$tls/cert.pem" 2>/dev/null
+cp "$tls/key.pem" "$root$creds/tls-key"
 echo '{"type": "keyset"}' >"$root/etc/hiegate/keyset.json"
-chgrp "$gid" "$root"/etc/hiegate/tls/*.pem "$root/etc/hiegate/keyset.json"
-chmod 0640 "$root"/etc/hiegate/tls/*.pem "$root/etc/hiegate/keyset.json"
+chgrp "$gid" "$tls"/*.pem "$root/etc/hiegate/keyset.json"
+chmod 0640 "$tls"/*.pem "$root/etc/hiegate/keyset.json"
 as_hiegate env CREDENTIALS_DIRECTORY=$creds /usr/libexec/hiegate/preflight || fail "preflight refuses a complete set"
 phase "refusals"
 
@@ -196,16 +209,53 @@ stop_daemon
 trap - EXIT
 phase "hiegated serves /v1/health in the root"
 
+# --- the real unit under systemd 252: boot the root in a container, where a
+# probe starts the gateway, asks its status through the socket, reloads it,
+# and powers off. Facility IT's edit of the config also checks the upgrade.
+sed -i 's/^#id = .*/id = "testnet"/; s/^#facility = .*/facility = "1310000011"/' "$root/etc/hiegate/hiegate.toml"
+sed -n '/^\[\[local_api.tokens\]\]/,$p' <<<"$token_out" >>"$root/etc/hiegate/hiegate.toml"
+if command -v systemd-nspawn >/dev/null; then
+  printf '%s' "$token" >"$root/root/token"
+  cat >"$root/etc/systemd/system/hiegate-probe.service" <<'UNIT'
+[Unit]
+After=multi-user.target
+[Service]
+Type=oneshot
+StandardOutput=file:/probe.txt
+StandardError=inherit
+ExecStart=/bin/sh -c 'systemctl start hiegate; systemctl is-active hiegate; \
+  hiegatectl status --token-file /root/token; systemctl reload hiegate; systemctl is-active hiegate; \
+  journalctl -b -o cat -u hiegate; systemctl poweroff'
+[Install]
+WantedBy=multi-user.target
+UNIT
+  in_root systemctl enable hiegate-probe.service 2>/dev/null
+  umount_root  # nspawn sets up /dev and /proc itself
+  timeout 120 systemd-nspawn --quiet --register=no --keep-unit --boot -D "$root" >"$work/boot.log" 2>&1 || true
+  mount_root
+  probe=$(cat "$root/probe.txt" 2>/dev/null || true)
+  echo "  probe: ${probe//$'\n'/$'\n'  probe: }"
+  [ "$(grep -c '^active$' <<<"$probe")" = 2 ] || fail "hiegate.service did not run (or not after reload) under systemd"
+  grep -q "hiegated $version, facility 1310000011" <<<"$probe" || fail "hiegatectl status through the socket failed"
+  grep -q 'config_reloaded\|reloaded' <<<"$probe" || fail "systemctl reload did not reload the config"
+  in_root systemctl disable hiegate-probe.service 2>/dev/null
+  rm -f "$root/etc/systemd/system/hiegate-probe.service" "$root/probe.txt" "$root/root/token"
+  phase "hiegate.service runs under systemd (container boot)"
+elif [ "${CI:-}" = true ]; then
+  fail "systemd-nspawn is missing (systemd-container)"
+else
+  echo "SKIP: the unit under systemd (install systemd-container for systemd-nspawn)"
+fi
+
 # --- upgrade keeps the state, the key, the admin's config edit and the modes
 echo "upgrade marker" >"$root/var/lib/hiegate/marker"
 chown "$uid:$gid" "$root/var/lib/hiegate/marker"
-echo "# edited by facility IT" >>"$root/etc/hiegate/hiegate.toml"
 apt_install "/tmp/$(basename "$deb2")"
 # shellcheck disable=SC2016 # dpkg-query's own ${Version}
 [ "$(in_root dpkg-query -W -f='${Version}' hiegate)" = "$version-2" ] || fail "not upgraded to $version-2"
 [ "$(cat "$root/var/lib/hiegate/marker")" = "upgrade marker" ] || fail "the state did not survive the upgrade"
 [ "$(sha256sum <"$root/etc/hiegate/master-key")" = "$key_sum" ] || fail "the master key changed on upgrade"
-grep -q '^# edited by facility IT' "$root/etc/hiegate/hiegate.toml" || fail "the config edit was lost on upgrade"
+grep -q '^facility = "1310000011"' "$root/etc/hiegate/hiegate.toml" || fail "the config edit was lost on upgrade"
 expect_stat /etc/hiegate/hiegate.toml "root:hiegate 640"
 expect_stat /etc/hiegate/master-key "hiegate:hiegate 400"
 expect_stat /var/lib/hiegate "hiegate:hiegate 700"
