@@ -92,10 +92,13 @@ tar -C "$root" -xf "$tarball"
 mount_root() {
   mount -t proc proc "$root/proc"
   mount --rbind /dev "$root/dev"
-  mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
 }
-umount_root() { umount -R "$root/dev" "$root/proc" "$root/var/cache/apt/archives"; }
+umount_root() { umount -R "$root/dev" "$root/proc"; }
 mount_root
+# Downloaded packages are kept in the cache (copied, not shared: another
+# developer's test may run apt at the same time).
+cp -al "$cache/apt-archives/." "$root/var/cache/apt/archives/" 2>/dev/null ||
+  cp -a "$cache/apt-archives/." "$root/var/cache/apt/archives/"
 cp "$deb1" "$deb2" "$sec1" "$root/tmp/"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"; }
 apt_install() {
@@ -107,10 +110,15 @@ apt_install() {
     -o Dpkg::Options::=--force-confold "$@" >"$work/apt.log" 2>&1 ||
     { tail -n 30 "$work/apt.log"; fail "apt-get install $* failed (log: $work/apt.log)"; }
 }
+save_downloads() {
+  find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' \
+    -exec cp -n -t "$cache/apt-archives/" {} + 2>/dev/null || true
+}
 phase "Debian 12 root ready"
 
 # --- install
 apt_install "/tmp/$(basename "$deb1")" "/tmp/$(basename "$sec1")"
+save_downloads
 grep -q 'generated the master key /etc/hiegate/master-key' "$work/apt.log" || fail "postinst did not report the new key"
 phase "installed $version-1"
 
@@ -231,7 +239,7 @@ WantedBy=multi-user.target
 UNIT
   in_root systemctl enable hiegate-probe.service 2>/dev/null
   umount_root  # nspawn sets up /dev and /proc itself
-  timeout 120 systemd-nspawn --quiet --register=no --keep-unit --boot -D "$root" >"$work/boot.log" 2>&1 || true
+  timeout 120 systemd-nspawn --quiet --register=no --keep-unit --private-network --boot -D "$root" >"$work/boot.log" 2>&1 || true
   mount_root
   probe=$(cat "$root/probe.txt" 2>/dev/null || true)
   echo "  probe: ${probe//$'\n'/$'\n'  probe: }"
