@@ -33,7 +33,7 @@ fi
 
 version=$(sed -n 's/^project(hiegate VERSION \([0-9][0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 rm -rf "$work/root" "$work/v1" "$work/v2"
-mkdir -p "$work/v1" "$work/v2" "$cache/apt-archives/partial"
+mkdir -p "$work/v1" "$work/v2" "$cache/apt-archives"
 
 # --- build: revision 1, then 2 for the upgrade (the second mostly ccache hits)
 for rev in 1 2; do
@@ -97,8 +97,10 @@ umount_root() { umount -R "$root/dev" "$root/proc"; }
 mount_root
 # Downloaded packages are kept in the cache (copied, not shared: another
 # developer's test may run apt at the same time).
-cp -al "$cache/apt-archives/." "$root/var/cache/apt/archives/" 2>/dev/null ||
-  cp -a "$cache/apt-archives/." "$root/var/cache/apt/archives/"
+for f in "$cache"/apt-archives/*.deb; do
+  [ -e "$f" ] || continue
+  ln "$f" "$root/var/cache/apt/archives/" 2>/dev/null || cp "$f" "$root/var/cache/apt/archives/"
+done
 cp "$deb1" "$deb2" "$sec1" "$root/tmp/"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"; }
 apt_install() {
@@ -188,6 +190,13 @@ echo '{"type": "keyset"}' >"$root/etc/hiegate/keyset.json"
 chgrp "$gid" "$tls"/*.pem "$root/etc/hiegate/keyset.json"
 chmod 0640 "$tls"/*.pem "$root/etc/hiegate/keyset.json"
 as_hiegate env CREDENTIALS_DIRECTORY=$creds /usr/libexec/hiegate/preflight || fail "preflight refuses a complete set"
+cp "$root$creds/master-key" "$work/master-key.saved"
+printf absent >"$root$creds/master-key"
+if out=$(as_hiegate env CREDENTIALS_DIRECTORY=$creds /usr/libexec/hiegate/preflight 2>&1); then
+  fail "preflight accepts a missing master key"
+fi
+grep -qF "master key /etc/hiegate/master-key is missing" <<<"$out" || fail "preflight: $out"
+cp "$work/master-key.saved" "$root$creds/master-key"
 phase "refusals"
 
 # --- run hiegated (without systemd) with a dev config; /v1/health via the socket
