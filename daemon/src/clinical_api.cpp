@@ -50,11 +50,11 @@ public:
     std::string user, patient, reason;
     policy::TimePoint opened_at, expires_at;
   };
-  std::optional<policy::EmergencyWindow> find(const std::string& user, const std::string& patient) {
+  std::optional<Entry> find(const std::string& user, const std::string& patient) {
     std::lock_guard lk(mu_);
     const auto it = open_.find({user, patient});
     if (it == open_.end()) return std::nullopt;
-    return policy::EmergencyWindow{it->second.opened_at, it->second.expires_at};
+    return it->second;
   }
   void open(Entry e) {
     std::lock_guard lk(mu_);
@@ -139,14 +139,20 @@ void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req
     a.reason = reason;
     if (a.purpose == policy::Purpose::emergency) {
       const auto now = gw.clock();
-      const auto check = policy::decide_emergency(a.user.role, reason, windows.find(user_id, patient), now,
-                                                  a.mode.allowed, a.mode.orders.disaster, rules);
+      const auto open = windows.find(user_id, patient);
+      std::optional<policy::EmergencyWindow> window;
+      if (open) window = policy::EmergencyWindow{open->opened_at, open->expires_at};
+      const auto check = policy::decide_emergency(a.user.role, reason, window, now, a.mode.allowed,
+                                                  a.mode.orders.disaster, rules);
       if (!check.decision) {
         if (check.decision.code == "function_restricted") {
           if (auto m = refuse_by_mode(a.mode, policy::Function::emergency)) return r->send(std::move(*m));
         }
         return r->send(refusal(check.decision));
       }
+      // Within an open window the disclosing side still gets the reason
+      // that opened it.
+      if (a.reason.empty() && open) a.reason = open->reason;
       if (check.opens_window) {
         windows.open({user_id, patient, reason, now, check.window_expires});
         gw.log.log(Level::notice, events::kEmergencyAccess, "emergency access opened",
@@ -482,7 +488,12 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       return r.send(error_response(http::status::not_found, "unknown_facility",
                                    "this facility is not in the gateway's directory"));
     }
+    // The break-glass window is per user and patient: an emergency fetch
+    // names the patient whose list it came from.
     const std::string patient_hint(req.msg["X-HIE-Patient"]);
+    if (req.msg[kPurposeHeader] == "emergency" && !policy::is_patient_id(patient_hint)) {
+      return r.send(bad_request("invalid_patient", "an emergency fetch names its patient in X-HIE-Patient"));
+    }
     auto rp = std::make_shared<Responder>(std::move(r));
     resolve_actor(gw, *windows, req, rp, patient_hint, [&gw, rp, code, id, peer = *peer_it, refused](Actor a) {
       const ConfigPtr snapshot = gw.config();
@@ -544,7 +555,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         const std::int64_t decided = meta.is_discarded() ? 0 : meta.value("decided_at", std::int64_t{0});
         const auto max_age =
             std::chrono::duration_cast<std::chrono::seconds>(snapshot->store.consent_evidence_max_age).count();
-        if (now - decided > max_age) return ask_peer();
+        if (now - decided >= max_age) return ask_peer();
         auto buf = std::make_shared<std::string>();
         gw.store.cache_read(
             code, id, now,

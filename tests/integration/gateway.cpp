@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <regex>
 
 #include "hiegate/crypto/encoding.hpp"
@@ -13,15 +18,28 @@ std::string token_hash(const std::string& token) {
   return "sha256:" + crypto::to_hex(crypto::sha256(token));
 }
 
-Gateway::Gateway(std::string extra_local_api, std::string extra, std::vector<std::string> env)
-    : env_(std::move(env)) {
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+Gateway::Gateway(std::string extra_local_api, std::string extra, std::vector<std::string> env,
+                 std::string facility)
+    : env_(std::move(env)), facility_(std::move(facility)) {
   const auto key = crypto::random_bytes(32);
   dir_.write("master-key", std::string(key.begin(), key.end()), 0400);
   write_config(config_text(extra_local_api, extra));
 }
 
 std::string Gateway::config_text(const std::string& extra_local_api, const std::string& extra) const {
-  return "[network]\nid = \"nishitama\"\nfacility = \"1312345678\"\n"
+  return "[network]\nid = \"nishitama\"\nfacility = \"" + facility_ + "\"\n"
          "[daemon]\nthreads = 2\ndrain_timeout = \"5s\"\nstate_dir = \"" +
          (dir_ / "state").string() +
          "\"\n[store]\nmaster_key = \"" + (dir_ / "master-key").string() +
@@ -51,6 +69,13 @@ std::string Gateway::log() const {
   } catch (const std::exception&) {
     return {};
   }
+}
+
+HttpResult Gateway::call(const std::string& method, const std::string& target,
+                          std::map<std::string, std::string> headers, const std::string& body) const {
+  headers["Authorization"] = std::string("Bearer ") + kToken;
+  if (!body.empty()) headers["Content-Type"] = "application/json";
+  return http_request(tcp(), method, target, headers, body);
 }
 
 HttpResult Gateway::get(const std::string& target, bool auth) const {

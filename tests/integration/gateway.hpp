@@ -17,11 +17,15 @@ inline constexpr const char* kToken = "hgt_integration-test-token";
 // sha256("hgt_integration-test-token"), computed by the tests' own helper.
 std::string token_hash(const std::string& token);
 
+/// A free loopback TCP port (bound once and released; for peer ports that
+/// must be known before the daemons start).
+std::uint16_t free_port();
+
 class Gateway {
 public:
   /// `extra_local_api`: lines appended to [local_api]; `extra`: more TOML.
   explicit Gateway(std::string extra_local_api = "", std::string extra = "",
-                   std::vector<std::string> env = {});
+                   std::vector<std::string> env = {}, std::string facility = "1312345678");
 
   std::string config_text(const std::string& extra_local_api, const std::string& extra = "") const;
   void write_config(const std::string& text) const;
@@ -36,12 +40,17 @@ public:
   [[nodiscard]] std::filesystem::path config_path() const { return dir_ / "hiegate.toml"; }
 
   HttpResult get(const std::string& target, bool auth = true) const;
+  /// An authenticated request with optional extra headers and JSON body.
+  HttpResult call(const std::string& method, const std::string& target,
+                  std::map<std::string, std::string> headers = {}, const std::string& body = {}) const;
+  [[nodiscard]] const std::string& facility() const { return facility_; }
 
 private:
   TempDir dir_;
   std::vector<std::string> env_;
   std::unique_ptr<Child> child_;
   std::string tcp_;
+  std::string facility_;
 };
 
 }  // namespace hiegate::test

@@ -1,0 +1,289 @@
+// Three real gateways on loopback with a dev PKI: clinical sharing across the
+// network (利用規程 第6・7・11条) as a clinician's EHR would drive it.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "hiegate/crypto/encoding.hpp"
+#include "integration/gateway.hpp"
+
+namespace hiegate::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kA = "1300000001";  // the asking hospital
+constexpr const char* kB = "1300000002";  // a clinic holding documents
+constexpr const char* kC = "1300000003";  // another clinic
+
+class Network : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    pki_ = new TempDir();
+    const auto r = run({binary("hiegate-secretariat").string(), "pki", "dev-network", "--facilities", "3",
+                        "--network", "nishitama", "--out", (pki_->path() / "pki").string()});
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+
+  void SetUp() override {
+    for (const char* f : {kA, kB, kC}) ports_[f] = free_port();
+  }
+
+  std::string net_config(const std::string& self, const std::string& extra_peers = "",
+                         const std::string& policy = "") {
+    const auto dir = pki_->path() / "pki";
+    std::string t = "[tls]\ncert = \"" + (dir / "facilities" / self / "cert.pem").string() + "\"\nkey = \"" +
+                    (dir / "facilities" / self / "key.pem").string() + "\"\nca = \"" + (dir / "ca.crt").string() +
+                    "\"\ncrl = \"" + (dir / "crl.pem").string() + "\"\nhandshake_timeout = \"2s\"\n" +
+                    "[peer_api]\naddress = \"127.0.0.1\"\nport = " + std::to_string(ports_[self]) +
+                    "\nfetch_timeout = \"1500ms\"\n";
+    for (const char* f : {kA, kB, kC}) {
+      if (self == f) continue;
+      t += "[[peers]]\nfacility = \"" + std::string(f) + "\"\nhost = \"127.0.0.1\"\nport = " +
+           std::to_string(ports_[f]) + "\n";
+    }
+    return t + extra_peers + "[store]\nconsent_evidence_max_age = \"0s\"\n" + policy;
+  }
+
+  std::unique_ptr<Gateway> make(const std::string& self, const std::string& extra_peers = "") {
+    auto gw = std::make_unique<Gateway>("", "", std::vector<std::string>{}, self);
+    // The store section of the fixture is replaced by ours (with the same key).
+    std::string text = gw->config_text("");
+    const std::string net = net_config(self, extra_peers);
+    const auto pos = text.find("[store]\n");
+    text.insert(pos + 8, "consent_evidence_max_age = \"0s\"\n");
+    gw->write_config(text + net.substr(0, net.find("[store]")));
+    gw->start();
+    return gw;
+  }
+
+  static void register_user(const Gateway& gw, const std::string& id, const std::string& role) {
+    const auto r = gw.call("PUT", "/v1/users/" + id, {}, json{{"role", role}, {"department", "内科"}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  static void publish(const Gateway& gw, const std::string& id, const std::string& patient, const std::string& type,
+                      const std::string& content = R"({"resourceType":"Bundle","type":"document"})") {
+    const json body = {{"patient", patient},
+                       {"type", type},
+                       {"title", "退院時サマリー"},
+                       {"created", "2026-11-20T10:00:00Z"},
+                       {"content_type", "application/fhir+json"},
+                       {"content_base64", crypto::to_base64(crypto::as_bytes(content))}};
+    const auto r = gw.call("PUT", "/v1/documents/" + id, {{"X-HIE-User", "clerk-1"}}, body.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  static void consent(const Gateway& gw, const std::string& patient, const std::string& signed_on,
+                      const json& scope = "*") {
+    const auto r = gw.call("PUT", "/v1/consents/" + patient, {{"X-HIE-User", "clerk-1"}},
+                           json{{"signed_on", signed_on}, {"scope", scope}, {"form_ref", "paper-0001"}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  static std::map<std::string, std::string> as(const std::string& user, const std::string& purpose = "treatment",
+                                               const std::string& reason = "") {
+    std::map<std::string, std::string> h = {{"X-HIE-User", user}, {"X-HIE-Purpose", purpose}};
+    if (!reason.empty()) h["X-HIE-Emergency-Reason"] = reason;
+    return h;
+  }
+
+  static json facility_entry(const json& list, const std::string& code) {
+    for (const auto& f : list["facilities"]) {
+      if (f["facility"] == code) return f;
+    }
+    return {};
+  }
+
+  static TempDir* pki_;
+  std::map<std::string, std::uint16_t> ports_;
+};
+
+TempDir* Network::pki_ = nullptr;
+
+const std::string kReason = "意識障害で救急搬送、既往歴とアレルギーの確認が必要";
+
+TEST_F(Network, ListAndFetchWithConsentRefusedWithout) {
+  auto a = make(kA);
+  auto b = make(kB);
+  auto c = make(kC);
+  register_user(*a, "dr-sato", "physician");
+  register_user(*b, "clerk-1", "clerk");
+  register_user(*c, "clerk-1", "clerk");
+  publish(*b, "b-summary-1", "NT-0001", "summary");
+  publish(*c, "c-lab-1", "NT-0001", "lab");
+  consent(*b, "NT-0001", "2025-04-01");  // C has no consent for this patient
+
+  const auto r = a->call("GET", "/v1/patients/NT-0001/documents", as("dr-sato"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json list = json::parse(r.body);
+  ASSERT_EQ(list["documents"].size(), 1U) << r.body;
+  EXPECT_EQ(list["documents"][0]["id"], "b-summary-1");
+  EXPECT_EQ(list["documents"][0]["facility"], kB);
+  EXPECT_EQ(list["documents"][0]["title"], "退院時サマリー");
+  EXPECT_EQ(facility_entry(list, kB)["status"], "answered");
+  EXPECT_EQ(facility_entry(list, kC)["status"], "refused");
+  EXPECT_EQ(facility_entry(list, kC)["error"]["code"], "consent_missing");
+  EXPECT_FALSE(facility_entry(list, kC)["error"]["localized"]["ja"].get<std::string>().empty());
+
+  const auto f = a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-summary-1", as("dr-sato"));
+  ASSERT_EQ(f.status, 200) << f.body;
+  const json doc = json::parse(f.body);
+  EXPECT_EQ(doc["content_type"], "application/fhir+json");
+  const auto bytes = crypto::from_base64(doc["content_base64"].get<std::string>());
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(std::string(bytes->begin(), bytes->end()), R"({"resourceType":"Bundle","type":"document"})");
+
+  const auto refused = a->call("GET", std::string("/v1/facilities/") + kC + "/documents/c-lab-1", as("dr-sato"));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(json::parse(refused.body)["error"]["code"], "consent_missing");
+}
+
+TEST_F(Network, ExpiredConsentAndScope) {
+  auto a = make(kA);
+  auto b = make(kB);
+  register_user(*a, "dr-sato", "physician");
+  register_user(*b, "clerk-1", "clerk");
+  publish(*b, "b-1", "NT-0002", "summary");
+  publish(*b, "b-2", "NT-0003", "summary");
+  consent(*b, "NT-0002", "2020-01-10");                  // more than 5 years ago
+  consent(*b, "NT-0003", "2026-01-10", json::array({kC}));  // A is out of scope
+  auto l = json::parse(a->call("GET", "/v1/patients/NT-0002/documents", as("dr-sato")).body);
+  EXPECT_EQ(facility_entry(l, kB)["error"]["code"], "consent_expired");
+  l = json::parse(a->call("GET", "/v1/patients/NT-0003/documents", as("dr-sato")).body);
+  EXPECT_EQ(facility_entry(l, kB)["error"]["code"], "consent_scope");
+  // The renewal worklist at B lists the expired consent.
+  const auto w = b->call("GET", "/v1/consents?expiring_within=60d");
+  ASSERT_EQ(w.status, 200);
+  const auto wl = json::parse(w.body)["consents"];
+  ASSERT_EQ(wl.size(), 1U) << w.body;
+  EXPECT_EQ(wl[0]["patient"], "NT-0002");
+  EXPECT_TRUE(wl[0]["expired"].get<bool>());
+}
+
+TEST_F(Network, EmergencyAccessWithinItsLimits) {
+  auto a = make(kA);
+  auto b = make(kB);
+  register_user(*a, "dr-sato", "physician");
+  register_user(*a, "clerk-9", "clerk");
+  register_user(*b, "clerk-1", "clerk");
+  publish(*b, "b-allergy", "NT-0004", "allergy");
+  publish(*b, "b-imaging", "NT-0004", "imaging_report");
+  // No consent at B. Treatment: refused.
+  auto l = json::parse(a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato")).body);
+  EXPECT_EQ(facility_entry(l, kB)["error"]["code"], "consent_missing");
+  // Emergency without a reason, with a short one, by a clerk: refused locally.
+  EXPECT_EQ(json::parse(a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato", "emergency")).body)["error"]["code"],
+            "emergency_reason_required");
+  EXPECT_EQ(json::parse(a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato", "emergency", "急ぎ")).body)["error"]["code"],
+            "emergency_reason_too_short");
+  EXPECT_EQ(json::parse(a->call("GET", "/v1/patients/NT-0004/documents", as("clerk-9", "emergency", kReason)).body)["error"]["code"],
+            "role_not_allowed");
+  // With a reason: only the emergency document types.
+  const auto r = a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato", "emergency", kReason));
+  ASSERT_EQ(r.status, 200) << r.body;
+  l = json::parse(r.body);
+  ASSERT_EQ(l["documents"].size(), 1U) << r.body;
+  EXPECT_EQ(l["documents"][0]["id"], "b-allergy");
+  EXPECT_TRUE(l["emergency"].get<bool>());
+  auto hdr = as("dr-sato", "emergency");
+  EXPECT_EQ(a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-imaging", hdr).status, 400);
+  hdr["X-HIE-Patient"] = "NT-0004";
+  const auto img = a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-imaging", hdr);
+  EXPECT_EQ(img.status, 403);
+  EXPECT_EQ(json::parse(img.body)["error"]["code"], "emergency_type_not_allowed");
+  const auto allergy = a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-allergy", hdr);
+  EXPECT_EQ(allergy.status, 200) << allergy.body;
+  // The window is open: no new reason needed for this user and patient.
+  EXPECT_EQ(a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato", "emergency")).status, 200);
+  // Listed for review.
+  const auto rev = json::parse(a->call("GET", "/v1/emergency-accesses").body);
+  ASSERT_EQ(rev["emergency_accesses"].size(), 1U);
+  EXPECT_EQ(rev["emergency_accesses"][0]["reason"], kReason);
+}
+
+TEST_F(Network, PeerDownAndSlowPeerGivePartialResults) {
+  // A "peer" that accepts TCP and never speaks: the fetch timeout applies.
+  const int mute = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(mute, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ::listen(mute, 16);
+  socklen_t len = sizeof sa;
+  ::getsockname(mute, reinterpret_cast<sockaddr*>(&sa), &len);
+  const std::string slow = "[[peers]]\nfacility = \"1300000009\"\nhost = \"127.0.0.1\"\nport = " +
+                           std::to_string(ntohs(sa.sin_port)) + "\n";
+  auto a = make(kA, slow);
+  auto b = make(kB);
+  // C is never started: down.
+  register_user(*a, "dr-sato", "physician");
+  register_user(*b, "clerk-1", "clerk");
+  publish(*b, "b-1", "NT-0005", "summary");
+  consent(*b, "NT-0005", "2025-04-01");
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = a->call("GET", "/v1/patients/NT-0005/documents", as("dr-sato"));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json l = json::parse(r.body);
+  EXPECT_EQ(l["documents"].size(), 1U);
+  EXPECT_EQ(facility_entry(l, kB)["status"], "answered");
+  EXPECT_EQ(facility_entry(l, kC)["status"], "unavailable");
+  const auto s = facility_entry(l, "1300000009")["status"];
+  EXPECT_TRUE(s == "timeout" || s == "unavailable") << l.dump();
+  EXPECT_LT(took, 6s);  // bounded by the per-peer timeout, not hung
+  ::close(mute);
+}
+
+TEST_F(Network, WithdrawnConsentAfterACachedFetch) {
+  auto a = make(kA);
+  auto b = make(kB);
+  register_user(*a, "dr-sato", "physician");
+  register_user(*b, "clerk-1", "clerk");
+  publish(*b, "b-1", "NT-0006", "summary");
+  consent(*b, "NT-0006", "2025-04-01");
+  const std::string path = std::string("/v1/facilities/") + kB + "/documents/b-1";
+  ASSERT_EQ(a->call("GET", path, as("dr-sato")).status, 200);
+  ASSERT_EQ(b->call("DELETE", "/v1/consents/NT-0006").status, 200);
+  const auto r = a->call("GET", path, as("dr-sato"));
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "consent_withdrawn");
+}
+
+TEST_F(Network, BadInputIsRefusedCleanly) {
+  auto a = make(kA);
+  register_user(*a, "dr-sato", "physician");
+  const std::vector<std::string> bads = {"/v1/patients/..%2Fetc/documents", "/v1/patients/a%2Fb/documents",
+                                        "/v1/patients/" + std::string(300, 'x') + "/documents",
+                                        "/v1/patients/%E5%B1%B1%E7%94%B0/documents"};
+  for (const std::string& bad : bads) {
+    const auto r = a->call("GET", bad, as("dr-sato"));
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  EXPECT_EQ(a->call("GET", "/v1/patients/NT-1/documents", {}).status, 400);  // no user
+  EXPECT_EQ(json::parse(a->call("GET", "/v1/patients/NT-1/documents", as("nobody")).body)["error"]["code"],
+            "unknown_user");
+  EXPECT_EQ(json::parse(a->call("GET", "/v1/patients/NT-1/documents", as("dr-sato", "research")).body)["error"]["code"],
+            "invalid_purpose");
+  EXPECT_EQ(a->call("GET", std::string("/v1/facilities/") + kB + "/documents/..", as("dr-sato")).status, 400);
+  EXPECT_EQ(a->call("GET", "/v1/facilities/12/documents/x", as("dr-sato")).status, 400);
+  // Publishing an executable under a PDF label, or junk, is refused.
+  const json exe = {{"patient", "NT-1"}, {"type", "summary"}, {"created", "2026-11-20T10:00:00Z"},
+                    {"content_type", "application/pdf"}, {"content_base64", crypto::to_base64(crypto::as_bytes("MZ\x90"))}};
+  register_user(*a, "clerk-1", "clerk");
+  const auto p = a->call("PUT", "/v1/documents/x-1", {{"X-HIE-User", "clerk-1"}}, exe.dump());
+  EXPECT_EQ(p.status, 415) << p.body;
+  EXPECT_EQ(json::parse(p.body)["error"]["code"], "content_forbidden");
+}
+
+}  // namespace
+}  // namespace hiegate::test
