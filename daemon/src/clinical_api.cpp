@@ -547,15 +547,12 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               rp->send(json_response(http::status::ok, j));
             });
       };
-      // A cached copy is served only while the disclosing side's decision is
-      // fresh; otherwise the peer decides again (consent may be withdrawn).
-      gw.store.cache_get(code, id, now, [&gw, rp, code, id, ask_peer, snapshot, now, refused](Result<CachedDocument> c) {
-        if (!c || refused->is_refused(code, id)) return ask_peer();
-        json meta = json::parse(c->metadata_json, nullptr, false);
-        const std::int64_t decided = meta.is_discarded() ? 0 : meta.value("decided_at", std::int64_t{0});
-        const auto max_age =
-            std::chrono::duration_cast<std::chrono::seconds>(snapshot->store.consent_evidence_max_age).count();
-        if (now - decided >= max_age) return ask_peer();
+      // A cached copy is served only after the disclosing side decides
+      // again (a small request without the content): consent may have been
+      // withdrawn meanwhile. If that side cannot be reached, the copy is
+      // served only while its last decision is younger than
+      // store.consent_evidence_max_age.
+      auto serve_cached = [&gw, rp, code, id, now, ask_peer](json meta, bool verified) {
         auto buf = std::make_shared<std::string>();
         gw.store.cache_read(
             code, id, now,
@@ -563,13 +560,44 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
               return {};
             },
-            [rp, buf, meta, code, ask_peer](Result<void> st) mutable {
+            [rp, buf, meta, code, ask_peer, verified](Result<void> st) mutable {
               if (!st) return ask_peer();
               meta.erase("decided_at");
               meta["facility"] = code;
               meta["cached"] = true;
+              meta["decision_verified"] = verified;
               meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
               rp->send(json_response(http::status::ok, meta));
+            });
+      };
+      gw.store.cache_get(code, id, now, [&gw, rp, code, id, ask_peer, serve_cached, snapshot, now, refused, peer,
+                                         a](Result<CachedDocument> c) {
+        if (!c || refused->is_refused(code, id)) return ask_peer();
+        json meta = json::parse(c->metadata_json, nullptr, false);
+        if (meta.is_discarded()) return ask_peer();
+        const std::int64_t decided = meta.value("decided_at", std::int64_t{0});
+        const auto max_age =
+            std::chrono::duration_cast<std::chrono::seconds>(snapshot->store.consent_evidence_max_age).count();
+        transport::OutboundRequest out;
+        out.method = "GET";
+        out.target = "/peer/v1/documents/" + id + "?decision_only=1";
+        out.headers = peer_headers(*snapshot, a);
+        gw.peers->async_request(
+            transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
+            [rp, code, id, meta, decided, max_age, now, refused, serve_cached](Result<transport::PeerResponse> res) {
+              if (!res) {
+                if (now - decided < max_age) return serve_cached(meta, false);
+                return rp->send(error_response(http::status::gateway_timeout, "consent_unverified",
+                                               "facility " + code + " could not confirm its decision: " +
+                                                   res.error().message));
+              }
+              if (res->status != 200) {
+                refused->refused(code, id);
+                json e = peer_error_json(*res);
+                e["facility"] = code;
+                return rp->send(json_response(static_cast<http::status>(res->status), {{"error", e}}));
+              }
+              serve_cached(meta, true);
             });
       });
     });

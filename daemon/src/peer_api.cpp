@@ -146,13 +146,21 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
       return (*reply)(PeerResponse::error(404, "not_found", "no such document"));
     }
     json meta = json::parse(doc->metadata_json, nullptr, false);
-    decide(gw, pr, doc->patient_id, reply, [&gw, reply, id, meta](policy::DisclosureDecision d, Incoming) mutable {
+    const bool decision_only = pr.query == "decision_only=1";
+    decide(gw, pr, doc->patient_id, reply,
+           [&gw, reply, id, meta, decision_only](policy::DisclosureDecision d, Incoming) mutable {
       const auto rules = sharing_rules(*gw.config());
       if (d.emergency && !policy::emergency_type_allowed(meta.value("type", ""), gw.mode().orders.disaster, rules)) {
         return (*reply)(peer_refusal(policy::Decision::refuse(
             "emergency.document_types", "emergency_type_not_allowed",
             "緊急時閲覧ではこの種類の文書は閲覧できません",
             "This document type is not available under emergency access")));
+      }
+      if (decision_only) {
+        meta["id"] = id;
+        meta["emergency"] = d.emergency;
+        meta["rule"] = d.decision.rule;
+        return (*reply)(peer_json(200, meta));
       }
       auto buf = std::make_shared<std::string>();
       gw.store.read_content(

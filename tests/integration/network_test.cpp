@@ -252,7 +252,16 @@ TEST_F(Network, WithdrawnConsentAfterACachedFetch) {
   publish(*b, "b-1", "NT-0006", "summary");
   consent(*b, "NT-0006", "2025-04-01");
   const std::string path = std::string("/v1/facilities/") + kB + "/documents/b-1";
-  ASSERT_EQ(a->call("GET", path, as("dr-sato")).status, 200);
+  auto first = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(first.status, 200);
+  EXPECT_FALSE(json::parse(first.body)["cached"].get<bool>());
+  // Within the TTL the copy comes from the sealed cache, after the clinic
+  // decided again.
+  auto second = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_TRUE(json::parse(second.body)["cached"].get<bool>());
+  EXPECT_TRUE(json::parse(second.body)["decision_verified"].get<bool>());
+  EXPECT_EQ(json::parse(second.body)["content_base64"], json::parse(first.body)["content_base64"]);
   ASSERT_EQ(b->call("DELETE", "/v1/consents/NT-0006").status, 200);
   const auto r = a->call("GET", path, as("dr-sato"));
   EXPECT_EQ(r.status, 403) << r.body;
