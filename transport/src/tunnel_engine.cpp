@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <future>
 
 #include "tunnel_impl.hpp"
 
@@ -80,14 +81,18 @@ asio::generic::stream_protocol::endpoint to_generic(const LocalEndpoint& e) {
   return asio::ip::tcp::endpoint(asio::ip::make_address(e.host), e.port);
 }
 
-void Listener::close() {
-  asio::post(strand, [self = shared_from_this()] {
+std::future<void> Listener::close() {
+  auto closed = std::make_shared<std::promise<void>>();
+  auto done = closed->get_future();
+  asio::post(strand, [self = shared_from_this(), closed] {
     error_code ig;
     self->acceptor.close(ig);
+    closed->set_value();
   });
   struct stat st {};
   if (bound.kind == LocalEndpoint::Kind::unix_socket && ::lstat(bound.path.c_str(), &st) == 0 && st.st_ino == inode)
     ::unlink(bound.path.c_str());
+  return done;
 }
 
 namespace {
@@ -298,7 +303,7 @@ Status TunnelEngine::set_outbound(std::vector<OutboundTunnel> tunnels) {
     } else {
       st->listener = std::make_shared<Listener>(impl_->io);
       if (auto b = tunnel_detail::bind_listener(*st->listener, t.listen); !b) {
-        for (auto& l : started) l->close();
+        for (auto& l : started) (void)l->close();
         return b;
       }
       started.push_back(st->listener);
@@ -316,7 +321,7 @@ Status TunnelEngine::set_outbound(std::vector<OutboundTunnel> tunnels) {
   for (auto& [name, st] : fresh) impl_->outbound[name] = st;
   for (auto& g : gone) {
     const auto f = fresh.find(g->name);
-    if (f == fresh.end() || f->second->listener != g->listener) g->listener->close();
+    if (f == fresh.end() || f->second->listener != g->listener) (void)g->listener->close();
     for (const auto& [id, e] : impl_->conns)
       if (e.tunnel == g)
         if (auto c = e.conn.lock()) c->abort("removed", "the tunnel was changed or removed");
@@ -375,12 +380,22 @@ void TunnelEngine::stop() {
     impl_->stopped = true;
     for (auto& [n, s] : impl_->outbound) all.push_back(s);
   }
-  asio::post(impl_->acceptor.get_executor(), [i = impl_] {
+  std::vector<std::future<void>> closing;
+  auto closed = std::make_shared<std::promise<void>>();
+  closing.push_back(closed->get_future());
+  asio::post(impl_->acceptor.get_executor(), [i = impl_, closed] {
     error_code ig;
     i->acceptor.close(ig);
+    closed->set_value();
   });
-  for (auto& s : all) s->listener->close();
+  for (auto& s : all) closing.push_back(s->listener->close());
   impl_->abort_where([](const Impl::Entry&) { return true; }, "stopped", "the tunnel engine stopped");
+  // Outside the io threads, wait (briefly) until the addresses are released,
+  // so that a successor can bind them at once.
+  if (!impl_->io.get_executor().running_in_this_thread() && !impl_->io.stopped()) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (auto& f : closing) f.wait_until(until);
+  }
 }
 
 std::uint16_t TunnelEngine::port() const {

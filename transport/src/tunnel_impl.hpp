@@ -13,6 +13,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,7 +42,9 @@ struct Listener : std::enable_shared_from_this<Listener> {
   PlainAcceptor acceptor;
   LocalEndpoint bound;
   unsigned long inode = 0;  ///< of the Unix socket file we created
-  void close();  ///< thread-safe; removes the Unix socket file if still ours
+  /// Thread-safe; removes the Unix socket file if still ours. The future is
+  /// ready once the acceptor is closed (on its strand).
+  std::future<void> close();
 };
 
 /// A configured tunnel: settings fixed at creation, counters atomic.
