@@ -164,6 +164,8 @@ struct Managers {
     return t;
   }
   Fd dial(const std::string& name) const { return transport::testing::connect_to(*a->outbound_endpoint(name)); }
+  /// B serves, A has tunnel "lab"; returns a connection through it that carried a ping.
+  Fd lab_connection();
 };
 
 void ping(int fd, const std::string& m) {
@@ -171,15 +173,21 @@ void ping(int fd, const std::string& m) {
   EXPECT_EQ(transport::testing::read_exact(fd, m.size()), m);
 }
 
+Fd Managers::lab_connection() {
+  EXPECT_TRUE(b->apply(server()));
+  TunnelsConfig ca;
+  ca.out = {out("lab")};
+  EXPECT_TRUE(a->apply(ca));
+  Fd c = dial("lab");
+  ping(c.get(), "hello");
+  return c;
+}
+
 TEST(TunnelManager, ReloadAddsTunnelWhileAnotherCarriesTraffic) {
   Managers m;
-  ASSERT_TRUE(m.b->apply(m.server()));
+  Fd c = m.lab_connection();
   TunnelsConfig ca;
-  ca.out = {m.out("lab")};
-  ASSERT_TRUE(m.a->apply(ca));
-  Fd c = m.dial("lab");
-  ping(c.get(), "first");
-  ca.out.push_back(m.out("lab2"));
+  ca.out = {m.out("lab"), m.out("lab2")};
   ASSERT_TRUE(m.a->apply(ca));
   ASSERT_TRUE(m.b->apply(m.server()));  // unchanged: nothing happens
   Fd d = m.dial("lab2");
@@ -192,12 +200,7 @@ TEST(TunnelManager, ReloadAddsTunnelWhileAnotherCarriesTraffic) {
 
 TEST(TunnelManager, RevokedViewCutsWithinOneSecondWithoutNotice) {
   Managers m;
-  ASSERT_TRUE(m.b->apply(m.server()));
-  TunnelsConfig ca;
-  ca.out = {m.out("lab")};
-  ASSERT_TRUE(m.a->apply(ca));
-  Fd c = m.dial("lab");
-  ping(c.get(), "hello");
+  Fd c = m.lab_connection();
   const auto t0 = std::chrono::steady_clock::now();
   m.a_view = false;  // no mode_changed(): the periodic re-check must notice
   EXPECT_EQ(transport::testing::read_all(c.get()), "");
@@ -207,12 +210,7 @@ TEST(TunnelManager, RevokedViewCutsWithinOneSecondWithoutNotice) {
 
 TEST(TunnelManager, StopOrdersCutOnNotice) {
   Managers m;
-  ASSERT_TRUE(m.b->apply(m.server()));
-  TunnelsConfig ca;
-  ca.out = {m.out("lab")};
-  ASSERT_TRUE(m.a->apply(ca));
-  Fd c = m.dial("lab");
-  ping(c.get(), "hello");
+  Fd c = m.lab_connection();
   m.b_serve = false;
   m.b->mode_changed();
   EXPECT_EQ(transport::testing::read_all(c.get()), "");
