@@ -1,5 +1,6 @@
 #include "hiegate/daemon/tunnels.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -31,12 +32,18 @@ struct TunnelManager::Impl : std::enable_shared_from_this<TunnelManager::Impl> {
     return std::make_unique<transport::TunnelEngine>(io, tls, std::move(th));
   }
 
+  /// Runs on the timer's strand.
   void tick() {
     timer.expires_after(std::chrono::milliseconds(500));
     timer.async_wait([w = weak_from_this()](boost::system::error_code ec) {
       auto self = w.lock();
       if (ec || !self) return;
-      self->recheck();
+      {
+        // An apply() in progress holds the lock (and may wait on the io
+        // threads); skip this round rather than block one of them.
+        std::unique_lock lock(self->mu, std::try_to_lock);
+        if (lock.owns_lock() && self->engine) self->engine->recheck();
+      }
       self->tick();
     });
   }
@@ -97,7 +104,7 @@ Status TunnelManager::apply(const TunnelsConfig& cfg) {
   const bool first = !impl_->current;
   impl_->engine = std::move(fresh);
   impl_->current = cfg;
-  if (first) impl_->tick();
+  if (first) asio::post(impl_->timer.get_executor(), [i = impl_] { i->tick(); });
   return {};
 }
 
