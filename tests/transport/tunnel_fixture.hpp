@@ -173,11 +173,20 @@ private:
   std::vector<TunnelRecord> records_;
 };
 
+/// Loopback, any port, short set-up deadline.
+inline TunnelLimits test_limits() {
+  TunnelLimits lim;
+  lim.address = "127.0.0.1";
+  lim.port = 0;
+  lim.connect_timeout = std::chrono::milliseconds(3000);
+  return lim;
+}
+
 /// One gateway: a TLS context with its facility's credentials, an engine,
 /// a mode switch and an audit log.
 struct Gateway {
   Gateway(const Pki& pki, int facility, asio::io_context& io,
-          std::function<std::optional<std::string>(const std::string&)> resolve)
+          std::function<std::optional<std::string>(const std::string&)> resolve, const TunnelLimits& lim)
       : tls(TlsContext::create(pki.store(pki.facility_dir(facility)), {})) {
     TunnelHooks h;
     h.permitted = [this](TunnelDirection d) {
@@ -186,10 +195,6 @@ struct Gateway {
     h.audit = [this](const TunnelRecord& r) { audit.add(r); };
     h.resolve = std::move(resolve);
     engine = std::make_unique<TunnelEngine>(io, tls, std::move(h));
-    TunnelLimits lim;
-    lim.address = "127.0.0.1";
-    lim.port = 0;
-    lim.connect_timeout = std::chrono::milliseconds(3000);
     if (auto st = engine->start(lim); !st) throw std::runtime_error(st.error().message);
   }
   std::atomic<bool> view{true}, serve{true};
@@ -204,14 +209,18 @@ struct TwoGateways {
   Pki pki;
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
-  Gateway b{pki, 1, io, {}};
-  Gateway a{pki, 0, io, [this](const std::string& f) -> std::optional<std::string> {
-              if (f != pki.net.facility_codes.at(1)) return std::nullopt;
-              return "127.0.0.1:" + std::to_string(b.engine->port());
-            }};
+  Gateway b;
+  Gateway a;
   std::vector<std::thread> threads;
 
-  TwoGateways() {
+  explicit TwoGateways(const TunnelLimits& lim = test_limits())
+      : b(pki, 1, io, {}, lim),
+        a(pki, 0, io,
+          [this](const std::string& f) -> std::optional<std::string> {
+            if (f != pki.net.facility_codes.at(1)) return std::nullopt;
+            return "127.0.0.1:" + std::to_string(b.engine->port());
+          },
+          lim) {
     for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
   }
   ~TwoGateways() {

@@ -129,6 +129,36 @@ TEST(TunnelRules, BandwidthCapSlowsTransfer) {
   EXPECT_TRUE(g.a.audit.wait_ended("slow", "closed"));
 }
 
+TEST(TunnelRules, IdleAndTotalTimeoutsEndConnections) {
+  auto lim = test_limits();
+  lim.idle_timeout = std::chrono::milliseconds(150);
+  lim.max_duration = std::chrono::milliseconds(600);
+  TwoGateways g(lim);
+  Backend backend(echo);
+  ASSERT_TRUE(g.b.engine->set_inbound({g.in("mllp", backend.endpoint(), {g.code(0)})}));
+  ASSERT_TRUE(g.a.engine->set_outbound({g.out("idle", "mllp"), g.out("busy", "mllp")}));
+  Fd idle = g.dial("idle");
+  ping(idle.get(), "x");
+  EXPECT_EQ(read_all(idle.get()), "");  // nothing sent: cut after 150 ms
+  // Both gateways time out; whichever fires first ends it.
+  const auto by = [](const char* tunnel, const char* ended) {
+    return [=](const TunnelRecord& r) { return (r.tunnel == tunnel || r.service == "mllp") && r.ended == ended; };
+  };
+  EXPECT_TRUE(g.a.audit.wait(by("idle", "idle_timeout")) || g.b.audit.wait(by("idle", "idle_timeout")));
+
+  Fd busy = g.dial("busy");
+  const auto t0 = steady_clock::now();
+  bool cut = false;
+  while (steady_clock::now() - t0 < std::chrono::seconds(3) && !cut) {
+    if (!write_all(busy.get(), "ping")) break;
+    cut = read_exact(busy.get(), 4) != "ping";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(cut);
+  EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_TRUE(g.a.audit.wait(by("busy", "max_duration")) || g.b.audit.wait(by("busy", "max_duration")));
+}
+
 TEST(TunnelEndpoints, ParseAndValidate) {
   auto a = parse_local_endpoint("127.0.0.1:2575");
   ASSERT_TRUE(a);
