@@ -32,12 +32,12 @@ struct TunnelManager::Impl : std::enable_shared_from_this<TunnelManager::Impl> {
     return std::make_unique<transport::TunnelEngine>(io, tls, std::move(th));
   }
 
-  /// Runs on the timer's strand.
+  /// Runs on the timer's strand, as do start_ticking and stop_ticking.
   void tick() {
     timer.expires_after(std::chrono::milliseconds(500));
     timer.async_wait([w = weak_from_this()](boost::system::error_code ec) {
       auto self = w.lock();
-      if (ec || !self) return;
+      if (ec || !self || !self->ticking) return;
       {
         // An apply() in progress holds the lock (and may wait on the io
         // threads); skip this round rather than block one of them.
@@ -45,6 +45,20 @@ struct TunnelManager::Impl : std::enable_shared_from_this<TunnelManager::Impl> {
         if (lock.owns_lock() && self->engine) self->engine->recheck();
       }
       self->tick();
+    });
+  }
+
+  void start_ticking() {
+    asio::post(timer.get_executor(), [self = shared_from_this()] {
+      if (self->ticking) return;
+      self->ticking = true;
+      self->tick();
+    });
+  }
+  void stop_ticking() {
+    asio::post(timer.get_executor(), [self = shared_from_this()] {
+      self->ticking = false;
+      self->timer.cancel();
     });
   }
 
@@ -57,6 +71,7 @@ struct TunnelManager::Impl : std::enable_shared_from_this<TunnelManager::Impl> {
   std::shared_ptr<transport::TlsContext> tls;
   TunnelManagerHooks hooks;
   asio::steady_timer timer;
+  bool ticking = false;  // on the timer's strand
   mutable std::mutex mu;  // guards engine, current
   std::unique_ptr<transport::TunnelEngine> engine;
   std::optional<TunnelsConfig> current;
@@ -104,7 +119,7 @@ Status TunnelManager::apply(const TunnelsConfig& cfg) {
   const bool first = !impl_->current;
   impl_->engine = std::move(fresh);
   impl_->current = cfg;
-  if (first) asio::post(impl_->timer.get_executor(), [i = impl_] { i->tick(); });
+  if (first) impl_->start_ticking();
   return {};
 }
 
@@ -115,7 +130,7 @@ void TunnelManager::stop() {
   if (impl_->engine) impl_->engine->stop();
   impl_->engine.reset();
   impl_->current.reset();
-  asio::post(impl_->timer.get_executor(), [i = impl_] { i->timer.cancel(); });
+  impl_->stop_ticking();
 }
 
 transport::TunnelStats TunnelManager::stats() const {
