@@ -1,5 +1,8 @@
 // Service tunnels end to end: two gateways on loopback, MLLP echo and bulk
 // backends, large payloads both ways, half-close, refusals.
+#include <sys/un.h>
+
+#include <cstring>
 #include <future>
 #include <random>
 
@@ -175,6 +178,27 @@ TEST(TunnelPath, FacilityNotOnAllowListIsRefusedAndAudited) {
   EXPECT_EQ(read_all(d.get()), "");
   EXPECT_TRUE(g.b.audit.wait([](const TunnelRecord& r) { return r.ended == "unknown_service"; }));
   EXPECT_EQ(g.b.engine->stats().unknown_service, 1U);
+}
+
+TEST(TunnelPath, UnixSocketListenerAndRemoval) {
+  TwoGateways g;
+  Backend backend(echo);
+  ASSERT_TRUE(g.b.engine->set_inbound({g.in("mllp", backend.endpoint(), {g.code(0)})}));
+  auto t = g.out("lab", "mllp");
+  t.listen = {LocalEndpoint::Kind::unix_socket, {}, 0, (g.pki.dir / "lab.sock").string()};
+  ASSERT_TRUE(g.a.engine->set_outbound({t}));
+  Fd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, t.listen.path.c_str(), sizeof a.sun_path - 1);
+  ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string msg = mllp("MSH|unix");
+  ASSERT_TRUE(write_all(c.get(), msg));
+  EXPECT_EQ(read_mllp(c.get()), msg);
+  ASSERT_TRUE(g.a.engine->set_outbound({}));
+  EXPECT_EQ(read_all(c.get()), "");
+  EXPECT_TRUE(g.a.audit.wait_ended("lab", "removed"));
+  EXPECT_FALSE(fs::exists(t.listen.path));
 }
 
 TEST(TunnelPath, ProxyProtocolHeaderNamesTheCaller) {
