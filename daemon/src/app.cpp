@@ -15,6 +15,7 @@
 #include "hiegate/daemon/gateway.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
+#include "hiegate/daemon/tunnels.hpp"
 #include "hiegate/transport/credentials.hpp"
 #include "hiegate/transport/peer_client.hpp"
 #include "hiegate/transport/peer_server.hpp"
@@ -101,6 +102,7 @@ public:
     ioc_.run();
     for (auto& t : threads) t.join();
     if (peer_client_) peer_client_->shutdown();
+    tunnels_.reset();
     peer_server_.reset();
     peer_client_.reset();
     log_.log(Level::notice, events::kStopped, "hiegated stopped");
@@ -144,8 +146,30 @@ private:
       if (auto st = start_peer_network(cfg); !st) return st;
       gateway_->peers = peer_client_.get();
       gateway_->credentials = credentials_.get();
+      if (auto st = start_tunnels(cfg); !st) return st;
     }
     return {};
+  }
+
+  Status start_tunnels(const Config& cfg) {
+    TunnelManagerHooks hooks;
+    hooks.functions = [this] { return gateway_->mode().allowed; };
+    hooks.audit = [this](const transport::TunnelRecord& r) {
+      log_.log(r.ended == "closed" ? Level::info : Level::notice, events::kTunnelConnection,
+               "tunnel connection " + r.ended,
+               {{"TUNNEL", r.tunnel}, {"SERVICE", r.service}, {"PEER", r.facility},
+                {"DURATION_MS", std::to_string(r.duration.count())},
+                {"BYTES_TO_PEER", std::to_string(r.bytes_to_peer)},
+                {"BYTES_FROM_PEER", std::to_string(r.bytes_from_peer)}, {"ENDED", r.ended}});
+    };
+    hooks.resolve = [this](const std::string& facility) -> std::optional<std::string> {
+      for (const auto& p : config()->peers) {
+        if (p.facility == facility) return p.host + ":" + std::to_string(p.tunnel_port);
+      }
+      return std::nullopt;
+    };
+    tunnels_ = std::make_unique<TunnelManager>(ioc_, tls_, std::move(hooks));
+    return tunnels_->apply(cfg.tunnels);
   }
 
   Status start_directive_service(const Config& cfg) {
@@ -272,6 +296,13 @@ private:
       config_ = load.config;
     }
     log_.set_level(load.config->daemon.log_level);
+    if (tunnels_) {
+      if (auto st = tunnels_->apply(load.config->tunnels); !st) {
+        log_.log(Level::error, events::kConfigRejected,
+                 "tunnels not changed, the previous ones keep running: " + st.error().message,
+                 {{"CODE", st.error().code}});
+      }
+    }
     if (credentials_) {
       if (auto st = credentials_->reload(std::chrono::system_clock::now()); !st) {
         log_.log(Level::error, events::kTlsReloadFailed,
@@ -298,6 +329,7 @@ private:
              {{"CONNECTIONS", std::to_string(server_->connections())}});
     notifier_.stopping("stopping: draining requests in flight");
     if (peer_server_) peer_server_->stop();
+    if (tunnels_) tunnels_->stop();
     if (watchdog_) watchdog_->stop();
     boost::system::error_code ignored;
     signals_.cancel(ignored);
@@ -366,6 +398,7 @@ private:
   std::shared_ptr<transport::TlsContext> tls_;
   std::unique_ptr<transport::PeerClient> peer_client_;
   std::unique_ptr<transport::PeerServer> peer_server_;
+  std::unique_ptr<TunnelManager> tunnels_;
   std::optional<Gateway> gateway_;
   Router router_;
   std::optional<LocalApiServer> server_;

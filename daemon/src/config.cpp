@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config_reader.hpp"
+#include "config_tunnels.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
 #include "hiegate/policy/roles.hpp"
@@ -257,6 +258,7 @@ void read_peers(Section& top, std::vector<Config::Peer>& out, const std::string&
                  : "must be a host name or IP address";
     });
     p.uint_as("port", peer.port, 1, 65535);
+    p.uint_as("tunnel_port", peer.tunnel_port, 1, 65535);
     p.string("name", peer.name);
     p.finish();
     out.push_back(std::move(peer));
@@ -354,6 +356,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& name) {
     read_peer_api(s, cfg->peer_api);
   }
   read_peers(top, cfg->peers, cfg->network.facility);
+  config_detail::read_tunnels(top, cfg->tunnels);
   {
     Section s(top.node("directives"), "directives", diag);
     read_directives(s, cfg->directives);

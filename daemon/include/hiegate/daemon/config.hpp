@@ -17,6 +17,7 @@
 
 #include "hiegate/common/result.hpp"
 #include "hiegate/daemon/log.hpp"
+#include "hiegate/daemon/tunnels_config.hpp"
 
 namespace hiegate::daemon {
 
@@ -90,6 +91,7 @@ struct Config {
     std::string facility;
     std::string host;
     std::uint16_t port = 8471;
+    std::uint16_t tunnel_port = 8472;  ///< its service tunnel port
     std::string name;  ///< for messages ("Tama Clinic")
   };
   std::vector<Peer> peers;
@@ -118,6 +120,9 @@ struct Config {
     Emergency disaster{10, {"physician", "nurse", "pharmacist", "technician"}, {"*"},
                        Millis(72LL * 3'600'000)};
   } policy;
+
+  /// Service tunnels ([tunnels], [[tunnels.out]], [[tunnels.in]]).
+  TunnelsConfig tunnels;
 
   struct LocalApi {
     std::vector<ListenAddress> listen{ListenAddress{"127.0.0.1", 8470}};
