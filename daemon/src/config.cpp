@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config_export.hpp"
 #include "config_reader.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
@@ -296,6 +297,7 @@ void read_policy(Section& s, Config::Policy& p) {
     Section e(s.node("disaster"), s.key_path("disaster"), s.diag());
     read_emergency(e, p.disaster);
   }
+  config_detail::read_export_rules(s, p.export_rules);
   s.finish();
 }
 

@@ -17,6 +17,7 @@
 
 #include "hiegate/common/result.hpp"
 #include "hiegate/daemon/log.hpp"
+#include "hiegate/policy/export_rules.hpp"
 
 namespace hiegate::daemon {
 
@@ -117,6 +118,7 @@ struct Config {
                         Millis(24LL * 3'600'000)};
     Emergency disaster{10, {"physician", "nurse", "pharmacist", "technician"}, {"*"},
                        Millis(72LL * 3'600'000)};
+    policy::ExportRules export_rules;  ///< [policy.export], docs/exports.md
   } policy;
 
   struct LocalApi {
