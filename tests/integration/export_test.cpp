@@ -287,7 +287,8 @@ TEST_F(Exports, BadApprovalsAndBadInputAreRefused) {
   EXPECT_EQ(code(do_export("doc-1", "media", docs({"d-1"}), other)), "approval_invalid");
   const std::string a = approve("doc-1", "P-1", json{"d-1"}, "media");
   EXPECT_EQ(code(do_export("doc-1", "media", docs({"d-1", "d-2"}), a)), "approval_invalid");
-  EXPECT_EQ(code(do_export("doc-1", "third_party", docs({"d-1"}), a, {{"recipient", "x"}, {"consent", "f"}})),
+  EXPECT_EQ(code(do_export("doc-1", "third_party", docs({"d-1"}), a,
+                           {{"recipient", "x"}, {"basis", "law"}, {"justification", std::string(40, 'j')}})),
             "approval_invalid");
   EXPECT_EQ(code(do_export("doc-1", "media", docs({"d-1"}), a, nullptr, "P-1", "other purpose")), "approval_invalid");
   EXPECT_EQ(code(do_export("doc-2", "media", docs({"d-1"}), a)), "approval_invalid");
@@ -309,8 +310,9 @@ TEST_F(Exports, BadApprovalsAndBadInputAreRefused) {
   const std::string brief = approve("doc-1", "P-1", json{"d-1"}, "media", "referral", 2s);
   std::string state;
   for (int i = 0; i < 50 && state != "expired"; ++i) {
-    for (const auto& item : json::parse(call("GET", "/v1/approvals?requester=doc-1", "").body)["approvals"]) {
-      if (item["id"] == brief) state = item["state"];
+    const json list = json::parse(call("GET", "/v1/approvals?requester=doc-1", "").body);
+    for (const auto& item : list["approvals"]) {
+      if (item["id"] == brief) state = item["state"].get<std::string>();
     }
     if (state != "expired") std::this_thread::sleep_for(100ms);
   }
