@@ -31,6 +31,14 @@ bool parse_offset(const std::string& s, std::chrono::minutes& out) {
   return true;
 }
 
+void read_media_mode(Section& s, std::string_view key, policy::MediaMode& out) {
+  std::string media = out == policy::MediaMode::denied ? "denied" : "approval";
+  s.string(key, media, false, [](const std::string& v) -> std::string {
+    return (v == "denied" || v == "approval") ? "" : "must be \"denied\" or \"approval\"";
+  });
+  out = media == "denied" ? policy::MediaMode::denied : policy::MediaMode::approval;
+}
+
 void read_kind(Section& s, policy::KindRules& k) {
   s.string_list("roles", k.roles, check_export_role);
   s.uint_as("daily_quota", k.daily_quota, 1, 100000);
@@ -50,11 +58,6 @@ void read_seconds(Section& s, std::string_view key, D& out, Millis max) {
 
 void read_export_rules(Section& policy_section, policy::ExportRules& out) {
   Section s(policy_section.node("export"), policy_section.key_path("export"), policy_section.diag());
-  std::string media = out.media == policy::MediaMode::denied ? "denied" : "approval";
-  s.string("media", media, false, [](const std::string& v) -> std::string {
-    return (v == "denied" || v == "approval") ? "" : "must be \"denied\" or \"approval\"";
-  });
-  out.media = media == "denied" ? policy::MediaMode::denied : policy::MediaMode::approval;
   s.string("watermark", out.watermark, false, [](const std::string& v) -> std::string {
     auto t = policy::WatermarkTemplate::compile(v);
     if (!t) return t.error().message;
@@ -67,7 +70,17 @@ void read_export_rules(Section& policy_section, policy::ExportRules& out) {
   s.string("quota_day_offset", offset, false, [&out](const std::string& v) -> std::string {
     return parse_offset(v, out.quota_day_offset) ? "" : "must be an offset +HH:MM within -14:00 and +14:00";
   });
+  // TOML cannot hold both `media = "denied"` and a [policy.export.media]
+  // table: the mode is either the string `media` or the table's `mode`.
+  if (const toml::node* m = s.node("media"); m != nullptr && m->is_string()) {
+    read_media_mode(s, "media", out.media);
+  } else if (m != nullptr) {
+    Section ms(m, s.key_path("media"), s.diag());
+    read_media_mode(ms, "mode", out.media);
+    read_kind(ms, out.rules(policy::ExportKind::media));
+  }
   for (policy::ExportKind k : policy::kAllExportKinds) {
+    if (k == policy::ExportKind::media) continue;
     const std::string key(policy::name(k));
     Section ks(s.node(key), s.key_path(key), s.diag());
     read_kind(ks, out.rules(k));

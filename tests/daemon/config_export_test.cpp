@@ -61,6 +61,14 @@ roles = []
   EXPECT_EQ(e.rules(ExportKind::media).daily_quota, 5U);
 }
 
+TEST(ConfigExport, MediaModeInsideTheMediaTable) {
+  const auto r = load("[policy.export.media]\nmode = \"denied\"\ndaily_quota = 3\n");
+  ASSERT_TRUE(r.ok()) << r.report();
+  EXPECT_EQ(r.config->policy.export_rules.media, policy::MediaMode::denied);
+  EXPECT_EQ(r.config->policy.export_rules.rules(ExportKind::media).daily_quota, 3U);
+  EXPECT_FALSE(load("[policy.export.media]\nmode = \"maybe\"\n").ok());
+}
+
 TEST(ConfigExport, BadValuesNameTheirKey) {
   struct Case {
     const char* toml;
