@@ -20,6 +20,7 @@
 #include "hiegate/transport/peer_client.hpp"
 #include "hiegate/transport/peer_server.hpp"
 #include "hiegate/transport/tls.hpp"
+#include "export_api.hpp"
 #include "routes.hpp"
 #include "hiegate/daemon/hardening.hpp"
 #include "hiegate/daemon/local_api_server.hpp"
@@ -77,6 +78,7 @@ public:
                                    [this](nlohmann::json& j) { fill_status(j); },
                                });
     add_clinical_routes(router_, *gateway_);
+    add_export_routes(router_, *gateway_);
     server_.emplace(LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }});
     if (auto st = server_->start(*cfg); !st) {
       log_.log(Level::critical, events::kStartFailed, st.error().message, {{"CODE", st.error().code}});

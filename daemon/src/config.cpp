@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config_export.hpp"
 #include "config_reader.hpp"
 #include "config_tunnels.hpp"
 #include "hiegate/crypto/encoding.hpp"
@@ -298,6 +299,7 @@ void read_policy(Section& s, Config::Policy& p) {
     Section e(s.node("disaster"), s.key_path("disaster"), s.diag());
     read_emergency(e, p.disaster);
   }
+  config_detail::read_export_rules(s, p.export_rules);
   s.finish();
 }
 

@@ -18,6 +18,7 @@
 #include "hiegate/common/result.hpp"
 #include "hiegate/daemon/log.hpp"
 #include "hiegate/daemon/tunnels_config.hpp"
+#include "hiegate/policy/export_rules.hpp"
 
 namespace hiegate::daemon {
 
@@ -119,6 +120,7 @@ struct Config {
                         Millis(24LL * 3'600'000)};
     Emergency disaster{10, {"physician", "nurse", "pharmacist", "technician"}, {"*"},
                        Millis(72LL * 3'600'000)};
+    policy::ExportRules export_rules;  ///< [policy.export], docs/exports.md
   } policy;
 
   /// Service tunnels ([tunnels], [[tunnels.out]], [[tunnels.in]]).
