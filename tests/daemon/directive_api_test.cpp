@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "directive_fixture.hpp"
 #include "policy/directive_kit.hpp"
 #include "support/temp_dir.hpp"
 
@@ -23,13 +24,7 @@ class DirectiveApiTest : public ::testing::Test {
  protected:
   DirectiveApiTest() { verifier.network = "nishitama"; }
 
-  DirectiveService make() {
-    auto store = DirectiveStore::open(tmp / "directives");
-    EXPECT_TRUE(store.ok());
-    auto startup = start_directives(*store, kit.keyset(1), verifier);
-    EXPECT_TRUE(startup.ok());
-    return DirectiveService(std::move(*store), std::move(*startup), verifier, {});
-  }
+  DirectiveService make() { return testing::make_directive_service(tmp.path(), kit, verifier); }
   std::string orders(std::uint64_t seq, const char* id) const {
     return DirectiveKit::orders_body(
         seq, json::array({{{"id", id}, {"action", "stop"}, {"audience", {kUs}}, {"reason", "failure"}}}));
