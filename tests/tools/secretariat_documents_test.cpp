@@ -217,6 +217,27 @@ TEST_F(SecretariatDocs, EveryActionRoundTrips) {
   EXPECT_EQ(set->orders[4].reason, policy::OrderReason::data_recovery);
 }
 
+TEST(SecretariatHeartbeat, RefusesForeignOrdersAndOverlongValidity) {
+  policy::OrderSet set;
+  set.network = "other";
+  set.keyset_version = 1;
+  set.sequence = 4;
+  set.issued_at = now();
+  const auto body = secretariat::orders_body(set);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(secretariat::heartbeat_for("nishitama", 1, 1, *body, now(), std::chrono::hours(24))
+                .error()
+                .code,
+            "wrong_network");
+  EXPECT_EQ(secretariat::heartbeat_for("other", 1, 1, *body, now(), std::chrono::hours(24 * 8))
+                .error()
+                .code,
+            "invalid");
+  auto hb = secretariat::heartbeat_for("other", 1, 1, *body, now(), std::chrono::hours(24));
+  ASSERT_TRUE(hb.ok());
+  EXPECT_EQ(policy::parse_heartbeat_body(*hb)->orders_sequence, 4u);
+}
+
 TEST(SecretariatDuration, Parses) {
   EXPECT_EQ(*secretariat::parse_duration("24h"), std::chrono::hours(24));
   EXPECT_EQ(*secretariat::parse_duration("7d"), std::chrono::hours(168));

@@ -162,6 +162,9 @@ Status write_file_atomic(const fs::path& p, std::string_view data) {
     ::unlink(tmpl.c_str());
     return make_error("write_failed", "cannot write " + p.string());
   }
+  const Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.fd < 0 || ::fsync(d.fd) != 0)
+    return make_error("write_failed", "cannot sync the directory of " + p.string());
   return {};
 }
 
@@ -236,6 +239,8 @@ Result<std::string> heartbeat_for(std::string_view network, std::uint64_t keyset
                                   policy::Time now, std::chrono::seconds valid_for) {
   auto o = policy::parse_orders_body(orders);
   if (!o) return make_error("invalid", "orders body: " + o.error().message);
+  if (o->network != network)
+    return make_error("wrong_network", "the orders body is of network " + o->network);
   policy::Heartbeat h;
   h.network = std::string(network);
   h.keyset_version = keyset_version;

@@ -48,7 +48,8 @@ namespace hiegate::tools::secretariat {
 [[nodiscard]] Result<std::string> heartbeat_body(const policy::Heartbeat& h);
 
 /// A heartbeat for the orders body `orders` (its sequence and digest),
-/// valid from `now` for `valid_for`.
+/// valid from `now` for `valid_for`. `wrong_network` if the orders are of
+/// another network; `invalid` if the result breaks a rule (over 7 days).
 [[nodiscard]] Result<std::string> heartbeat_for(std::string_view network,
                                                 std::uint64_t keyset_version,
                                                 std::uint64_t sequence, std::string_view orders,
