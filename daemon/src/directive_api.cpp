@@ -46,6 +46,12 @@ DeliveryAnswer deliver_directives(DirectiveService& service, std::string_view fa
                                   std::string_view source, const DirectiveAuditHook& audit) {
   auto envelopes = policy::split_delivery(body);
   if (!envelopes) {
+    if (audit) {  // every rejection is audited, this one too
+      policy::Verdict v;
+      v.reason = RejectReason::malformed;
+      v.detail = envelopes.error().message;
+      audit(source, 0, v);
+    }
     json j = state_json(service, facility, now);
     j["results"] = json::array();
     j["error"] = {{"code", "malformed"}, {"message", envelopes.error().message}};

@@ -97,6 +97,7 @@ TEST_F(DirectiveApiTest, MalformedBodyAppliesNothing) {
     EXPECT_NE(a.status, 200u) << bad;
   }
   EXPECT_EQ(deliver(svc, "[]", 400)["error"]["code"], "malformed");
+  EXPECT_EQ(audited, (std::vector<std::string>{"test#0:malformed"}));
   EXPECT_EQ(deliver(svc, "not json", 400)["results"].size(), 0u);
   EXPECT_TRUE(svc.snapshot()->failsafe);
   EXPECT_FALSE(svc.snapshot()->state.orders.has_value());

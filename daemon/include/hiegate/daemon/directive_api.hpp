@@ -52,7 +52,8 @@ inline constexpr std::string_view kDirectiveStoreSubdir = "directives";
 
 /// Called once per envelope of a delivery, in order, with where it came from
 /// ("peer hie://<network>/secretariat", "local <token name>", "file") and the
-/// verdict or the persistence error. Must be thread-safe and quick; may be
+/// verdict or the persistence error. A body that is not an envelope or an
+/// array of them is reported once, as index 0 rejected `malformed`. Must be thread-safe and quick; may be
 /// empty.
 using DirectiveAuditHook =
     std::function<void(std::string_view source, std::size_t index, const Result<policy::Verdict>&)>;
