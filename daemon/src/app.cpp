@@ -10,6 +10,7 @@
 
 #include "hiegate/crypto/keys.hpp"
 #include "hiegate/daemon/config.hpp"
+#include "hiegate/daemon/directive_api.hpp"
 #include "hiegate/daemon/directive_service.hpp"
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/gateway.hpp"
@@ -78,6 +79,11 @@ public:
                                    [this](nlohmann::json& j) { fill_status(j); },
                                });
     add_clinical_routes(router_, *gateway_);
+    if (directives_) {
+      router_.add(http::verb::post, "/v1/directives",
+                  directives_local_handler(*directives_, cfg->network.facility, gateway_->clock,
+                                           directive_audit_hook()));
+    }
     add_export_routes(router_, *gateway_);
     server_.emplace(LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }});
     if (auto st = server_->start(*cfg); !st) {
@@ -242,12 +248,43 @@ private:
       log_.log(Level::notice, events::kPeerRefused, "peer handshake refused: " + why.message,
                {{"REMOTE", remote}, {"CODE", why.code}});
     };
-    peer_server_ = std::make_unique<transport::PeerServer>(ioc_, tls_, pso, peer_routes(*gateway_));
+    auto routes = peer_routes(*gateway_);
+    if (directives_) {
+      routes.push_back(directives_peer_route(*directives_, cfg.network.facility, gateway_->clock,
+                                             directive_audit_hook()));
+    }
+    peer_server_ = std::make_unique<transport::PeerServer>(ioc_, tls_, pso, std::move(routes));
     if (auto st = peer_server_->start(); !st) return st;
     log_.log(Level::info, events::kListening,
              "peer API listening on port " + std::to_string(peer_server_->port()),
              {{"ENDPOINT", cfg.peer_api.address + ":" + std::to_string(peer_server_->port())}});
     return {};
+  }
+
+  /// Every delivered envelope is logged (and audited); an accepted one may
+  /// change the mode, so the tunnels re-check at once.
+  DirectiveAuditHook directive_audit_hook() {
+    return [this](std::string_view source, std::size_t index, const Result<policy::Verdict>& v) {
+      const std::string where = std::string(source) + "#" + std::to_string(index);
+      if (!v) {
+        log_.log(Level::error, events::kDirectiveRejected, "directive not stored: " + v.error().message,
+                 {{"SOURCE", where}, {"CODE", v.error().code}});
+        return;
+      }
+      if (v->rejected()) {
+        const auto& ev = v->reason == policy::RejectReason::equivocation ? events::kDirectiveEquivocation
+                                                                          : events::kDirectiveRejected;
+        log_.log(v->reason == policy::RejectReason::equivocation ? Level::critical : Level::warning, ev,
+                 "directive rejected: " + std::string(policy::code(v->reason)),
+                 {{"SOURCE", where}, {"CODE", std::string(policy::code(v->reason))}, {"DETAIL", v->detail}});
+        return;
+      }
+      log_.log(Level::notice, events::kDirectiveAccepted,
+               v->decision == policy::Outcome::noop ? "directive already held (no-op)" : "directive accepted",
+               {{"SOURCE", where}, {"SEQUENCE", std::to_string(v->sequence)}});
+      if (tunnels_) tunnels_->mode_changed();
+      notifier_.status(summary());
+    };
   }
 
   ConfigPtr config() const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "directive_fixture.hpp"
 #include "policy/directive_kit.hpp"
 #include "support/temp_dir.hpp"
 
@@ -28,13 +29,7 @@ class DirectiveServiceTest : public ::testing::Test {
  protected:
   DirectiveServiceTest() { verifier.network = "nishitama"; }
 
-  DirectiveService make() {
-    auto store = DirectiveStore::open(tmp / "directives");
-    EXPECT_TRUE(store.ok());
-    auto startup = start_directives(*store, kit.keyset(1), verifier);
-    EXPECT_TRUE(startup.ok());
-    return DirectiveService(std::move(*store), std::move(*startup), verifier, {});
-  }
+  DirectiveService make() { return testing::make_directive_service(tmp.path(), kit, verifier); }
 
   test::TempDir tmp;
   DirectiveKit kit;

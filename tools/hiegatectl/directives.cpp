@@ -10,13 +10,10 @@
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/policy/directives.hpp"
 
-namespace {
-
-using namespace hiegate;
-
-constexpr std::size_t kMaxFile = 1 << 20;
+namespace hiegate::tools {
 
 std::optional<std::string> read_small_file(const char* path) {
+  constexpr std::size_t kMaxFile = 1 << 20;
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::string data;
@@ -28,10 +25,17 @@ std::optional<std::string> read_small_file(const char* path) {
   return data;
 }
 
+}  // namespace hiegate::tools
+
+namespace {
+
+using namespace hiegate;
+
 int usage() {
   std::fputs(
       "usage: hiegatectl directives fingerprint FILE\n"
-      "       hiegatectl directives check-anchor FILE NETWORK\n",
+      "       hiegatectl directives check-anchor FILE NETWORK\n"
+      "       hiegatectl directives apply FILE [...]   (see 'directives apply')\n",
       stderr);
   return 2;
 }
@@ -52,7 +56,8 @@ void print_role(const char* name, const policy::RoleKeys& r) {
 int directives_main(int argc, char** argv) {
   if (argc < 3) return usage();
   const std::string_view cmd = argv[1];
-  const auto bytes = read_small_file(argv[2]);
+  if (cmd == "apply") return directives_apply_main(argc - 1, argv + 1);
+  const auto bytes = tools::read_small_file(argv[2]);
   if (!bytes) {
     std::fprintf(stderr, "cannot read %s (missing, unreadable or over 1 MiB)\n", argv[2]);
     return 2;

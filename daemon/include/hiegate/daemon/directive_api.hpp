@@ -1,0 +1,86 @@
+// Delivery of secretariat directives to the running daemon
+// (shared/spec/directives.md §5): the peer route `PUT /peer/v1/directives`
+// (secretariat certificate only), the local API route `POST /v1/directives`
+// (behind `hiegatectl directives apply`), and the shared function both use.
+//
+// Request body: one DSSE envelope, or a JSON array of envelopes applied in
+// order (policy::split_delivery). Each envelope goes through
+// DirectiveService::deliver (verify, persist, apply); a rejected one does not
+// stop the later ones (each is verified on its own against the state the
+// earlier ones left), a persistence failure does.
+//
+// Answer (JSON):
+//   {"facility": "1300000001", "keyset_version": 2,
+//    "orders_sequence": 42 | null, "heartbeat_sequence": 1001 | null,
+//    "mode": "normal" | "stopped" | ... (OperatingMode::summary), "failsafe": false,
+//    "results": [{"kind": "orders", "decision": "accept"|"noop"|"reject",
+//                 "sequence": 42, "reason": "rollback", "detail": "..."}],
+//    "error": {"code": "<first rejection reason>", "message": "..."}}   (on failure only)
+// Status: 200 every envelope accepted or a no-op; 400 `malformed` when the
+// body is neither an envelope nor an array of them (nothing applied); 409
+// when the first rejection conflicts with the stored state (`rollback`,
+// `equivocation`, `version_gap`, `keyset_version`); 422 for any other
+// rejection (the document itself is unacceptable); 503 `store_write_failed`
+// (that envelope and the ones after it were not applied).
+//
+// Suggested log events for the lead's catalogue (events.hpp):
+//   directive_accepted     info    kind, sequence, source
+//   directive_noop         debug   kind, sequence, source
+//   directive_rejected     warning kind, reason, detail, source (every rejection is audited)
+//   directive_equivocation alert   kind, sequence, source (a second body for one sequence)
+//   directive_store_failed error   kind, message
+//   directive_failsafe     crit    reason (at start, until orders are accepted)
+//   directive_stale / directive_behind / directive_stale_mode   warning (freshness changes)
+//   directive_pull_failed  warning url, error (pull poller)
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "hiegate/common/result.hpp"
+#include "hiegate/daemon/directive_service.hpp"
+#include "hiegate/daemon/http.hpp"
+#include "hiegate/policy/directives.hpp"
+#include "hiegate/transport/peer_http.hpp"
+
+namespace hiegate::daemon {
+
+/// Where the directive store lives under the daemon's state_dir.
+inline constexpr std::string_view kDirectiveStoreSubdir = "directives";
+
+/// Called once per envelope of a delivery, in order, with where it came from
+/// ("peer hie://<network>/secretariat", "local <token name>", "file") and the
+/// verdict or the persistence error. A body that is not an envelope or an
+/// array of them is reported once, as index 0 rejected `malformed`. Must be thread-safe and quick; may be
+/// empty.
+using DirectiveAuditHook =
+    std::function<void(std::string_view source, std::size_t index, const Result<policy::Verdict>&)>;
+
+struct DeliveryAnswer {
+  unsigned status = 200;
+  std::string body;  ///< the JSON answer above
+};
+
+/// Applies a delivery body and builds the answer. Thread-safe (the service
+/// serialises deliveries). Blocks for the fsyncs of accepted documents.
+[[nodiscard]] DeliveryAnswer deliver_directives(DirectiveService& service,
+                                                std::string_view facility, std::string_view body,
+                                                policy::Time now, std::string_view source,
+                                                const DirectiveAuditHook& audit);
+
+/// `PUT /peer/v1/directives`, Caller::secretariat. `service` must outlive the
+/// server holding the route. `clock` gives the current time.
+[[nodiscard]] transport::PeerRoute directives_peer_route(DirectiveService& service,
+                                                         std::string facility,
+                                                         std::function<policy::Time()> clock,
+                                                         DirectiveAuditHook audit);
+
+/// The local API handler for `POST /v1/directives` (authenticated route).
+/// Same body and answer as the peer route.
+[[nodiscard]] Handler directives_local_handler(DirectiveService& service, std::string facility,
+                                               std::function<policy::Time()> clock,
+                                               DirectiveAuditHook audit);
+
+}  // namespace hiegate::daemon

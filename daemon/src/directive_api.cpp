@@ -1,0 +1,120 @@
+#include "hiegate/daemon/directive_api.hpp"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+namespace hiegate::daemon {
+namespace {
+
+using nlohmann::json;
+using policy::Outcome;
+using policy::RejectReason;
+
+std::string_view decision_name(Outcome d) {
+  switch (d) {
+    case Outcome::accept: return "accept";
+    case Outcome::noop: return "noop";
+    case Outcome::reject: return "reject";
+  }
+  return "reject";
+}
+
+bool conflicts_with_state(RejectReason r) {
+  return r == RejectReason::rollback || r == RejectReason::equivocation ||
+         r == RejectReason::version_gap || r == RejectReason::keyset_version;
+}
+
+json state_json(const DirectiveService& service, std::string_view facility, policy::Time now) {
+  const auto snap = service.snapshot();
+  const auto& st = snap->state;
+  json j = {{"facility", facility},
+            {"keyset_version", st.keyset_version()},
+            {"orders_sequence", nullptr},
+            {"heartbeat_sequence", nullptr},
+            {"mode", std::string(service.mode(facility, now).summary())},
+            {"failsafe", snap->failsafe}};
+  if (st.orders) j["orders_sequence"] = st.orders->value.sequence;
+  if (st.heartbeat) j["heartbeat_sequence"] = st.heartbeat->value.sequence;
+  return j;
+}
+
+}  // namespace
+
+DeliveryAnswer deliver_directives(DirectiveService& service, std::string_view facility,
+                                  std::string_view body, policy::Time now,
+                                  std::string_view source, const DirectiveAuditHook& audit) {
+  auto envelopes = policy::split_delivery(body);
+  if (!envelopes) {
+    if (audit) {  // every rejection is audited, this one too
+      policy::Verdict v;
+      v.reason = RejectReason::malformed;
+      v.detail = envelopes.error().message;
+      audit(source, 0, v);
+    }
+    json j = state_json(service, facility, now);
+    j["results"] = json::array();
+    j["error"] = {{"code", "malformed"}, {"message", envelopes.error().message}};
+    return {400, j.dump()};
+  }
+  json results = json::array();
+  std::optional<std::pair<unsigned, json>> failure;  // the first one decides the status
+  for (std::size_t i = 0; i < envelopes->size(); ++i) {
+    auto verdict = service.deliver((*envelopes)[i], now);
+    if (audit) audit(source, i, verdict);
+    if (!verdict) {
+      results.push_back({{"decision", "error"}, {"reason", verdict.error().code}});
+      if (!failure)
+        failure.emplace(503u, json{{"code", verdict.error().code}, {"message", verdict.error().message}});
+      break;
+    }
+    json r = {{"decision", std::string(decision_name(verdict->decision))}};
+    if (verdict->kind) {
+      r["kind"] = std::string(policy::name(*verdict->kind));
+      if (verdict->sequence != 0) r["sequence"] = verdict->sequence;
+    }
+    if (verdict->rejected()) {
+      const std::string code(policy::code(verdict->reason));
+      r["reason"] = code;
+      r["detail"] = verdict->detail;
+      if (!failure)
+        failure.emplace(conflicts_with_state(verdict->reason) ? 409u : 422u,
+                        json{{"code", code}, {"message", verdict->detail}});
+    }
+    results.push_back(std::move(r));
+  }
+  json j = state_json(service, facility, now);
+  j["results"] = std::move(results);
+  if (!failure) return {200, j.dump()};
+  j["error"] = std::move(failure->second);
+  return {failure->first, j.dump()};
+}
+
+transport::PeerRoute directives_peer_route(DirectiveService& service, std::string facility,
+                                           std::function<policy::Time()> clock,
+                                           DirectiveAuditHook audit) {
+  transport::PeerRoute route;
+  route.method = "PUT";
+  route.path = "/peer/v1/directives";
+  route.allowed = transport::Caller::secretariat;
+  route.handler = [&service, facility = std::move(facility), clock = std::move(clock),
+                   audit = std::move(audit)](const transport::PeerRequest& req) {
+    const auto a = deliver_directives(service, facility, req.body, clock(),
+                                      "peer " + req.peer.uri(), audit);
+    return transport::PeerResponse::json(a.status, a.body);
+  };
+  return route;
+}
+
+Handler directives_local_handler(DirectiveService& service, std::string facility,
+                                 std::function<policy::Time()> clock, DirectiveAuditHook audit) {
+  return [&service, facility = std::move(facility), clock = std::move(clock),
+          audit = std::move(audit)](ApiRequest& req, Responder res) {
+    const auto a = deliver_directives(service, facility, req.msg.body(), clock(),
+                                      "local " + req.token_name, audit);
+    res.send(text_response(static_cast<http::status>(a.status), a.body + "\n",
+                           "application/json; charset=utf-8"));
+  };
+}
+
+}  // namespace hiegate::daemon

@@ -1,0 +1,128 @@
+// Delivery of directive bodies (one envelope or an array) and the answer the
+// secretariat gets back, through the function both API routes use.
+#include "hiegate/daemon/directive_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "directive_fixture.hpp"
+#include "policy/directive_kit.hpp"
+#include "support/temp_dir.hpp"
+
+namespace hiegate::daemon {
+namespace {
+
+using nlohmann::json;
+using policy::testing::DirectiveKit;
+
+constexpr const char* kUs = "1312345678";
+policy::Time now() { return policy::parse_rfc3339("2026-11-21T09:05:00Z").value(); }
+
+class DirectiveApiTest : public ::testing::Test {
+ protected:
+  DirectiveApiTest() { verifier.network = "nishitama"; }
+
+  DirectiveService make() { return testing::make_directive_service(tmp.path(), kit, verifier); }
+  std::string orders(std::uint64_t seq, const char* id) const {
+    return DirectiveKit::orders_body(
+        seq, json::array({{{"id", id}, {"action", "stop"}, {"audience", {kUs}}, {"reason", "failure"}}}));
+  }
+  json deliver(DirectiveService& svc, const std::string& body, unsigned expect_status) {
+    const auto a = deliver_directives(svc, kUs, body, now(), "test", audit);
+    EXPECT_EQ(a.status, expect_status) << a.body;
+    return json::parse(a.body);
+  }
+
+  test::TempDir tmp;
+  DirectiveKit kit;
+  policy::VerifierOptions verifier;
+  std::vector<std::string> audited;
+  DirectiveAuditHook audit = [this](std::string_view source, std::size_t i,
+                                    const Result<policy::Verdict>& v) {
+    audited.push_back(std::string(source) + "#" + std::to_string(i) + ":" +
+                      (v ? std::string(v->rejected() ? policy::code(v->reason) : "ok") : "error"));
+  };
+};
+
+TEST_F(DirectiveApiTest, ArrayAppliedInOrderThenNoop) {
+  DirectiveService svc = make();
+  const std::string o = orders(1, "s1");
+  const std::string hb = DirectiveKit::heartbeat_body(5, 1, o);
+  const std::string body = "[" + kit.signed_orders(o) + "," + kit.signed_heartbeat(hb) + "]";
+  json j = deliver(svc, body, 200);
+  EXPECT_EQ(j["facility"], kUs);
+  EXPECT_EQ(j["keyset_version"], 1);
+  EXPECT_EQ(j["orders_sequence"], 1);
+  EXPECT_EQ(j["heartbeat_sequence"], 5);
+  EXPECT_EQ(j["mode"], "stopped");
+  EXPECT_EQ(j["failsafe"], false);
+  ASSERT_EQ(j["results"].size(), 2u);
+  EXPECT_EQ(j["results"][0]["kind"], "orders");
+  EXPECT_EQ(j["results"][0]["decision"], "accept");
+  EXPECT_EQ(j["results"][1]["kind"], "heartbeat");
+  EXPECT_FALSE(j.contains("error"));
+  EXPECT_EQ(audited, (std::vector<std::string>{"test#0:ok", "test#1:ok"}));
+
+  j = deliver(svc, kit.signed_orders(o), 200);  // one envelope, again: a no-op
+  EXPECT_EQ(j["results"][0]["decision"], "noop");
+}
+
+TEST_F(DirectiveApiTest, RejectionsAnswerWithTheFirstReason) {
+  DirectiveService svc = make();
+  deliver(svc, kit.signed_orders(orders(2, "s1")), 200);
+  // Same sequence, other body: conflicts with the stored state.
+  json j = deliver(svc, kit.signed_orders(orders(2, "other")), 409);
+  EXPECT_EQ(j["error"]["code"], "equivocation");
+  EXPECT_EQ(j["orders_sequence"], 2);
+  j = deliver(svc, kit.signed_orders(orders(1, "s1")), 409);
+  EXPECT_EQ(j["error"]["code"], "rollback");
+
+  // One signature below the threshold, followed by a good set: the good one
+  // still applies, the answer reports the first failure.
+  const std::string weak =
+      DirectiveKit::sign(policy::DocumentKind::orders, orders(3, "w"), {&kit.orders[0]});
+  j = deliver(svc, "[" + weak + "," + kit.signed_orders(orders(4, "s4")) + "]", 422);
+  EXPECT_EQ(j["error"]["code"], "threshold");
+  EXPECT_EQ(j["results"][0]["reason"], "threshold");
+  EXPECT_EQ(j["results"][1]["decision"], "accept");
+  EXPECT_EQ(j["orders_sequence"], 4);
+}
+
+TEST_F(DirectiveApiTest, MalformedBodyAppliesNothing) {
+  DirectiveService svc = make();
+  for (const char* bad : {"", "not json", "[]", "[1]", "{\"payloadType\":1}"}) {
+    const auto a = deliver_directives(svc, kUs, bad, now(), "test", {});
+    EXPECT_NE(a.status, 200u) << bad;
+  }
+  EXPECT_EQ(deliver(svc, "[]", 400)["error"]["code"], "malformed");
+  EXPECT_EQ(audited, (std::vector<std::string>{"test#0:malformed"}));
+  EXPECT_EQ(deliver(svc, "not json", 400)["results"].size(), 0u);
+  EXPECT_TRUE(svc.snapshot()->failsafe);
+  EXPECT_FALSE(svc.snapshot()->state.orders.has_value());
+}
+
+TEST_F(DirectiveApiTest, LocalHandlerAnswersLikeThePeerRoute) {
+  DirectiveService svc = make();
+  Handler h = directives_local_handler(svc, kUs, now, audit);
+  ApiRequest req;
+  req.token_name = "ops";
+  req.msg.body() = kit.signed_orders(orders(1, "s1"));
+  HttpResponse got;
+  h(req, Responder([&](HttpResponse r) { got = std::move(r); }));
+  EXPECT_EQ(got.result_int(), 200u);
+  EXPECT_EQ(json::parse(got.body())["orders_sequence"], 1);
+  EXPECT_EQ(audited, (std::vector<std::string>{"local ops#0:ok"}));
+
+  const auto route = directives_peer_route(svc, kUs, now, {});
+  EXPECT_EQ(route.method, "PUT");
+  EXPECT_EQ(route.path, "/peer/v1/directives");
+  EXPECT_EQ(route.allowed, transport::Caller::secretariat);
+  transport::PeerRequest preq;
+  preq.body = "nonsense";
+  EXPECT_EQ(route.handler(preq).status, 400u);
+}
+
+}  // namespace
+}  // namespace hiegate::daemon
