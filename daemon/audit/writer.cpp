@@ -292,6 +292,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const AuditOptions& options,
   }
   if (impl->opt.group_max_records == 0) impl->opt.group_max_records = 1;
   if (impl->opt.checkpoint_every == 0) impl->opt.checkpoint_every = 1;
+  if (impl->opt.checkpoint_interval.count() <= 0) impl->opt.checkpoint_interval = std::chrono::seconds(1);
   if (auto s = impl->load_state(); !s) return unavailable(s.error());
   if (!impl->opt.syslog_socket.empty()) {
     impl->forwarder = std::make_unique<audit::SyslogForwarder>(impl->opt.syslog_socket, impl->opt.syslog_backlog);
@@ -329,6 +330,7 @@ void AuditLog::checkpoint(std::function<void(Status)> done) {
 }
 
 void AuditLog::prune(std::string actor, std::function<void(Result<std::uint64_t>)> done) {
+  if (!done) done = [](Result<std::uint64_t>) {};
   AuditRecord r;
   r.user = std::move(actor);
   {

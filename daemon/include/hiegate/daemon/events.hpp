@@ -27,7 +27,6 @@ inline constexpr Event kInternalError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40305", "inter
 // Audit trail
 inline constexpr Event kAuditUnavailable{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a01", "audit_unavailable"};
 inline constexpr Event kAuditRecovered{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a02", "audit_recovered"};
-inline constexpr Event kAuditCheckpoint{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a03", "audit_checkpoint"};
 inline constexpr Event kAuditPruned{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a04", "audit_pruned"};
 
 }  // namespace hiegate::daemon::events
