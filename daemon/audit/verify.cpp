@@ -31,7 +31,8 @@ struct Walk {
   sqlite::Db& db;
   AuditVerifyReport rep;
   std::uint64_t anchor = 0;
-  std::map<std::uint64_t, Hash> heads;  // chain head after each record walked
+  std::set<std::uint64_t> wanted;       // checkpoint sequence numbers (local and external)
+  std::map<std::uint64_t, Hash> heads;  // chain head after each wanted record walked
   std::uint64_t max_seen = 0;
 
   void add(std::string kind, std::uint64_t seq, std::string msg) {
@@ -114,7 +115,7 @@ struct Walk {
         prev = audit::to_hash(row.hash);  // resynchronise
         expected = i + 1;
       }
-      heads[i] = prev;
+      if (wanted.count(i) != 0) heads[i] = prev;
       max_seen = std::max(max_seen, i);
     }
     if (!anchor_explained) {
@@ -146,13 +147,15 @@ struct Walk {
   }
 };
 
-Result<Walk> walk_trail(const audit::Keys& keys, sqlite::Db& db) {
-  Walk w{keys, db, {}, 0, {}, 0};
+Result<Walk> walk_trail(const audit::Keys& keys, sqlite::Db& db, const std::vector<AuditCheckpoint>& external) {
+  Walk w{keys, db, {}, 0, {}, {}, 0};
+  for (const auto& c : external) w.wanted.insert(c.seq);
   auto anchor = audit::load_anchor(db);
   if (!anchor) return std::move(anchor).error();
   w.anchor = *anchor;
   auto cps = audit::load_checkpoints(db);
   if (!cps) return std::move(cps).error();
+  for (const auto& c : *cps) w.wanted.insert(c.seq);
   Hash prev{};
   if (w.anchor > 0) {
     const auto it = std::find_if(cps->begin(), cps->end(), [&](const auto& c) { return c.seq == w.anchor; });
@@ -181,14 +184,14 @@ void sort_findings(AuditVerifyReport& r) {
 }  // namespace
 
 Result<AuditVerifyReport> AuditReader::verify() {
-  auto w = walk_trail(*impl_->keys, impl_->db);
+  auto w = walk_trail(*impl_->keys, impl_->db, {});
   if (!w) return std::move(w).error();
   sort_findings(w->rep);
   return std::move(w->rep);
 }
 
 Result<AuditVerifyReport> AuditReader::verify_against_external(const std::vector<AuditCheckpoint>& external) {
-  auto w = walk_trail(*impl_->keys, impl_->db);
+  auto w = walk_trail(*impl_->keys, impl_->db, external);
   if (!w) return std::move(w).error();
   std::uint64_t newest = 0;
   for (const auto& c : external) newest = std::max(newest, c.seq);
