@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "hiegate/crypto/keys.hpp"
+#include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/config.hpp"
 #include "hiegate/daemon/directive_api.hpp"
 #include "hiegate/daemon/directive_service.hpp"
@@ -112,6 +113,7 @@ public:
     if (peer_client_) peer_client_->shutdown();
     tunnels_.reset();
     peer_server_.reset();
+    audit_.reset();  // final checkpoint
     peer_client_.reset();
     log_.log(Level::notice, events::kStopped, "hiegated stopped");
     return kExitOk;
@@ -135,6 +137,11 @@ private:
     auto store = Store::open(std::move(so), keys_);
     if (!store) return std::move(store).error();
     store_ = std::move(*store);
+    AuditOptions ao;
+    ao.dir = cfg.daemon.state_dir;
+    auto audit = AuditLog::open(ao, keys_, log_);
+    if (!audit) return std::move(audit).error();
+    audit_ = std::move(*audit);
     if (store_->rekey_status().running) {
       store_->start_rekey([this](Result<RekeyStatus> r) {
         if (r) log_.log(Level::notice, events::kRekeyFinished, "rekey finished");
@@ -149,7 +156,7 @@ private:
     gateway_.emplace(Gateway{ioc_, log_, metrics_, [this] { return config(); },
                              [] { return std::chrono::time_point_cast<std::chrono::seconds>(
                                       std::chrono::system_clock::now()); },
-                             *store_, directives_.get(), nullptr, nullptr});
+                             *store_, directives_.get(), nullptr, nullptr, audit_.get()});
     if (cfg.tls.enabled()) {
       if (auto st = start_peer_network(cfg); !st) return st;
       gateway_->peers = peer_client_.get();
@@ -432,6 +439,7 @@ private:
   ConfigPtr config_;
   std::shared_ptr<const crypto::KeyRing> keys_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<DirectiveService> directives_;
   std::shared_ptr<transport::CredentialStore> credentials_;
   std::shared_ptr<transport::TlsContext> tls_;

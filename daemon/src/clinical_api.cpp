@@ -97,6 +97,8 @@ private:
 
 /// What every clinical request resolves first: the acting user and purpose.
 struct Actor {
+  std::shared_ptr<Responder> rp;       ///< answers only after the audit record is durable
+  std::shared_ptr<AuditRecord> audit;  ///< the request's record; later stages add to it
   policy::UserRecord user;
   policy::Purpose purpose = policy::Purpose::treatment;
   std::string reason;
@@ -106,16 +108,33 @@ struct Actor {
 /// Resolves X-HIE-User (registered, active, not suspended by an order),
 /// X-HIE-Purpose and, for emergencies, the break-glass window. Calls `next`
 /// with the actor, or answers the refusal itself.
+/// A Responder that appends `rec` (with the outcome of the answer) and
+/// answers only once it is durable — or refuses with audit_unavailable.
+std::shared_ptr<Responder> audited_responder(Gateway& gw, std::shared_ptr<Responder> inner,
+                                             std::shared_ptr<AuditRecord> rec) {
+  return std::make_shared<Responder>([&gw, inner, rec](HttpResponse res) {
+    send_audited(gw, inner, *rec, std::move(res));
+  });
+}
+
 void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req,
-                   std::shared_ptr<Responder> r, const std::string& patient,
+                   std::shared_ptr<Responder> plain, const std::string& patient,
                    std::function<void(Actor)> next) {
+  auto rec = std::make_shared<AuditRecord>();
+  rec->event = "decision";
+  rec->action = AuditAction::read;
+  rec->user = gw.config()->network.facility + "/" + std::string(req.msg[kUserHeader]);
+  rec->patient = patient;
+  rec->purpose = std::string(req.msg[kPurposeHeader]);
+  rec->request_id = req.request_id;
+  auto r = audited_responder(gw, std::move(plain), rec);
   const std::string user_id(req.msg[kUserHeader]);
   if (!policy::is_local_id(user_id)) {
     return r->send(bad_request("invalid_user", "X-HIE-User must name a registered user ([A-Za-z0-9._-]{1,64})"));
   }
   const std::string purpose(req.msg[kPurposeHeader]);
   const std::string reason = decode_reason(req.msg[kReasonHeader]);
-  find_user(gw, user_id, [&gw, &windows, r, user_id, purpose, reason, patient,
+  find_user(gw, user_id, [&gw, &windows, r, rec, user_id, purpose, reason, patient,
                           next = std::move(next)](Result<std::optional<policy::UserRecord>> u) {
     if (!u) return r->send(store_error(u.error()));
     const ConfigPtr cfg = gw.config();
@@ -124,11 +143,20 @@ void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req
     const std::string network_user = cfg->network.facility + "/" + user_id;
     const policy::Decision who =
         policy::decide_user(u->has_value() ? &**u : nullptr, a.mode.orders.user_suspended(network_user));
-    if (!who) return r->send(refusal(who));
+    a.rp = r;
+    a.audit = rec;
+    if (!who) {
+      rec->reason_code = who.code;
+      rec->rule = who.rule;
+      return r->send(refusal(who));
+    }
     a.user = **u;
+    rec->role = std::string(policy::name(a.user.role));
     const auto rules = sharing_rules(*cfg);
     const policy::Decision view = policy::decide_view(a.user, purpose, a.mode.allowed, rules);
     if (!view) {
+      rec->reason_code = view.code;
+      rec->rule = view.rule;
       if (view.code == "function_restricted") {
         if (auto m = refuse_by_mode(a.mode, policy::Function::view)) return r->send(std::move(*m));
       }
@@ -144,7 +172,11 @@ void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req
       if (open) window = policy::EmergencyWindow{open->opened_at, open->expires_at};
       const auto check = policy::decide_emergency(a.user.role, reason, window, now, a.mode.allowed,
                                                   a.mode.orders.disaster, rules);
+      rec->emergency = true;
+      rec->detail = reason;
       if (!check.decision) {
+        rec->reason_code = check.decision.code;
+        rec->rule = check.decision.rule;
         if (check.decision.code == "function_restricted") {
           if (auto m = refuse_by_mode(a.mode, policy::Function::emergency)) return r->send(std::move(*m));
         }
@@ -153,6 +185,8 @@ void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req
       // Within an open window the disclosing side still gets the reason
       // that opened it.
       if (a.reason.empty() && open) a.reason = open->reason;
+      rec->detail = a.reason;
+      rec->rule = check.decision.rule;
       if (check.opens_window) {
         windows.open({user_id, patient, reason, now, check.window_expires});
         gw.log.log(Level::notice, events::kEmergencyAccess, "emergency access opened",
@@ -419,8 +453,10 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     if (!policy::is_patient_id(patient)) {
       return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
     }
-    auto rp = std::make_shared<Responder>(std::move(r));
-    resolve_actor(gw, *windows, req, rp, patient, [&gw, rp, patient](Actor a) {
+    auto plain = std::make_shared<Responder>(std::move(r));
+    resolve_actor(gw, *windows, req, plain, patient, [&gw, patient](Actor a) {
+      const auto rp = a.rp;
+      a.audit->event = "document_list";
       const auto cfg = gw.config();
       struct Gather {
         std::mutex mu;
@@ -428,14 +464,19 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         json facilities = json::array();
         std::size_t pending = 0;
         std::shared_ptr<Responder> rp;
+        std::shared_ptr<AuditRecord> audit;
         bool emergency = false;
         ~Gather() {
+          for (const auto& d : documents) {
+            audit->document_ids.push_back(d.value("facility", "") + "/" + d.value("id", ""));
+          }
           rp->send(json_response(http::status::ok,
                                  {{"documents", documents}, {"facilities", facilities}, {"emergency", emergency}}));
         }
       };
       auto g = std::make_shared<Gather>();
       g->rp = rp;
+      g->audit = a.audit;
       g->emergency = a.purpose == policy::Purpose::emergency;
       if (gw.peers == nullptr || cfg->peers.empty()) return;  // ~Gather answers with nothing
       for (const auto& peer : cfg->peers) {
@@ -494,8 +535,12 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     if (req.msg[kPurposeHeader] == "emergency" && !policy::is_patient_id(patient_hint)) {
       return r.send(bad_request("invalid_patient", "an emergency fetch names its patient in X-HIE-Patient"));
     }
-    auto rp = std::make_shared<Responder>(std::move(r));
-    resolve_actor(gw, *windows, req, rp, patient_hint, [&gw, rp, code, id, peer = *peer_it, refused](Actor a) {
+    auto plain = std::make_shared<Responder>(std::move(r));
+    resolve_actor(gw, *windows, req, plain, patient_hint, [&gw, code, id, peer = *peer_it, refused](Actor a) {
+      const auto rp = a.rp;
+      a.audit->event = "document_read";
+      a.audit->peer_facility = code;
+      a.audit->document_ids = {code + "/" + id};
       const ConfigPtr snapshot = gw.config();
       const auto now = gw.clock().time_since_epoch().count();
       auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused]() {

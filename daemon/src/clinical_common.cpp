@@ -179,6 +179,36 @@ void find_consent(Gateway& gw, const std::string& patient,
   });
 }
 
+void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res) {
+  const unsigned status = res.result_int();
+  if (record.outcome == AuditOutcome::success && status >= 400) {
+    record.outcome = status >= 500 ? AuditOutcome::serious_failure : AuditOutcome::minor_failure;
+  }
+  auto held = std::make_shared<HttpResponse>(std::move(res));
+  gw.audited(std::move(record), [rp, held](Status st) {
+    if (!st) {
+      return rp->send(error_response(http::status::service_unavailable, "audit_unavailable",
+                                     "the audit trail cannot be written; the request is refused"));
+    }
+    rp->send(std::move(*held));
+  });
+}
+
+void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, AuditRecord record,
+                   transport::PeerResponse res) {
+  if (record.outcome == AuditOutcome::success && res.status >= 400) {
+    record.outcome = res.status >= 500 ? AuditOutcome::serious_failure : AuditOutcome::minor_failure;
+  }
+  auto held = std::make_shared<transport::PeerResponse>(std::move(res));
+  gw.audited(std::move(record), [reply, held](Status st) {
+    if (!st) {
+      return (*reply)(transport::PeerResponse::error(503, "audit_unavailable",
+                                                     "the audit trail cannot be written"));
+    }
+    (*reply)(std::move(*held));
+  });
+}
+
 std::string decode_reason(std::string_view v) {
   std::string out;
   if (!percent_decode(v, out)) return std::string(v);

@@ -9,7 +9,10 @@
 #include <string>
 
 #include "hiegate/common/result.hpp"
+#include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/gateway.hpp"
+#include "hiegate/daemon/http.hpp"
+#include "hiegate/transport/peer_http.hpp"
 #include "hiegate/policy/sharing.hpp"
 
 namespace hiegate::daemon {
@@ -43,6 +46,13 @@ void find_user(Gateway& gw, const std::string& id,
 /// Looks up a patient's consent; nullopt if none registered.
 void find_consent(Gateway& gw, const std::string& patient,
                   std::function<void(Result<std::optional<ConsentRecord>>)> done);
+
+/// Sends `res` once `record` is durable; 503 `audit_unavailable` instead if
+/// the trail cannot be written (no access is answered unaudited).
+void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res);
+/// The same for the peer API.
+void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, AuditRecord record,
+                   transport::PeerResponse res);
 
 /// Percent-decodes an emergency reason sent in a header (UTF-8 allowed).
 [[nodiscard]] std::string decode_reason(std::string_view header_value);

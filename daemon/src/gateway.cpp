@@ -1,5 +1,6 @@
 #include "hiegate/daemon/gateway.hpp"
 
+#include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/directive_service.hpp"
 
 namespace hiegate::daemon {
@@ -9,6 +10,12 @@ policy::OperatingMode Gateway::mode() const {
   policy::OperatingMode m;
   m.allowed = policy::FunctionSet::all();
   return m;
+}
+
+void Gateway::audited(AuditRecord record, std::function<void(Status)> then) const {
+  if (record.facility.empty()) record.facility = config()->network.facility;
+  if (audit == nullptr) return then(make_error("audit_unavailable", "the audit trail is not open"));
+  audit->append(std::move(record), std::move(then));
 }
 
 namespace {

@@ -73,21 +73,50 @@ Result<Incoming> read_incoming(const PeerRequest& pr, const policy::OperatingMod
   return in;
 }
 
+/// A reply that waits for the request's audit record to be durable.
+std::shared_ptr<PeerReply> audited_reply(Gateway& gw, PeerReply inner, std::shared_ptr<AuditRecord> rec) {
+  auto plain = std::make_shared<PeerReply>(std::move(inner));
+  return std::make_shared<PeerReply>(
+      [&gw, plain, rec](PeerResponse res) { reply_audited(gw, plain, *rec, std::move(res)); });
+}
+
+std::shared_ptr<AuditRecord> disclosure_record(const PeerRequest& pr, std::string event) {
+  auto rec = std::make_shared<AuditRecord>();
+  rec->event = std::move(event);
+  rec->action = AuditAction::read;
+  rec->peer_facility = pr.peer.facility;
+  return rec;
+}
+
 /// Decides one disclosure of `patient`'s records; calls `next` with the
 /// decision when allowed, else replies with the refusal.
 void decide(Gateway& gw, const PeerRequest& pr, const std::string& patient, std::shared_ptr<PeerReply> reply,
-            std::function<void(policy::DisclosureDecision, Incoming)> next) {
+            std::shared_ptr<AuditRecord> rec, std::function<void(policy::DisclosureDecision, Incoming)> next) {
   const auto mode = gw.mode();
-  if (auto refuse = refuse_serve(mode)) return (*reply)(std::move(*refuse));
+  rec->patient = patient;
+  if (auto refuse = refuse_serve(mode)) {
+    rec->reason_code = "network_stopped";
+    return (*reply)(std::move(*refuse));
+  }
   auto in = read_incoming(pr, mode);
-  if (!in) return (*reply)(PeerResponse::error(400, in.error().code, in.error().message));
-  find_consent(gw, patient, [&gw, reply, in = std::move(*in), mode, next = std::move(next)](
+  if (!in) {
+    rec->reason_code = in.error().code;
+    return (*reply)(PeerResponse::error(400, in.error().code, in.error().message));
+  }
+  rec->user = in->network_user;
+  rec->role = std::string(policy::name(in->req.role));
+  rec->purpose = std::string(policy::name(in->req.purpose));
+  if (in->req.purpose == policy::Purpose::emergency) rec->detail = in->req.reason;
+  find_consent(gw, patient, [&gw, reply, rec, in = std::move(*in), mode, next = std::move(next)](
                                 Result<std::optional<ConsentRecord>> c) mutable {
     if (!c) return (*reply)(PeerResponse::error(503, c.error().code, "the store failed"));
     const auto cfg = gw.config();
     const auto d = policy::decide_disclosure(in.req, c->has_value() ? &(*c)->consent : nullptr, gw.clock(),
                                              mode.allowed, mode.orders.disaster, sharing_rules(*cfg));
+    rec->rule = d.decision.rule;
+    rec->emergency = d.emergency;
     if (!d.decision) {
+      rec->reason_code = d.decision.code;
       gw.log.log(Level::info, events::kAccessRefused, "disclosure refused",
                  {{"PEER", in.req.requester_facility}, {"CODE", d.decision.code}, {"RULE", d.decision.rule}});
       return (*reply)(peer_refusal(d.decision));
@@ -101,7 +130,8 @@ void decide(Gateway& gw, const PeerRequest& pr, const std::string& patient, std:
 }
 
 void list_documents(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
-  auto reply = std::make_shared<PeerReply>(std::move(reply_fn));
+  auto rec = disclosure_record(pr, "disclosure_list");
+  auto reply = audited_reply(gw, std::move(reply_fn), rec);
   // /peer/v1/patients/{patient}/documents
   constexpr std::string_view prefix = "/peer/v1/patients/";
   std::string_view rest = std::string_view(pr.path).substr(prefix.size());
@@ -113,8 +143,8 @@ void list_documents(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
   if (!policy::is_patient_id(patient)) {
     return (*reply)(PeerResponse::error(400, "invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
   }
-  decide(gw, pr, patient, reply, [&gw, reply, patient](policy::DisclosureDecision d, Incoming) {
-    gw.store.list_documents(patient, [&gw, reply, d](Result<std::vector<DocumentRecord>> docs) {
+  decide(gw, pr, patient, reply, rec, [&gw, reply, patient, rec](policy::DisclosureDecision d, Incoming) {
+    gw.store.list_documents(patient, [&gw, reply, d, rec](Result<std::vector<DocumentRecord>> docs) {
       if (!docs) return (*reply)(PeerResponse::error(503, docs.error().code, "the store failed"));
       const auto cfg = gw.config();
       const auto rules = sharing_rules(*cfg);
@@ -125,6 +155,7 @@ void list_documents(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
         if (m.is_discarded()) continue;
         if (d.emergency && !policy::emergency_type_allowed(m.value("type", ""), disaster, rules)) continue;
         m.erase("patient");
+        rec->document_ids.push_back(doc.document_id);
         m["id"] = doc.document_id;
         m["size"] = doc.content_size;
         out.push_back(std::move(m));
@@ -135,19 +166,21 @@ void list_documents(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
 }
 
 void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
-  auto reply = std::make_shared<PeerReply>(std::move(reply_fn));
+  auto rec = disclosure_record(pr, "disclosure_read");
+  auto reply = audited_reply(gw, std::move(reply_fn), rec);
   const std::string id = pr.path.substr(std::string_view("/peer/v1/documents/").size());
+  rec->document_ids = {id};
   if (!policy::is_document_id(id)) {
     return (*reply)(PeerResponse::error(400, "invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
   }
-  gw.store.get_document(id, [&gw, pr, reply, id](Result<DocumentRecord> doc) {
+  gw.store.get_document(id, [&gw, pr, reply, id, rec](Result<DocumentRecord> doc) {
     if (!doc) {
       // Unknown and refused look alike to a facility without a decision.
       return (*reply)(PeerResponse::error(404, "not_found", "no such document"));
     }
     json meta = json::parse(doc->metadata_json, nullptr, false);
     const bool decision_only = pr.query == "decision_only=1";
-    decide(gw, pr, doc->patient_id, reply,
+    decide(gw, pr, doc->patient_id, reply, rec,
            [&gw, reply, id, meta, decision_only](policy::DisclosureDecision d, Incoming) mutable {
       const auto rules = sharing_rules(*gw.config());
       if (d.emergency && !policy::emergency_type_allowed(meta.value("type", ""), gw.mode().orders.disaster, rules)) {

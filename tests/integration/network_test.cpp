@@ -146,6 +146,25 @@ TEST_F(Network, ListAndFetchWithConsentRefusedWithout) {
   const auto refused = a->call("GET", std::string("/v1/facilities/") + kC + "/documents/c-lab-1", as("dr-sato"));
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(json::parse(refused.body)["error"]["code"], "consent_missing");
+
+  // Every access is in the audit trails, on both sides, before it was answered:
+  // the disclosure report for the patient (規程 第20条) and a verified chain.
+  auto audit = [](const Gateway& gw, std::vector<std::string> args) {
+    std::vector<std::string> argv = {binary("hiegatectl").string(), "audit"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--state-dir", (gw.dir() / "state").string(), "--key", (gw.dir() / "master-key").string()});
+    return run(argv);
+  };
+  const auto at_b = audit(*b, {"report", "--patient", "NT-0001"});
+  ASSERT_EQ(at_b.status, 0) << at_b.output;
+  EXPECT_NE(at_b.output.find("disclosure_read"), std::string::npos) << at_b.output;
+  EXPECT_NE(at_b.output.find(std::string(kA) + "/dr-sato"), std::string::npos) << at_b.output;
+  const auto at_c = audit(*c, {"report", "--patient", "NT-0001"});
+  EXPECT_NE(at_c.output.find("consent_missing"), std::string::npos) << at_c.output;
+  const auto at_a = audit(*a, {"report", "--user", std::string(kA) + "/dr-sato"});
+  EXPECT_NE(at_a.output.find("document_read"), std::string::npos) << at_a.output;
+  const auto verify = audit(*b, {"verify"});
+  EXPECT_EQ(verify.status, 0) << verify.output;
 }
 
 TEST_F(Network, ExpiredConsentAndScope) {

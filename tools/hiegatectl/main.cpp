@@ -1,5 +1,6 @@
 // hiegatectl — facility IT's command line for hiegate. See hiegatectl(8).
 #include "cli.hpp"
+#include "hiegatectl/audit.hpp"
 #include "hiegatectl/backup.hpp"
 #include "hiegatectl/config_cmds.hpp"
 #include "hiegatectl/csr.hpp"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
       {"store", "encrypted store: check, rekey, status", store_main},
       {"backup", "consistent encrypted backup (--to FILE)", backup_main},
       {"restore", "restore a backup (--from FILE [--force])", restore_main},
+      {"audit", "audit trail: verify, checkpoints, report, export", audit_main},
   };
   return dispatch("hiegatectl", argc, argv, commands);
 }

@@ -24,6 +24,10 @@ inline constexpr Event kAuthFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40302", "auth_fai
 inline constexpr Event kConnectionLimit{"5b0e1c7a9d2f4e61a3c8b7d6e5f40303", "connection_limit"};
 inline constexpr Event kRequestError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40304", "request_error"};
 inline constexpr Event kInternalError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40305", "internal_error"};
+// Audit trail
+inline constexpr Event kAuditUnavailable{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a01", "audit_unavailable"};
+inline constexpr Event kAuditRecovered{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a02", "audit_recovered"};
+inline constexpr Event kAuditPruned{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a04", "audit_pruned"};
 
 // Store and keys
 inline constexpr Event kRecordQuarantined{"5b0e1c7a9d2f4e61a3c8b7d6e5f40401", "record_quarantined"};

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "hiegate/common/result.hpp"
 #include "hiegate/daemon/config.hpp"
 #include "hiegate/daemon/log.hpp"
 #include "hiegate/daemon/metrics.hpp"
@@ -27,6 +28,8 @@ namespace hiegate::daemon {
 
 class Store;
 class DirectiveService;
+class AuditLog;
+struct AuditRecord;
 
 struct Gateway {
   boost::asio::io_context& ioc;
@@ -38,6 +41,12 @@ struct Gateway {
   DirectiveService* directives = nullptr;  ///< null: no keyset configured (no secretariat)
   transport::PeerClient* peers = nullptr;  ///< null: TLS not configured (standalone)
   transport::CredentialStore* credentials = nullptr;
+  AuditLog* audit = nullptr;  ///< the tamper-evident trail; every clinical answer waits for it
+
+  /// Appends `record` and calls `then` once it is durable; if the trail
+  /// cannot be written, `then` gets `audit_unavailable` and the caller must
+  /// refuse (fail closed). `then` runs on the audit writer thread.
+  void audited(AuditRecord record, std::function<void(Status)> then) const;
 
   /// The effective operating mode of this facility now (all functions when
   /// no secretariat is configured). Cheap; call it per request.

@@ -1,0 +1,353 @@
+// AuditLog: the writer thread and group commit.
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "audit/chain.hpp"
+#include "audit/syslog.hpp"
+#include "hiegate/crypto/encoding.hpp"
+#include "hiegate/crypto/sealed.hpp"
+#include "hiegate/daemon/events.hpp"
+#include "hiegate/daemon/log.hpp"
+
+namespace hiegate::daemon {
+
+using audit::Hash;
+
+namespace {
+
+struct Job {
+  enum class Kind { record, checkpoint, prune } kind = Kind::record;
+  AuditRecord record;
+  std::function<void(Status)> done;
+  std::function<void(Result<std::uint64_t>)> pruned;
+};
+
+Error unavailable(const Error& e) {
+  return make_error("audit_unavailable", "the audit trail cannot be written (" + e.code + "): " + e.message);
+}
+
+// Chain position; copied before a transaction and restored if it fails.
+struct ChainState {
+  std::uint64_t last_seq = 0;
+  Hash head{};
+  std::uint64_t checkpoint_seq = 0;
+  std::int64_t checkpoint_ms = 0;
+};
+
+}  // namespace
+
+struct AuditLog::Impl {
+  Impl(const AuditOptions& o, std::shared_ptr<const crypto::KeyRing> m, std::shared_ptr<const audit::Keys> k,
+       Logger& l, sqlite::Db d)
+      : opt(o), master(std::move(m)), keys(std::move(k)), log(l), db(std::move(d)) {}
+
+  AuditOptions opt;
+  std::shared_ptr<const crypto::KeyRing> master;
+  std::shared_ptr<const audit::Keys> keys;
+  Logger& log;
+  sqlite::Db db;            // writer thread only (after start)
+  ChainState state;         // writer thread only (after start)
+  bool failing = false;     // writer thread only
+  std::unique_ptr<audit::SyslogForwarder> forwarder;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Job> queue;
+  bool stopping = false;
+  std::thread thread;
+
+  std::int64_t now() const { return opt.clock(); }
+  Status load_state();
+  Status insert(std::uint64_t seq, AuditRecord& r, std::vector<AuditEntry>& forwarded);
+  Status insert_checkpoint();
+  bool checkpoint_due() const;
+  void commit_records(std::vector<Job>& batch);
+  void forward(const std::vector<AuditEntry>& entries);
+  void run_checkpoint(Job& job);
+  void run_prune(Job& job);
+  void loop();
+  void report(const Status& st);
+};
+
+Status AuditLog::Impl::load_state() {
+  auto anchor = audit::load_anchor(db);
+  if (!anchor) return std::move(anchor).error();
+  auto cps = audit::load_checkpoints(db);
+  if (!cps) return std::move(cps).error();
+  if (!cps->empty()) {
+    state.checkpoint_seq = cps->back().seq;
+    state.checkpoint_ms = cps->back().time_ms;
+  }
+  for (const auto& c : *cps) {
+    if (c.seq == *anchor) {
+      state.last_seq = c.seq;
+      state.head = audit::to_hash(c.head);
+    }
+  }
+  auto st = db.prepare("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1");
+  if (!st) return std::move(st).error();
+  auto row = st->step();
+  if (!row) return std::move(row).error();
+  if (*row) {
+    state.last_seq = static_cast<std::uint64_t>(st->int64(0));
+    state.head = audit::to_hash(st->blob(1));
+  }
+  if (state.checkpoint_ms == 0) state.checkpoint_ms = now();
+  return {};
+}
+
+Status AuditLog::Impl::insert(std::uint64_t seq, AuditRecord& r, std::vector<AuditEntry>& forwarded) {
+  if (r.time_ms == 0) r.time_ms = now();
+  const auto v = keys->active_version();
+  const std::string body = audit::encode_body(seq, r);
+  const crypto::ByteView plain(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+  const auto sealed = crypto::seal(keys->ring(), v, {audit::kSealTable, {}}, plain);
+  const Hash h = audit::chain_next(keys->chain_key(v), state.head, plain);
+  const auto patient_h = keys->id_hash(v, "patient", r.patient);
+  auto ins = db.cached(
+      "INSERT INTO audit_records(seq, time_ms, event, action, outcome, emergency, key_version, patient_h, "
+      "user_h, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  if (!ins) return std::move(ins).error();
+  auto& s = **ins;
+  s.bind(1, static_cast<std::int64_t>(seq)).bind(2, r.time_ms).bind(3, std::string_view(r.event));
+  s.bind(4, std::string_view(audit::action_code(r.action))).bind(5, std::int64_t{static_cast<int>(r.outcome)});
+  s.bind(6, std::int64_t{r.emergency ? 1 : 0}).bind(7, std::int64_t{v});
+  if (!patient_h.empty()) s.bind(8, crypto::ByteView(patient_h));
+  const auto user_h = keys->id_hash(v, "user", r.user);
+  if (!user_h.empty()) s.bind(9, crypto::ByteView(user_h));
+  s.bind(10, crypto::ByteView(sealed)).bind(11, crypto::ByteView(h));
+  if (auto st = s.run(); !st) return st;
+  state.last_seq = seq;
+  state.head = h;
+  if (forwarder) forwarded.push_back({seq, r});
+  return {};
+}
+
+bool AuditLog::Impl::checkpoint_due() const {
+  if (state.last_seq <= state.checkpoint_seq) return false;
+  const auto interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(opt.checkpoint_interval).count();
+  return state.last_seq - state.checkpoint_seq >= opt.checkpoint_every || now() - state.checkpoint_ms >= interval_ms;
+}
+
+Status AuditLog::Impl::insert_checkpoint() {
+  const auto t = now();
+  const auto c = audit::sign_checkpoint(*keys, keys->active_version(), state.last_seq, state.head, t);
+  auto ins = db.cached(
+      "INSERT OR REPLACE INTO audit_checkpoints(seq, time_ms, key_version, head, public_key, signature) "
+      "VALUES (?,?,?,?,?,?)");
+  if (!ins) return std::move(ins).error();
+  (*ins)->bind(1, static_cast<std::int64_t>(c.seq)).bind(2, c.time_ms).bind(3, std::int64_t{c.key_version});
+  (*ins)->bind(4, crypto::ByteView(c.head)).bind(5, crypto::ByteView(c.public_key));
+  (*ins)->bind(6, crypto::ByteView(c.signature));
+  if (auto st = (*ins)->run(); !st) return st;
+  state.checkpoint_seq = c.seq;
+  state.checkpoint_ms = t;
+  return {};
+}
+
+void AuditLog::Impl::report(const Status& st) {
+  if (!st && !failing) {
+    log.log(Level::error, events::kAuditUnavailable, "the audit trail cannot be written; requests are refused",
+            {{"CODE", st.error().code}, {"ERROR", st.error().message}});
+  } else if (st && failing) {
+    log.log(Level::notice, events::kAuditRecovered, "the audit trail is writable again");
+  }
+  failing = !st;
+}
+
+void AuditLog::Impl::commit_records(std::vector<Job>& batch) {
+  const ChainState saved = state;
+  std::vector<AuditEntry> forwarded;
+  Status st = sqlite::transaction(db, [&]() -> Status {
+    for (auto& j : batch) {
+      if (auto s = insert(state.last_seq + 1, j.record, forwarded); !s) return s;
+    }
+    return checkpoint_due() ? insert_checkpoint() : Status{};
+  });
+  if (!st) state = saved;
+  report(st);
+  if (st) forward(forwarded);  // before the callbacks: a caller then sees its record queued
+  const Status out = st ? Status{} : Status(unavailable(st.error()));
+  for (auto& j : batch) {
+    if (j.done) j.done(out);
+  }
+}
+
+void AuditLog::Impl::forward(const std::vector<AuditEntry>& entries) {
+  if (!forwarder) return;
+  for (const auto& e : entries) {
+    const auto h = keys->id_hash(keys->active_version(), "patient", e.record.patient);
+    forwarder->push(audit::format_syslog(e, crypto::to_hex(h), opt.hostname));
+  }
+}
+
+void AuditLog::Impl::run_checkpoint(Job& job) {
+  Status st;
+  if (state.last_seq > state.checkpoint_seq) {
+    const ChainState saved = state;
+    st = sqlite::transaction(db, [&] { return insert_checkpoint(); });
+    if (!st) state = saved;
+  }
+  if (job.done) job.done(st ? Status{} : Status(unavailable(st.error())));
+}
+
+void AuditLog::Impl::run_prune(Job& job) {
+  const auto cutoff = now() - std::chrono::duration_cast<std::chrono::milliseconds>(opt.retention).count();
+  auto anchor = audit::load_anchor(db);
+  auto cps = audit::load_checkpoints(db);
+  if (!anchor || !cps) {
+    job.pruned(unavailable(!anchor ? anchor.error() : cps.error()));
+    return;
+  }
+  // The newest checkpoint older than the cut closes the last whole segment.
+  const AuditCheckpoint* cut = nullptr;
+  for (const auto& c : *cps) {
+    if (c.time_ms < cutoff && c.seq > *anchor && c.seq <= state.last_seq) cut = &c;
+  }
+  if (cut == nullptr) {
+    job.pruned(std::uint64_t{0});
+    return;
+  }
+  const ChainState saved = state;
+  std::uint64_t removed = 0;
+  std::vector<AuditEntry> forwarded;
+  Status st = sqlite::transaction(db, [&]() -> Status {
+    const auto seq = std::to_string(cut->seq);
+    if (auto s = db.exec("DELETE FROM audit_records WHERE seq <= " + seq); !s) return s;
+    removed = static_cast<std::uint64_t>(db.changes());
+    if (auto s = db.exec("DELETE FROM audit_checkpoints WHERE seq < " + seq); !s) return s;
+    if (auto s = db.exec("UPDATE audit_meta SET v = '" + seq + "' WHERE k = 'anchor_seq'"); !s) return s;
+    job.record.event = "audit_pruned";
+    job.record.action = AuditAction::del;
+    job.record.detail = "anchor=" + seq + " removed=" + std::to_string(removed);
+    return insert(state.last_seq + 1, job.record, forwarded);
+  });
+  if (!st) {
+    state = saved;
+    job.pruned(unavailable(st.error()));
+    return;
+  }
+  forward(forwarded);
+  log.log(Level::notice, events::kAuditPruned, "old audit records pruned",
+          {{"COUNT", std::to_string(removed)}, {"ANCHOR", std::to_string(cut->seq)}});
+  job.pruned(removed);
+}
+
+void AuditLog::Impl::loop() {
+  std::unique_lock lk(mu);
+  for (;;) {
+    cv.wait_for(lk, opt.checkpoint_interval, [&] { return stopping || !queue.empty(); });
+    if (queue.empty()) {
+      if (stopping) break;
+      lk.unlock();
+      Job timed{Job::Kind::checkpoint, {}, {}, {}};
+      if (checkpoint_due()) run_checkpoint(timed);
+      lk.lock();
+      continue;
+    }
+    if (opt.group_max_wait.count() > 0 && !stopping && queue.size() < opt.group_max_records) {
+      cv.wait_for(lk, opt.group_max_wait, [&] { return stopping || queue.size() >= opt.group_max_records; });
+    }
+    std::vector<Job> batch;
+    if (queue.front().kind != Job::Kind::record) {
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+      lk.unlock();
+      if (batch[0].kind == Job::Kind::checkpoint) run_checkpoint(batch[0]);
+      else run_prune(batch[0]);
+    } else {
+      while (!queue.empty() && queue.front().kind == Job::Kind::record && batch.size() < opt.group_max_records) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+      lk.unlock();
+      commit_records(batch);
+    }
+    lk.lock();
+  }
+  lk.unlock();
+  Job final_checkpoint{Job::Kind::checkpoint, {}, {}, {}};
+  run_checkpoint(final_checkpoint);
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::open(const AuditOptions& options,
+                                                 std::shared_ptr<const crypto::KeyRing> keys, Logger& log) {
+  if (!keys) return make_error("key_unavailable", "the audit trail needs the key ring");
+  auto derived = audit::Keys::derive(*keys);
+  if (!derived) return std::move(derived).error();
+  auto db = audit::open_db(options.dir, false);
+  if (!db) return unavailable(db.error());
+  std::string pragmas = options.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
+  if (options.max_page_count > 0) pragmas += "PRAGMA max_page_count=" + std::to_string(options.max_page_count) + ";";
+  if (auto s = db->exec(pragmas); !s) return unavailable(s.error());
+  auto impl = std::make_unique<Impl>(options, std::move(keys), std::move(derived).value(), log, std::move(db).value());
+  if (!impl->opt.clock) {
+    impl->opt.clock = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (impl->opt.group_max_records == 0) impl->opt.group_max_records = 1;
+  if (impl->opt.checkpoint_every == 0) impl->opt.checkpoint_every = 1;
+  if (impl->opt.checkpoint_interval.count() <= 0) impl->opt.checkpoint_interval = std::chrono::seconds(1);
+  if (auto s = impl->load_state(); !s) return unavailable(s.error());
+  if (!impl->opt.syslog_socket.empty()) {
+    impl->forwarder = std::make_unique<audit::SyslogForwarder>(impl->opt.syslog_socket, impl->opt.syslog_backlog);
+  }
+  auto* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->loop(); });
+  return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
+}
+
+AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+AuditLog::~AuditLog() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  impl_->thread.join();
+}
+
+void AuditLog::append(AuditRecord r, std::function<void(Status)> durable) {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->queue.push_back({Job::Kind::record, std::move(r), std::move(durable), {}});
+  }
+  impl_->cv.notify_one();
+}
+
+void AuditLog::checkpoint(std::function<void(Status)> done) {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->queue.push_back({Job::Kind::checkpoint, {}, std::move(done), {}});
+  }
+  impl_->cv.notify_one();
+}
+
+void AuditLog::prune(std::string actor, std::function<void(Result<std::uint64_t>)> done) {
+  if (!done) done = [](Result<std::uint64_t>) {};
+  AuditRecord r;
+  r.user = std::move(actor);
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->queue.push_back({Job::Kind::prune, std::move(r), {}, std::move(done)});
+  }
+  impl_->cv.notify_one();
+}
+
+Result<std::vector<AuditEntry>> AuditLog::query(const AuditQuery& q) {
+  auto reader = AuditReader::open(impl_->opt.dir, impl_->master);
+  if (!reader) return std::move(reader).error();
+  return (*reader)->query(q);
+}
+
+AuditLog::ForwardStats AuditLog::forward_stats() const {
+  return impl_->forwarder ? impl_->forwarder->stats() : ForwardStats{};
+}
+
+}  // namespace hiegate::daemon
