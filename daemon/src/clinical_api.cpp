@@ -23,19 +23,6 @@ namespace hiegate::daemon {
 using nlohmann::json;
 namespace {
 
-HttpResponse bad_request(const std::string& code, const std::string& message) {
-  return error_response(http::status::bad_request, code, message);
-}
-
-HttpResponse store_error(const Error& e) {
-  if (e.code == "not_found") return error_response(http::status::not_found, "not_found", "no such record");
-  if (e.code == "store_full") {
-    return error_response(http::status::insufficient_storage, "store_full",
-                          "the gateway's disk is full; nothing was changed");
-  }
-  return error_response(http::status::service_unavailable, e.code, "the store failed: " + e.message);
-}
-
 std::optional<json> parse_body(const ApiRequest& req) {
   auto j = json::parse(req.msg.body(), nullptr, false);
   if (j.is_discarded()) return std::nullopt;

@@ -179,6 +179,19 @@ void find_consent(Gateway& gw, const std::string& patient,
   });
 }
 
+HttpResponse bad_request(const std::string& code, const std::string& message) {
+  return error_response(http::status::bad_request, code, message);
+}
+
+HttpResponse store_error(const Error& e) {
+  if (e.code == "not_found") return error_response(http::status::not_found, "not_found", "no such record");
+  if (e.code == "store_full") {
+    return error_response(http::status::insufficient_storage, "store_full",
+                          "the gateway's disk is full; nothing was changed");
+  }
+  return error_response(http::status::service_unavailable, e.code, "the store failed: " + e.message);
+}
+
 void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res) {
   const unsigned status = res.result_int();
   if (record.outcome == AuditOutcome::success && status >= 400) {

@@ -47,6 +47,11 @@ void find_user(Gateway& gw, const std::string& id,
 void find_consent(Gateway& gw, const std::string& patient,
                   std::function<void(Result<std::optional<ConsentRecord>>)> done);
 
+/// 400 with a stable code.
+[[nodiscard]] HttpResponse bad_request(const std::string& code, const std::string& message);
+/// The answer for a failed store operation (404 not_found, 507 store_full, 503 otherwise).
+[[nodiscard]] HttpResponse store_error(const Error& e);
+
 /// Sends `res` once `record` is durable; 503 `audit_unavailable` instead if
 /// the trail cannot be written (no access is answered unaudited).
 void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res);

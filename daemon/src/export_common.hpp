@@ -1,6 +1,8 @@
 // Pieces shared by the export routes (export_api.cpp, export_create.cpp).
 #pragma once
 
+#include "clinical_common.hpp"
+
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -22,8 +24,8 @@ struct ExportUser {
   policy::OperatingMode mode;
 };
 
-HttpResponse bad_request(const std::string& code, const std::string& message);
-HttpResponse store_error(const Error& e);
+using daemon::bad_request;  // from clinical_common.hpp
+using daemon::store_error;
 /// 403 (or `status`) {"error":{code,message,rule,localized{ja,en}}}.
 HttpResponse export_refusal(const std::string& code, const std::string& rule, const std::string& message,
                             http::status status = http::status::forbidden);

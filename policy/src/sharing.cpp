@@ -38,6 +38,34 @@ Decision function_refused(Function f) {
                           "This function is currently restricted by the secretariat");
 }
 
+/// Break-glass preconditions shared by the requesting and the disclosing
+/// side: an allowed role and a written reason of the minimum length.
+/// `window_ended`: the user had a window for this patient that has ended.
+std::optional<Decision> emergency_refusal(Role role, std::string_view reason, bool disaster,
+                                          const SharingRules& rules, bool window_ended = false) {
+  const EmergencyRules& er = disaster ? rules.disaster : rules.emergency;
+  const std::string rule = disaster ? "emergency.disaster" : "emergency";
+  if (!er.roles.contains(role) && !(disaster && rules.emergency.roles.contains(role))) {
+    return Decision::refuse(rule + ".roles", "role_not_allowed", "この職種には緊急時閲覧が許可されていません",
+                            "This role may not use emergency access");
+  }
+  const std::size_t n = meaningful_code_points(reason);
+  if (n == 0) {
+    if (window_ended) {
+      return Decision::refuse(rule + ".window", "emergency_window_expired",
+                              "緊急時閲覧の期間が終了しました。理由を記入して再度申請してください",
+                              "The emergency access window has ended; give a reason to open a new one");
+    }
+    return Decision::refuse(rule + ".reason", "emergency_reason_required", "緊急時閲覧には理由の記入が必要です",
+                            "Emergency access needs a written reason");
+  }
+  if (n < er.reason_min_chars) {
+    return Decision::refuse(rule + ".reason", "emergency_reason_too_short", "緊急時閲覧の理由が短すぎます",
+                            "The emergency reason is too short");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 sys_days consent_expires(const Consent& c, int years) {
@@ -91,31 +119,18 @@ EmergencyCheck decide_emergency(Role role, std::string_view reason,
     out.decision = function_refused(Function::emergency);
     return out;
   }
-  if (!er.roles.contains(role) && !(disaster && rules.emergency.roles.contains(role))) {
-    out.decision = Decision::refuse(rule + ".roles", "role_not_allowed",
-                                    "この職種には緊急時閲覧が許可されていません",
-                                    "This role may not use emergency access");
-    return out;
-  }
-  if (open && now >= open->opened_at && now < open->expires_at) {
+  const bool window_open = open && now >= open->opened_at && now < open->expires_at;
+  if (window_open) {
+    if (auto refused = emergency_refusal(role, "(window open)", disaster, rules)) {
+      out.decision = std::move(*refused);
+      return out;
+    }
     out.decision = Decision::allow(rule + ".window_open");
     out.window_expires = open->expires_at;
     return out;
   }
-  const std::size_t n = meaningful_code_points(reason);
-  if (n == 0) {
-    out.decision =
-        open ? Decision::refuse(rule + ".window", "emergency_window_expired",
-                                "緊急時閲覧の期間が終了しました。理由を記入して再度申請してください",
-                                "The emergency access window has ended; give a reason to open a new one")
-             : Decision::refuse(rule + ".reason", "emergency_reason_required",
-                                "緊急時閲覧には理由の記入が必要です",
-                                "Emergency access needs a written reason");
-    return out;
-  }
-  if (n < er.reason_min_chars) {
-    out.decision = Decision::refuse(rule + ".reason", "emergency_reason_too_short",
-                                    "緊急時閲覧の理由が短すぎます", "The emergency reason is too short");
+  if (auto refused = emergency_refusal(role, reason, disaster, rules, open.has_value())) {
+    out.decision = std::move(*refused);
     return out;
   }
   out.decision = Decision::allow(rule + ".reason");
@@ -183,24 +198,9 @@ DisclosureDecision decide_disclosure(const DisclosureRequest& req, const Consent
     out.decision = std::move(c);
     return out;
   }
-  const EmergencyRules& er = disaster ? rules.disaster : rules.emergency;
   const std::string rule = disaster ? "emergency.disaster" : "emergency";
-  if (!er.roles.contains(req.role) && !(disaster && rules.emergency.roles.contains(req.role))) {
-    out.decision = Decision::refuse(rule + ".roles", "role_not_allowed",
-                                    "この職種には緊急時閲覧が許可されていません",
-                                    "This role may not use emergency access");
-    return out;
-  }
-  const std::size_t n = meaningful_code_points(req.reason);
-  if (n == 0) {
-    out.decision = Decision::refuse(rule + ".reason", "emergency_reason_required",
-                                    "緊急時閲覧には理由の記入が必要です",
-                                    "Emergency access needs a written reason");
-    return out;
-  }
-  if (n < er.reason_min_chars) {
-    out.decision = Decision::refuse(rule + ".reason", "emergency_reason_too_short",
-                                    "緊急時閲覧の理由が短すぎます", "The emergency reason is too short");
+  if (auto refused = emergency_refusal(req.role, req.reason, disaster, rules)) {
+    out.decision = std::move(*refused);
     return out;
   }
   out.decision = Decision::allow(rule + ".no_consent");
