@@ -176,6 +176,16 @@ private:
                 {"DURATION_MS", std::to_string(r.duration.count())},
                 {"BYTES_TO_PEER", std::to_string(r.bytes_to_peer)},
                 {"BYTES_FROM_PEER", std::to_string(r.bytes_from_peer)}, {"ENDED", r.ended}});
+      AuditRecord rec;
+      rec.event = r.direction == transport::TunnelDirection::outbound ? "tunnel_out" : "tunnel_in";
+      rec.action = AuditAction::execute;
+      rec.outcome = (r.ended == "closed") ? AuditOutcome::success : AuditOutcome::minor_failure;
+      rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started.time_since_epoch()).count();
+      rec.peer_facility = r.facility;
+      rec.reason_code = r.ended;
+      rec.detail = r.tunnel + " " + r.service + " " + std::to_string(r.duration.count()) + "ms to_peer=" +
+                   std::to_string(r.bytes_to_peer) + " from_peer=" + std::to_string(r.bytes_from_peer);
+      gateway_->audited(std::move(rec), [](Status) {});
     };
     hooks.resolve = [this](const std::string& facility) -> std::optional<std::string> {
       for (const auto& p : config()->peers) {
