@@ -23,6 +23,7 @@
 #include "hiegate/transport/peer_server.hpp"
 #include "hiegate/transport/tls.hpp"
 #include "export_api.hpp"
+#include "clinical_common.hpp"
 #include "routes.hpp"
 #include "hiegate/daemon/hardening.hpp"
 #include "hiegate/daemon/local_api_server.hpp"
@@ -85,7 +86,25 @@ public:
                   directives_local_handler(*directives_, cfg->network.facility, gateway_->clock,
                                            directive_audit_hook()));
     }
-    add_export_routes(router_, *gateway_);
+    {
+      // Every export, print, approval and deletion confirmation — allowed or
+      // refused — is audited before it is answered.
+      Router exports;
+      overdue_exports_ = add_export_routes(exports, *gateway_);
+      router_.add_all(exports, [this](const Router::Route& r) -> Handler {
+        if (r.method == http::verb::get) return r.handler;
+        const std::string event = r.pattern == "/v1/approvals"            ? "approval_grant"
+                                  : r.pattern == "/v1/approvals/{id}"      ? "approval_revoke"
+                                  : r.pattern == "/v1/exports"             ? "export"
+                                                                           : "export_deletion_confirmed";
+        return audited_route(*gateway_, event,
+                             event == "export" ? AuditAction::read
+                                               : (event == "approval_revoke" ? AuditAction::del : AuditAction::create),
+                             r.handler);
+      });
+      metrics_.add_gauge("hiegate_exports_overdue", "Exports past their delete_by without a deletion confirmation.",
+                         [this] { return static_cast<double>(overdue_exports_()); });
+    }
     server_.emplace(LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }});
     if (auto st = server_->start(*cfg); !st) {
       log_.log(Level::critical, events::kStartFailed, st.error().message, {{"CODE", st.error().code}});
@@ -426,6 +445,7 @@ private:
       d["orders_sequence"] = snap->state.orders ? snap->state.orders->value.sequence : 0;
       d["heartbeat_sequence"] = snap->state.heartbeat ? snap->state.heartbeat->value.sequence : 0;
     }
+    if (overdue_exports_) j["exports"] = {{"overdue", overdue_exports_()}};
     if (credentials_) {
       const auto c = credentials_->current();
       j["tls"] = {{"identity", c->identity().uri()},
@@ -456,6 +476,7 @@ private:
   std::unique_ptr<transport::PeerClient> peer_client_;
   std::unique_ptr<transport::PeerServer> peer_server_;
   std::unique_ptr<TunnelManager> tunnels_;
+  std::function<std::size_t()> overdue_exports_;
   std::optional<Gateway> gateway_;
   Router router_;
   std::optional<LocalApiServer> server_;

@@ -197,6 +197,13 @@ void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record
   if (record.outcome == AuditOutcome::success && status >= 400) {
     record.outcome = status >= 500 ? AuditOutcome::serious_failure : AuditOutcome::minor_failure;
   }
+  if (status >= 400 && record.reason_code.empty()) {
+    const auto j = json::parse(res.body(), nullptr, false);
+    if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
+      record.reason_code = j["error"].value("code", "");
+      record.rule = j["error"].value("rule", "");
+    }
+  }
   auto held = std::make_shared<HttpResponse>(std::move(res));
   gw.audited(std::move(record), [rp, held](Status st) {
     if (!st) {
@@ -205,6 +212,27 @@ void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record
     }
     rp->send(std::move(*held));
   });
+}
+
+Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner) {
+  return [&gw, event = std::move(event), action, inner = std::move(inner)](ApiRequest& req, Responder r) {
+    AuditRecord rec;
+    rec.event = event;
+    rec.action = action;
+    rec.user = gw.config()->network.facility + "/" + std::string(req.msg[kUserHeader]);
+    rec.request_id = req.request_id;
+    const auto body = json::parse(req.msg.body(), nullptr, false);
+    if (!body.is_discarded() && body.is_object()) {
+      if (body.contains("patient") && body["patient"].is_string()) rec.patient = body["patient"];
+      if (body.contains("purpose") && body["purpose"].is_string()) rec.purpose = body["purpose"];
+      if (body.contains("kind") && body["kind"].is_string()) rec.detail = "kind=" + body["kind"].get<std::string>();
+    }
+    if (const auto t = req.param("ticket"); !t.empty()) rec.document_ids = {"ticket/" + std::string(t)};
+    if (const auto a = req.param("id"); !a.empty()) rec.document_ids = {std::string(a)};
+    auto plain = std::make_shared<Responder>(std::move(r));
+    Responder wrapped([&gw, plain, rec](HttpResponse res) { send_audited(gw, plain, rec, std::move(res)); });
+    inner(req, std::move(wrapped));
+  };
 }
 
 void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, AuditRecord record,

@@ -59,6 +59,11 @@ void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record
 void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, AuditRecord record,
                    transport::PeerResponse res);
 
+/// Wraps a route so that every answer waits for an audit record of the
+/// request: the acting user (X-HIE-User), the patient named in a JSON body,
+/// the outcome and, for a refusal, its code.
+[[nodiscard]] Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner);
+
 /// Percent-decodes an emergency reason sent in a header (UTF-8 allowed).
 [[nodiscard]] std::string decode_reason(std::string_view header_value);
 /// Percent-encodes a reason for a header.

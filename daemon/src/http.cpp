@@ -79,6 +79,12 @@ void Router::add(http::verb method, std::string pattern, Handler h, bool authent
   routes_.push_back(Route{method, std::move(pattern), authenticated, std::move(h)});
 }
 
+void Router::add_all(const Router& other, const std::function<Handler(const Route&)>& wrap) {
+  for (const Route& r : other.routes_) {
+    routes_.push_back(Route{r.method, r.pattern, r.authenticated, wrap(r)});
+  }
+}
+
 bool percent_decode(std::string_view s, std::string& out) {
   out.clear();
   out.reserve(s.size());

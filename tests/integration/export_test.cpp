@@ -136,6 +136,18 @@ TEST_F(Exports, ApprovalExportAndDeletionConfirmation) {
   EXPECT_EQ(code(do_export("doc-1", "media", docs({"d-1"}), approval)), "approval_revoked");
   // Nothing about the patient reached the log.
   EXPECT_EQ(gw_->log().find("P-1"), std::string::npos);
+  // Every step, allowed or refused, is in the audit trail.
+  const auto report = run({binary("hiegatectl").string(), "audit", "report", "--patient", "P-1", "--state-dir",
+                           (gw_->dir() / "state").string(), "--key", (gw_->dir() / "master-key").string()});
+  ASSERT_EQ(report.status, 0) << report.output;
+  for (const char* ev : {"approval_grant", "export"}) {
+    EXPECT_NE(report.output.find(ev), std::string::npos) << ev << "\n" << report.output;
+  }
+  EXPECT_NE(report.output.find("approval_revoked"), std::string::npos) << report.output;
+  const auto all = run({binary("hiegatectl").string(), "audit", "export", "--state-dir",
+                        (gw_->dir() / "state").string(), "--key", (gw_->dir() / "master-key").string()});
+  EXPECT_NE(all.output.find("export_deletion_confirmed"), std::string::npos);
+  EXPECT_NE(all.output.find("approval_revoke"), std::string::npos);
 }
 
 TEST_F(Exports, OverdueListingUntilDeletionIsConfirmed) {

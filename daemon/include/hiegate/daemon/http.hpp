@@ -94,6 +94,10 @@ public:
   };
   [[nodiscard]] Match match(http::verb method, std::string_view path) const;
 
+  /// Adds every route of `other`, each handler passed through `wrap` (for
+  /// cross-cutting concerns such as auditing a whole group of routes).
+  void add_all(const Router& other, const std::function<Handler(const Route&)>& wrap);
+
 private:
   std::vector<Route> routes_;
 };
