@@ -36,15 +36,19 @@ public:
   Child(std::vector<std::string> argv, const std::string& input, const fs::path& out) {
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    // Everything the child needs is prepared before fork(): in a
+    // multithreaded parent the child may only make async-signal-safe calls
+    // (an allocation there can deadlock on a lock another thread held).
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    const std::string out_path = out.string();
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(in[0], 0);
-      const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
       ::execvp(args[0], args.data());
       ::_exit(127);
     }
