@@ -238,6 +238,23 @@ void add_user_routes(Router& router, Gateway& gw) {
 
 // --- consents -------------------------------------------------------------
 
+/// Runs `then` with the patient's registered consent, or answers 400/404/5xx itself.
+void with_consent(Gateway& gw, const ApiRequest& req, Responder r,
+                  std::function<void(std::shared_ptr<Responder>, std::string, ConsentRecord)> then) {
+  std::string patient(req.param("patient"));
+  if (!policy::is_patient_id(patient)) {
+    return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
+  }
+  auto rp = std::make_shared<Responder>(std::move(r));
+  find_consent(gw, patient, [rp, patient, then = std::move(then)](Result<std::optional<ConsentRecord>> c) {
+    if (!c) return rp->send(store_error(c.error()));
+    if (!c->has_value()) {
+      return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
+    }
+    then(rp, patient, std::move(**c));
+  });
+}
+
 void add_consent_routes(Router& router, Gateway& gw) {
   router.add(http::verb::put, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
     const std::string patient(req.param("patient"));
@@ -263,42 +280,23 @@ void add_consent_routes(Router& router, Gateway& gw) {
                         });
   });
   router.add(http::verb::get, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
-    const std::string patient(req.param("patient"));
-    if (!policy::is_patient_id(patient)) {
-      return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
-    }
-    auto rp = std::make_shared<Responder>(std::move(r));
-    find_consent(gw, patient, [&gw, rp, patient](Result<std::optional<ConsentRecord>> c) {
-      if (!c) return rp->send(store_error(c.error()));
-      if (!c->has_value()) {
-        return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
-      }
-      json out = consent_to_json(**c);
+    with_consent(gw, req, std::move(r), [&gw](std::shared_ptr<Responder> rp, std::string patient, ConsentRecord c) {
+      json out = consent_to_json(c);
       out["patient"] = patient;
       const auto cfg = gw.config();
-      out["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(
-                              policy::consent_expires((*c)->consent, static_cast<int>(cfg->policy.consent_validity_years))))
+      out["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(policy::consent_expires(
+                                                     c.consent, static_cast<int>(cfg->policy.consent_validity_years))))
                               .substr(0, 10);
-      const auto d = policy::decide_consent(&(*c)->consent, cfg->network.facility, gw.clock(), sharing_rules(*cfg));
+      const auto d = policy::decide_consent(&c.consent, cfg->network.facility, gw.clock(), sharing_rules(*cfg));
       out["valid"] = d.allowed || d.code == "consent_scope";
       rp->send(json_response(http::status::ok, out));
     });
   });
   // Withdrawal: effective at once, the record stays (with withdrawn_at) as evidence.
   router.add(http::verb::delete_, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
-    const std::string patient(req.param("patient"));
-    if (!policy::is_patient_id(patient)) {
-      return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
-    }
-    auto rp = std::make_shared<Responder>(std::move(r));
-    find_consent(gw, patient, [&gw, rp, patient](Result<std::optional<ConsentRecord>> c) {
-      if (!c) return rp->send(store_error(c.error()));
-      if (!c->has_value()) {
-        return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
-      }
-      ConsentRecord rec = **c;
-      rec.consent.withdrawn_at = gw.clock();
-      json out = consent_to_json(rec);
+    with_consent(gw, req, std::move(r), [&gw](std::shared_ptr<Responder> rp, std::string patient, ConsentRecord c) {
+      c.consent.withdrawn_at = gw.clock();
+      json out = consent_to_json(c);
       gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
                           [rp, out](Result<void> st) {
                             if (!st) return rp->send(store_error(st.error()));
