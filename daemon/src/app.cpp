@@ -71,16 +71,16 @@ public:
   int run() {
     const ConfigPtr cfg = config();
     if (auto st = start_components(*cfg); !st) {
-      log_.log(Level::critical, events::kStartFailed, st.error().message, {{"CODE", st.error().code}});
-      notifier_.stopping("failed to start: " + st.error().message);
-      return kExitFailure;
+      return fail_start(st.error());
     }
     add_system_routes(router_, SystemContext{
                                    [this] { return config(); },
                                    metrics_,
                                    [this](nlohmann::json& j) { fill_status(j); },
                                });
-    add_clinical_routes(router_, *gateway_);
+    if (auto st = add_clinical_routes(router_, *gateway_); !st) {
+      return fail_start(st.error());
+    }
     if (directives_) {
       router_.add(http::verb::post, "/v1/directives",
                   directives_local_handler(*directives_, cfg->network.facility, gateway_->clock,
@@ -107,9 +107,7 @@ public:
     }
     server_.emplace(LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }});
     if (auto st = server_->start(*cfg); !st) {
-      log_.log(Level::critical, events::kStartFailed, st.error().message, {{"CODE", st.error().code}});
-      notifier_.stopping("failed to start: " + st.error().message);
-      return kExitFailure;
+      return fail_start(st.error());
     }
     for (const auto& ep : server_->endpoints()) {
       log_.log(Level::info, events::kListening, "local API listening on " + ep, {{"ENDPOINT", ep}});
@@ -139,6 +137,12 @@ public:
   }
 
 private:
+  int fail_start(const Error& e) {
+    log_.log(Level::critical, events::kStartFailed, e.message, {{"CODE", e.code}});
+    notifier_.stopping("failed to start: " + e.message);
+    return kExitFailure;
+  }
+
   /// Keys, store, directives, TLS and the peer API, in that order; the first
   /// failure stops the start with a message saying what to fix.
   Status start_components(const Config& cfg) {

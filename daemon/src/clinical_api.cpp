@@ -3,6 +3,8 @@
 //   a patient's documents across the network, remote fetch, emergency
 //   accesses. Decisions come from policy/; this file only gathers the
 //   inputs (store, peers, mode) and answers.
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <mutex>
@@ -13,6 +15,7 @@
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
+#include "hiegate/daemon/store_wait.hpp"
 #include "hiegate/policy/content.hpp"
 #include "hiegate/policy/rfc3339.hpp"
 #include "hiegate/transport/peer_client.hpp"
@@ -29,35 +32,74 @@ std::optional<json> parse_body(const ApiRequest& req) {
   return j;
 }
 
-/// Open break-glass windows, per (user, patient). Kept in memory: a restart
-/// closes every window (fail closed); each opening is logged and listed.
+/// Break-glass windows, per (user, patient). Each opening is stored sealed
+/// (table `emergencies`) before the access it opens is served, so a restart
+/// keeps both the open windows and the review list; memory holds the newest
+/// kHistory openings for GET /v1/emergency-accesses.
 class EmergencyWindows {
 public:
   struct Entry {
     std::string user, patient, reason;
     policy::TimePoint opened_at, expires_at;
   };
+  static constexpr std::size_t kHistory = 10'000;
+  static constexpr const char* kGroup = "emergency";
+
+  /// Loads the stored openings; blocks, so only before the loop runs.
+  Status load(Store& store) {
+    auto rows = wait_for<std::vector<StoredRecord>>(
+        [&](auto cb) { store.list_records(RecordTable::emergencies, kGroup, std::move(cb)); });
+    if (!rows) return std::move(rows).error();
+    std::vector<Entry> entries;
+    for (const auto& row : *rows) {
+      const auto j = json::parse(row.value, nullptr, false);
+      auto opened = j.is_object() ? policy::parse_rfc3339(j.value("opened_at", "")) : std::nullopt;
+      auto expires = j.is_object() ? policy::parse_rfc3339(j.value("expires_at", "")) : std::nullopt;
+      if (!opened || !expires) {
+        return make_error("store_corrupt", "a stored emergency access record is malformed");
+      }
+      entries.push_back({j.value("user", ""), j.value("patient", ""), j.value("reason", ""), *opened, *expires});
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.opened_at < b.opened_at; });
+    for (auto& e : entries) remember(std::move(e));
+    return {};
+  }
   std::optional<Entry> find(const std::string& user, const std::string& patient) {
     std::lock_guard lk(mu_);
     const auto it = open_.find({user, patient});
     if (it == open_.end()) return std::nullopt;
     return it->second;
   }
-  void open(Entry e) {
-    std::lock_guard lk(mu_);
-    history_.push_back(e);
-    if (history_.size() > 10'000) history_.erase(history_.begin());
-    open_[{e.user, e.patient}] = std::move(e);
+  /// Stores the opening, then makes it visible; `done` gets the store's verdict.
+  void open(Store& store, Entry e, std::function<void(Status)> done) {
+    const json j = {{"user", e.user}, {"patient", e.patient}, {"reason", e.reason},
+                    {"opened_at", policy::format_rfc3339(e.opened_at)},
+                    {"expires_at", policy::format_rfc3339(e.expires_at)}};
+    StoredRecord rec{e.user + "\n" + e.patient + "\n" + policy::format_rfc3339(e.opened_at), kGroup, j.dump()};
+    store.put_record(RecordTable::emergencies, std::move(rec),
+                     [this, e = std::move(e), done = std::move(done)](Result<void> r) mutable {
+                       if (r) remember(std::move(e));
+                       done(r ? Status{} : Status(std::move(r).error()));
+                     });
   }
   std::vector<Entry> history() {
     std::lock_guard lk(mu_);
-    return history_;
+    return {history_.begin(), history_.end()};
   }
 
 private:
+  void remember(Entry e) {
+    std::lock_guard lk(mu_);
+    history_.push_back(e);
+    if (history_.size() > kHistory) history_.pop_front();
+    auto& slot = open_[{e.user, e.patient}];
+    if (slot.expires_at <= e.expires_at) slot = std::move(e);
+  }
+
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Entry> open_;
-  std::vector<Entry> history_;
+  std::deque<Entry> history_;
 };
 
 /// Documents whose disclosing facility last refused them: a cached copy of
@@ -175,9 +217,16 @@ void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req
       rec->detail = a.reason;
       rec->rule = check.decision.rule;
       if (check.opens_window) {
-        windows.open({user_id, patient, reason, now, check.window_expires});
-        gw.log.log(Level::notice, events::kEmergencyAccess, "emergency access opened",
-                   {{"USER", network_user}, {"UNTIL", policy::format_rfc3339(check.window_expires)}});
+        // The window is stored before the access it opens is served: a
+        // store failure refuses the access (fail closed).
+        const auto until = policy::format_rfc3339(check.window_expires);
+        return windows.open(gw.store, {user_id, patient, reason, now, check.window_expires},
+                            [&gw, r, network_user, until, a = std::move(a), next](Status st) mutable {
+                              if (!st) return r->send(store_error(st.error()));
+                              gw.log.log(Level::notice, events::kEmergencyAccess, "emergency access opened",
+                                         {{"USER", network_user}, {"UNTIL", until}});
+                              next(std::move(a));
+                            });
       }
     }
     next(std::move(a));
@@ -646,12 +695,14 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
 
 }  // namespace
 
-void add_clinical_routes(Router& router, Gateway& gw) {
+Status add_clinical_routes(Router& router, Gateway& gw) {
   auto windows = std::make_shared<EmergencyWindows>();
+  if (auto st = windows->load(gw.store); !st) return st;
   add_user_routes(router, gw);
   add_consent_routes(router, gw);
   add_document_routes(router, gw, windows);
   add_network_routes(router, gw, windows);
+  return {};
 }
 
 }  // namespace hiegate::daemon

@@ -11,7 +11,8 @@ namespace hiegate::daemon {
 
 /// Local API: users, consents, own documents, the patient's documents across
 /// the network, remote fetch, emergency accesses.
-void add_clinical_routes(Router& router, Gateway& gw);
+/// Loads the stored emergency windows first; an unreadable store stops the start.
+[[nodiscard]] Status add_clinical_routes(Router& router, Gateway& gw);
 
 /// Peer API (mutual TLS): document list and fetch for facilities.
 [[nodiscard]] std::vector<transport::PeerRoute> peer_routes(Gateway& gw);

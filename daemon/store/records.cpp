@@ -1,11 +1,13 @@
-// Generic sealed key -> value tables (consents, users, exports, directives, audit).
+// Generic sealed key -> value tables (consents, users, exports, directives, audit,
+// emergencies).
 #include "store/store_impl.hpp"
 
 namespace hiegate::daemon {
 namespace {
 
 bool durable(RecordTable t) {
-  return t == RecordTable::directives || t == RecordTable::audit || t == RecordTable::exports;
+  return t == RecordTable::directives || t == RecordTable::audit || t == RecordTable::exports ||
+         t == RecordTable::emergencies;
 }
 
 std::string kind(RecordTable t, const char* what) { return std::string(table_name(t)) + ":" + what; }

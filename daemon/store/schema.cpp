@@ -36,6 +36,8 @@ std::string migration(int from) {
              " code TEXT NOT NULL, detected_at INTEGER NOT NULL, sealed BLOB, content_header BLOB);" +
              record_table("consents") + record_table("users") + record_table("exports") +
              record_table("directives") + record_table("audit");
+    case 1:  // break-glass windows, kept across restarts for review
+      return record_table("emergencies");
     default: return {};
   }
 }

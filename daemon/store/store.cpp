@@ -16,6 +16,7 @@ const char* table_name(RecordTable t) {
     case RecordTable::exports: return "exports";
     case RecordTable::directives: return "directives";
     case RecordTable::audit: return "audit";
+    case RecordTable::emergencies: return "emergencies";
   }
   return "invalid";
 }

@@ -65,7 +65,7 @@ inline constexpr SealedTable kSealedTables[] = {
     {"documents", "id_hash", "patient_hash", true, 5}, {"cache", "id_hash", nullptr, true, 4},
     {"consents", "key_hash", "group_hash", false, 3},  {"users", "key_hash", "group_hash", false, 3},
     {"exports", "key_hash", "group_hash", false, 3},   {"directives", "key_hash", "group_hash", false, 3},
-    {"audit", "key_hash", "group_hash", false, 3}};
+    {"audit", "key_hash", "group_hash", false, 3},     {"emergencies", "key_hash", "group_hash", false, 3}};
 /// Lookup hashes of a row, recomputed from its opened fields under `version`:
 /// {key hash, second hash or nullopt}.
 std::pair<IdHash, std::optional<IdHash>> row_hashes(const SealedTable& t, const crypto::KeyRing& keys,

@@ -120,6 +120,36 @@ TEST(Store, RefusesNewerSchemaWithoutChangingIt) {
   EXPECT_EQ(store.error().code, "schema_too_new");
 }
 
+TEST(Store, MigratesAnOlderSchemaKeepingItsRecords) {
+  TempDir dir;
+  auto keys = make_ring({{1, 'k'}});
+  {
+    auto s = open_store(dir, keys);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(wait<void>([&](auto cb) { (*s)->put_record(RecordTable::users, {"u1", "g", "v1"}, cb); }).ok());
+  }
+  {
+    // What a schema-1 store looks like: no emergencies table.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "state" / kStoreFileName).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE emergencies; PRAGMA user_version=1", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = open_store(dir, keys);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto u = wait<StoredRecord>([&](auto cb) { (*s)->get_record(RecordTable::users, "u1", cb); });
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->value, "v1");
+  ASSERT_TRUE(wait<void>([&](auto cb) {
+                (*s)->put_record(RecordTable::emergencies, {"e1", "emergency", "{}"}, cb);
+              }).ok());
+  auto rows = wait<std::vector<StoredRecord>>(
+      [&](auto cb) { (*s)->list_records(RecordTable::emergencies, "emergency", cb); });
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1U);
+}
+
 std::string file_digest(const std::filesystem::path& p) {
   return crypto::to_hex(crypto::sha256(test::read_file(p)));
 }

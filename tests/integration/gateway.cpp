@@ -54,6 +54,12 @@ void Gateway::write_config(const std::string& text) const { dir_.write("hiegate.
 void Gateway::start() {
   std::vector<std::string> argv = {binary("hiegated").string(), "--config", config_path().string()};
   if (::geteuid() == 0) argv.emplace_back("--allow-root");
+  // A restart starts a fresh log (the previous run's is kept as .1), so the
+  // lines waited for below are this run's.
+  std::error_code ec;
+  if (std::filesystem::exists(dir_ / "hiegated.log")) {
+    std::filesystem::rename(dir_ / "hiegated.log", dir_ / "hiegated.log.1", ec);
+  }
   child_ = std::make_unique<Child>(argv, env_, dir_ / "hiegated.log");
   const auto line = wait_for_line(dir_ / "hiegated.log", "local API listening on 127.0.0.1:");
   ASSERT_TRUE(line) << "daemon did not start:\n" << log();

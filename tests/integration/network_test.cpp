@@ -228,6 +228,20 @@ TEST_F(Network, EmergencyAccessWithinItsLimits) {
   const auto rev = json::parse(a->call("GET", "/v1/emergency-accesses").body);
   ASSERT_EQ(rev["emergency_accesses"].size(), 1U);
   EXPECT_EQ(rev["emergency_accesses"][0]["reason"], kReason);
+  // A restart keeps the open window and the review list (both stored sealed).
+  a->process().signal(SIGTERM);
+  ASSERT_EQ(a->process().wait(std::chrono::seconds(10)), 0);
+  a->start();
+  const auto listed = a->call("GET", "/v1/emergency-accesses");
+  ASSERT_EQ(listed.status, 200) << listed.body << a->log();
+  const auto kept = json::parse(listed.body);
+  ASSERT_EQ(kept["emergency_accesses"].size(), 1U) << kept.dump();
+  EXPECT_EQ(kept["emergency_accesses"][0]["reason"], kReason);
+  EXPECT_EQ(kept["emergency_accesses"][0]["patient"], "NT-0004");
+  EXPECT_EQ(a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato", "emergency")).status, 200);
+  // Another patient has no window: a reason is still required.
+  EXPECT_EQ(json::parse(a->call("GET", "/v1/patients/NT-0005/documents", as("dr-sato", "emergency")).body)["error"]["code"],
+            "emergency_reason_required");
 }
 
 TEST_F(Network, PeerDownAndSlowPeerGivePartialResults) {

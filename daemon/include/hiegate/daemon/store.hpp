@@ -37,7 +37,7 @@ template <class T>
 using Callback = std::function<void(Result<T>)>;
 
 /// Schema version this build writes; a newer store is refused.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 inline constexpr const char* kStoreFileName = "hiegate.db";
 
 struct IntegrityEvent {
@@ -80,7 +80,7 @@ struct CachedDocument {
 
 /// Generic sealed key -> value tables. `group` is an optional second lookup
 /// identifier (e.g. a patient id) that list_records() finds by hash.
-enum class RecordTable { consents, users, exports, directives, audit };
+enum class RecordTable { consents, users, exports, directives, audit, emergencies };
 [[nodiscard]] const char* table_name(RecordTable t);
 
 struct StoredRecord {
