@@ -221,7 +221,7 @@ private:
     r.action = r.event == "config_reload" ? AuditAction::update : AuditAction::execute;
     r.outcome = outcome;
     r.facility = config()->network.facility;
-    r.user = "hiegated";
+    r.user = r.facility + "/hiegated";
     r.reason_code = std::move(code);
     r.detail = std::move(detail);
     audit_->append(std::move(r), [](Status) {});  // audit_unavailable is logged by the trail
