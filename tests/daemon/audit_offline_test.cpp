@@ -57,7 +57,7 @@ TEST_F(AuditOfflineTest, WithoutADaemonTheRecordIsAppendedAtOnce) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].seq, 4u);
   EXPECT_EQ(got[0].record.user, "unix:operator");
-  EXPECT_EQ(got[0].record.time_ms, *clock_.ms);
+  EXPECT_EQ(got[0].record.time_ms, clock_.ms->load());
   EXPECT_TRUE(verify(opt_, keys_).ok());
 }
 
@@ -66,7 +66,7 @@ TEST_F(AuditOfflineTest, BesideADaemonTheRecordIsSpooledThenAppendedByIt) {
   auto log = open_audit(opt_, keys_, logger_);
   ASSERT_TRUE(log);
   append_samples(*log, 1, 2);
-  const auto made_at = *clock_.ms;
+  const auto made_at = clock_.ms->load();
   auto where = record_offline(opt_, keys_, admin_record("backup"), logger_);
   ASSERT_TRUE(where.ok()) << where.error().message;
   EXPECT_EQ(*where, "spooled");

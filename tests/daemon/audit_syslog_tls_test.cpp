@@ -101,7 +101,7 @@ TEST(AuditSyslogTls, QueuedWhileDownThenDeliveredAsOctetCountedFrames) {
   append_samples(*log, 4, 2);
   ASSERT_TRUE(test::eventually([&] { return frames(test::read_file(out)).size() == 5; })) << test::read_file(out);
   const auto got = frames(test::read_file(out));
-  const std::regex form(R"(<\d+>1 \S+ gw1 hiegate - \S+ \[hiegateAudit@32473 seq="(\d+)" .*\])");
+  const std::regex form(R"re(<\d+>1 \S+ gw1 hiegate - \S+ \[hiegateAudit@32473 seq="(\d+)" .*\])re");
   for (std::size_t i = 0; i < got.size(); ++i) {
     std::smatch m;
     ASSERT_TRUE(std::regex_match(got[i], m, form)) << got[i];
