@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "audit/chain.hpp"
+#include "hiegate/transport/blocking_tls_client.hpp"
 
 namespace hiegate::daemon::audit {
 
@@ -72,20 +73,79 @@ std::string format_syslog(const AuditEntry& e, std::string_view patient_hash_hex
   return m;
 }
 
-SyslogForwarder::SyslogForwarder(std::string socket_path, std::size_t max_backlog)
-    : path_(std::move(socket_path)), max_(max_backlog == 0 ? 1 : max_backlog) {
-  fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+namespace {
+
+class UnixSink final : public SyslogSink {
+public:
+  explicit UnixSink(std::string path) : path_(std::move(path)) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  }
+  ~UnixSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UnixSink(const UnixSink&) = delete;
+  UnixSink& operator=(const UnixSink&) = delete;
+
+  bool send(const std::string& m, const std::atomic<bool>&, std::string& error) override {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (fd_ < 0 || path_.size() >= sizeof addr.sun_path) {
+      error = "no usable Unix socket for " + path_;
+      return false;
+    }
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    const auto n = ::sendto(fd_, m.data(), m.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr),
+                            sizeof addr);
+    if (n == static_cast<ssize_t>(m.size())) return true;
+    error = path_ + ": " + std::strerror(errno);
+    return false;
+  }
+
+private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+/// RFC 5425 over TLS, each message framed "LEN SP MSG" (RFC 6587).
+class TlsSink final : public SyslogSink {
+public:
+  explicit TlsSink(std::unique_ptr<transport::BlockingTlsClient> client) : client_(std::move(client)) {}
+  bool send(const std::string& m, const std::atomic<bool>& abort, std::string& error) override {
+    auto st = client_->send(std::to_string(m.size()) + " " + m, abort);
+    if (!st) error = st.error().message;
+    return st.ok();
+  }
+
+private:
+  std::unique_ptr<transport::BlockingTlsClient> client_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SyslogSink>> tls_syslog_sink(std::string host, std::uint16_t port,
+                                                    const std::filesystem::path& ca_file) {
+  auto client = transport::BlockingTlsClient::create(std::move(host), port, ca_file);
+  if (!client) return std::move(client).error();
+  return std::unique_ptr<SyslogSink>(std::make_unique<TlsSink>(std::move(*client)));
+}
+
+std::unique_ptr<SyslogSink> unix_syslog_sink(std::string socket_path) {
+  return std::make_unique<UnixSink>(std::move(socket_path));
+}
+
+SyslogForwarder::SyslogForwarder(std::unique_ptr<SyslogSink> sink, std::size_t max_backlog)
+    : sink_(std::move(sink)), max_(max_backlog == 0 ? 1 : max_backlog) {
   thread_ = std::thread([this] { loop(); });
 }
 
 SyslogForwarder::~SyslogForwarder() {
+  abort_ = true;
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
   thread_.join();
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void SyslogForwarder::push(std::string message) {
@@ -102,17 +162,7 @@ void SyslogForwarder::push(std::string message) {
 
 AuditLog::ForwardStats SyslogForwarder::stats() const {
   std::lock_guard lk(mu_);
-  return {sent_, dropped_, backlog_.size()};
-}
-
-bool SyslogForwarder::send(const std::string& m) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (fd_ < 0 || path_.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  const auto n = ::sendto(fd_, m.data(), m.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr),
-                          sizeof addr);
-  return n == static_cast<ssize_t>(m.size());
+  return {sent_, dropped_, backlog_.size(), last_error_};
 }
 
 void SyslogForwarder::loop() {
@@ -124,7 +174,8 @@ void SyslogForwarder::loop() {
     if (stopping_) return;
     std::string m = backlog_.front();
     lk.unlock();
-    const bool ok = send(m);
+    std::string error;
+    const bool ok = sink_->send(m, abort_, error);
     lk.lock();
     if (ok) {
       // Drop it unless push() already evicted it while we were sending.
@@ -132,6 +183,7 @@ void SyslogForwarder::loop() {
       ++sent_;
       backoff = 10ms;
     } else {
+      last_error_ = error;
       cv_.wait_for(lk, backoff, [&] { return stopping_; });
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
     }

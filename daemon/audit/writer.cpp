@@ -5,7 +5,10 @@
 #include <mutex>
 #include <thread>
 
+#include <future>
+
 #include "audit/chain.hpp"
+#include "audit/spool.hpp"
 #include "audit/syslog.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/sealed.hpp"
@@ -41,13 +44,14 @@ struct ChainState {
 
 struct AuditLog::Impl {
   Impl(const AuditOptions& o, std::shared_ptr<const crypto::KeyRing> m, std::shared_ptr<const audit::Keys> k,
-       Logger& l, sqlite::Db d)
-      : opt(o), master(std::move(m)), keys(std::move(k)), log(l), db(std::move(d)) {}
+       Logger& l, audit::WriterLock w, sqlite::Db d)
+      : opt(o), master(std::move(m)), keys(std::move(k)), log(l), lock(std::move(w)), db(std::move(d)) {}
 
   AuditOptions opt;
   std::shared_ptr<const crypto::KeyRing> master;
   std::shared_ptr<const audit::Keys> keys;
   Logger& log;
+  audit::WriterLock lock;   // this process is the trail's only writer
   sqlite::Db db;            // writer thread only (after start)
   ChainState state;         // writer thread only (after start)
   bool failing = false;     // writer thread only
@@ -68,6 +72,7 @@ struct AuditLog::Impl {
   void forward(const std::vector<AuditEntry>& entries);
   void run_checkpoint(Job& job);
   void run_prune(Job& job);
+  void ingest_spool();
   void loop();
   void report(const Status& st);
 };
@@ -236,10 +241,37 @@ void AuditLog::Impl::run_prune(Job& job) {
   job.pruned(removed);
 }
 
+void AuditLog::Impl::ingest_spool() {
+  std::vector<std::string> rejected;
+  auto items = audit::spool_read(opt.dir, *keys, opt.group_max_records, rejected);
+  for (const auto& r : rejected) {
+    log.log(Level::error, events::kAuditSpoolRejected, "a spooled audit record does not open; moved aside",
+            {{"FILE", r}});
+  }
+  std::vector<Job> batch;
+  for (auto& item : items) {
+    batch.push_back({Job::Kind::record, std::move(item.record), [file = item.file](Status st) {
+                       std::error_code ec;
+                       if (st) std::filesystem::remove(file, ec);
+                     }, {}});
+  }
+  if (!batch.empty()) commit_records(batch);
+}
+
 void AuditLog::Impl::loop() {
+  using namespace std::chrono_literals;
+  constexpr auto kSpoolScan = 1s;  // records spooled by other processes wait at most about this long
+  auto next_scan = std::chrono::steady_clock::now();
   std::unique_lock lk(mu);
   for (;;) {
-    cv.wait_for(lk, opt.checkpoint_interval, [&] { return stopping || !queue.empty(); });
+    if (std::chrono::steady_clock::now() >= next_scan) {
+      lk.unlock();
+      ingest_spool();
+      lk.lock();
+      next_scan = std::chrono::steady_clock::now() + kSpoolScan;
+    }
+    cv.wait_until(lk, std::min(next_scan, std::chrono::steady_clock::now() + opt.checkpoint_interval),
+                  [&] { return stopping || !queue.empty(); });
     if (queue.empty()) {
       if (stopping) break;
       lk.unlock();
@@ -278,12 +310,15 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const AuditOptions& options,
   if (!keys) return make_error("key_unavailable", "the audit trail needs the key ring");
   auto derived = audit::Keys::derive(*keys);
   if (!derived) return std::move(derived).error();
+  auto lock = audit::WriterLock::acquire(options.dir);
+  if (!lock) return std::move(lock).error();
   auto db = audit::open_db(options.dir, false);
   if (!db) return unavailable(db.error());
   std::string pragmas = options.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
   if (options.max_page_count > 0) pragmas += "PRAGMA max_page_count=" + std::to_string(options.max_page_count) + ";";
   if (auto s = db->exec(pragmas); !s) return unavailable(s.error());
-  auto impl = std::make_unique<Impl>(options, std::move(keys), std::move(derived).value(), log, std::move(db).value());
+  auto impl = std::make_unique<Impl>(options, std::move(keys), std::move(derived).value(), log,
+                                     std::move(lock).value(), std::move(db).value());
   if (!impl->opt.clock) {
     impl->opt.clock = [] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -294,9 +329,17 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const AuditOptions& options,
   if (impl->opt.checkpoint_every == 0) impl->opt.checkpoint_every = 1;
   if (impl->opt.checkpoint_interval.count() <= 0) impl->opt.checkpoint_interval = std::chrono::seconds(1);
   if (auto s = impl->load_state(); !s) return unavailable(s.error());
-  if (!impl->opt.syslog_socket.empty()) {
-    impl->forwarder = std::make_unique<audit::SyslogForwarder>(impl->opt.syslog_socket, impl->opt.syslog_backlog);
+  if (!impl->opt.syslog_socket.empty() && !impl->opt.syslog_tls_host.empty()) {
+    return make_error("config_invalid", "syslog forwarding goes to a Unix socket or over TLS, not both");
   }
+  std::unique_ptr<audit::SyslogSink> sink;
+  if (!impl->opt.syslog_socket.empty()) sink = audit::unix_syslog_sink(impl->opt.syslog_socket);
+  if (!impl->opt.syslog_tls_host.empty()) {
+    auto tls = audit::tls_syslog_sink(impl->opt.syslog_tls_host, impl->opt.syslog_tls_port, impl->opt.syslog_ca);
+    if (!tls) return std::move(tls).error();
+    sink = std::move(*tls);
+  }
+  if (sink) impl->forwarder = std::make_unique<audit::SyslogForwarder>(std::move(sink), impl->opt.syslog_backlog);
   auto* raw = impl.get();
   impl->thread = std::thread([raw] { raw->loop(); });
   return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
@@ -348,6 +391,29 @@ Result<std::vector<AuditEntry>> AuditLog::query(const AuditQuery& q) {
 
 AuditLog::ForwardStats AuditLog::forward_stats() const {
   return impl_->forwarder ? impl_->forwarder->stats() : ForwardStats{};
+}
+
+Result<std::string> record_offline(const AuditOptions& options, std::shared_ptr<const crypto::KeyRing> keys,
+                                   AuditRecord r, Logger& log) {
+  if (!keys) return make_error("key_unavailable", "the audit trail needs the key ring");
+  if (r.time_ms == 0) {
+    r.time_ms = options.clock ? options.clock()
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+  }
+  auto trail = AuditLog::open(options, keys, log);
+  if (trail) {
+    std::promise<Status> done;
+    (*trail)->append(std::move(r), [&done](Status st) { done.set_value(std::move(st)); });
+    if (auto st = done.get_future().get(); !st) return std::move(st).error();
+    return std::string("appended");
+  }
+  if (trail.error().code != "audit_busy") return std::move(trail).error();
+  auto derived = audit::Keys::derive(*keys);
+  if (!derived) return std::move(derived).error();
+  if (auto st = audit::spool_write(options.dir, **derived, r); !st) return std::move(st).error();
+  return std::string("spooled");
 }
 
 }  // namespace hiegate::daemon

@@ -53,6 +53,7 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   if (a.local_api.unix_socket_mode != b.local_api.unix_socket_mode) {
     keys.emplace_back("local_api.unix_socket_mode");
   }
+  if (!(a.audit == b.audit)) keys.emplace_back("audit");
   return keys;
 }
 
@@ -64,6 +65,7 @@ public:
         ioc_(static_cast<int>(cfg->daemon.threads)),
         signals_(ioc_, SIGTERM, SIGINT, SIGHUP),
         drain_timer_(ioc_),
+        prune_timer_(ioc_),
         config_(std::move(cfg)),
         started_(std::chrono::steady_clock::now()),
         started_wall_(std::chrono::system_clock::now()) {}
@@ -160,14 +162,21 @@ private:
     auto store = Store::open(std::move(so), keys_);
     if (!store) return std::move(store).error();
     store_ = std::move(*store);
-    AuditOptions ao;
-    ao.dir = cfg.daemon.state_dir;
-    auto audit = AuditLog::open(ao, keys_, log_);
+    auto audit = AuditLog::open(audit_options(cfg), keys_, log_);
     if (!audit) return std::move(audit).error();
     audit_ = std::move(*audit);
-    if (store_->rekey_status().running) {
+    prune_audit();
+    if (const auto rk = store_->rekey_status(); rk.running) {
+      audit_daemon_act("key_operation", AuditOutcome::success, "",
+                       "rekey from key version " + std::to_string(rk.from_version) + " to " +
+                           std::to_string(rk.to_version) + " started (" + std::to_string(rk.done) + " of " +
+                           std::to_string(rk.total) + " records done)");
       store_->start_rekey([this](Result<RekeyStatus> r) {
         if (r) log_.log(Level::notice, events::kRekeyFinished, "rekey finished");
+        audit_daemon_act("key_operation", r ? AuditOutcome::success : AuditOutcome::serious_failure,
+                         r ? "" : r.error().code,
+                         r ? "rekey to key version " + std::to_string(r->to_version) + " finished"
+                           : "rekey failed: " + r.error().message);
       });
     }
     if (!cfg.directives.keyset.empty()) {
@@ -187,6 +196,48 @@ private:
       if (auto st = start_tunnels(cfg); !st) return st;
     }
     return {};
+  }
+
+  static AuditOptions audit_options(const Config& cfg) {
+    AuditOptions ao;
+    ao.dir = cfg.daemon.state_dir;
+    ao.checkpoint_every = cfg.audit.checkpoint_every;
+    ao.checkpoint_interval = std::chrono::duration_cast<std::chrono::seconds>(cfg.audit.checkpoint_interval);
+    ao.group_max_records = cfg.audit.group_max_records;
+    ao.group_max_wait = cfg.audit.group_max_wait;
+    ao.retention = std::chrono::duration_cast<std::chrono::hours>(cfg.audit.retention);
+    ao.syslog_backlog = cfg.audit.syslog_backlog;
+    ao.hostname = cfg.network.facility;
+    if (const auto t = parse_syslog_target(cfg.audit.syslog)) {
+      ao.syslog_socket = t->unix_path;
+      ao.syslog_tls_host = t->tls_host;
+      ao.syslog_tls_port = t->tls_port;
+      ao.syslog_ca = cfg.audit.syslog_ca;
+    }
+    return ao;
+  }
+
+  /// Records an act of the daemon itself (reload, rekey) in the trail; the
+  /// act has already happened, so a failure to record is only logged.
+  void audit_daemon_act(std::string event, AuditOutcome outcome, std::string code, std::string detail) {
+    AuditRecord r;
+    r.event = std::move(event);
+    r.action = r.event == "config_reload" ? AuditAction::update : AuditAction::execute;
+    r.outcome = outcome;
+    r.facility = config()->network.facility;
+    r.user = r.facility + "/hiegated";
+    r.reason_code = std::move(code);
+    r.detail = std::move(detail);
+    audit_->append(std::move(r), [](Status) {});  // audit_unavailable is logged by the trail
+  }
+
+  /// Retention: prunes at start and then daily.
+  void prune_audit() {
+    audit_->prune("hiegated", [](Result<std::uint64_t>) {});
+    prune_timer_.expires_after(std::chrono::hours(24));
+    prune_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !stopping_) prune_audit();
+    });
   }
 
   Status start_tunnels(const Config& cfg) {
@@ -363,12 +414,17 @@ private:
       }
       notifier_.ready("reload failed: configuration rejected; previous configuration in force; " +
                       summary());
+      audit_daemon_act("config_reload", AuditOutcome::serious_failure, "config_invalid",
+                       "rejected: " + std::to_string(load.issues.size()) + " issue(s), first " +
+                           load.issues.front().key + " line " + std::to_string(load.issues.front().line));
       return;
     }
+    std::string applied = "digest=" + load.config->digest.substr(0, 16);
     for (const auto& key : restart_only_changes(*old, *load.config)) {
       log_.log(Level::warning, events::kConfigRestartNeeded,
                key + " changed; the new value takes effect at the next restart",
                {{"CONFIG_KEY", key}});
+      applied += " restart_needed=" + key;
     }
     {
       std::lock_guard lk(config_mu_);
@@ -380,6 +436,7 @@ private:
         log_.log(Level::error, events::kConfigRejected,
                  "tunnels not changed, the previous ones keep running: " + st.error().message,
                  {{"CODE", st.error().code}});
+        applied += " tunnels_unchanged=" + st.error().code;
       }
     }
     if (credentials_) {
@@ -387,6 +444,7 @@ private:
         log_.log(Level::error, events::kTlsReloadFailed,
                  "TLS credentials not reloaded, the previous ones stay in force: " + st.error().message,
                  {{"CODE", st.error().code}});
+        applied += " tls_unchanged=" + st.error().code;
       } else {
         for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
           log_.log(Level::warning, events::kTlsWarning, w);
@@ -395,6 +453,7 @@ private:
     }
     log_.log(Level::notice, events::kConfigReloaded, "configuration reloaded",
              {{"CONFIG_DIGEST", load.config->digest.substr(0, 16)}});
+    audit_daemon_act("config_reload", AuditOutcome::success, "", applied);
     notifier_.ready(summary());
   }
 
@@ -410,6 +469,7 @@ private:
     if (peer_server_) peer_server_->stop();
     if (tunnels_) tunnels_->stop();
     if (watchdog_) watchdog_->stop();
+    prune_timer_.cancel();
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     drain_timer_.expires_after(cfg->daemon.drain_timeout);
@@ -467,6 +527,7 @@ private:
   net::io_context ioc_;
   net::signal_set signals_;
   net::steady_timer drain_timer_;
+  net::steady_timer prune_timer_;
   std::optional<net::steady_timer> finish_timer_;
   std::optional<Watchdog> watchdog_;
   mutable std::mutex config_mu_;

@@ -698,10 +698,29 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
 Status add_clinical_routes(Router& router, Gateway& gw) {
   auto windows = std::make_shared<EmergencyWindows>();
   if (auto st = windows->load(gw.store); !st) return st;
-  add_user_routes(router, gw);
-  add_consent_routes(router, gw);
+  // User and consent administration: every change, and every read of a
+  // patient's consent, is audited (allowed or refused) before the answer.
+  Router admin;
+  add_user_routes(admin, gw);
+  add_consent_routes(admin, gw);
+  router.add_all(admin, [&gw](const Router::Route& r) -> Handler {
+    const bool get = r.method == http::verb::get;
+    if (r.pattern == "/v1/users/{id}") {
+      if (get) return r.handler;
+      return audited_route(gw, r.method == http::verb::put ? "user_update" : "user_delete",
+                           r.method == http::verb::put ? AuditAction::update : AuditAction::del, r.handler,
+                           [](const ApiRequest& req, AuditRecord& rec) {
+                             rec.document_ids.clear();
+                             rec.detail = "target_user=" + std::string(req.param("id"));
+                           });
+    }
+    if (r.pattern == "/v1/consents") return audited_route(gw, "consent_list", AuditAction::read, r.handler);
+    const std::string event = get ? "consent_read" : r.method == http::verb::put ? "consent_register" : "consent_withdraw";
+    return audited_route(gw, event, get ? AuditAction::read : AuditAction::update, r.handler);
+  });
   add_document_routes(router, gw, windows);
   add_network_routes(router, gw, windows);
+  add_audit_routes(router, gw);
   return {};
 }
 

@@ -214,8 +214,10 @@ void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record
   });
 }
 
-Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner) {
-  return [&gw, event = std::move(event), action, inner = std::move(inner)](ApiRequest& req, Responder r) {
+Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner,
+                      std::function<void(const ApiRequest&, AuditRecord&)> fill) {
+  return [&gw, event = std::move(event), action, inner = std::move(inner), fill = std::move(fill)](ApiRequest& req,
+                                                                                                  Responder r) {
     AuditRecord rec;
     rec.event = event;
     rec.action = action;
@@ -229,6 +231,8 @@ Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handle
     }
     if (const auto t = req.param("ticket"); !t.empty()) rec.document_ids = {"ticket/" + std::string(t)};
     if (const auto a = req.param("id"); !a.empty()) rec.document_ids = {std::string(a)};
+    if (const auto p = req.param("patient"); !p.empty()) rec.patient = std::string(p);
+    if (fill) fill(req, rec);
     auto plain = std::make_shared<Responder>(std::move(r));
     Responder wrapped([&gw, plain, rec](HttpResponse res) { send_audited(gw, plain, rec, std::move(res)); });
     inner(req, std::move(wrapped));

@@ -62,7 +62,10 @@ void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, Aud
 /// Wraps a route so that every answer waits for an audit record of the
 /// request: the acting user (X-HIE-User), the patient named in a JSON body,
 /// the outcome and, for a refusal, its code.
-[[nodiscard]] Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner);
+/// A `patient` path parameter names the patient; an `id` one is recorded as
+/// the document id unless `fill` (run last, on the request) says otherwise.
+[[nodiscard]] Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner,
+                                    std::function<void(const ApiRequest&, AuditRecord&)> fill = {});
 
 /// Percent-decodes an emergency reason sent in a header (UTF-8 allowed).
 [[nodiscard]] std::string decode_reason(std::string_view header_value);

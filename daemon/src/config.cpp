@@ -357,6 +357,10 @@ ConfigLoad parse_config(std::string_view text, const std::string& name) {
     Section s(top.node("peer_api"), "peer_api", diag);
     read_peer_api(s, cfg->peer_api);
   }
+  {
+    Section s(top.node("audit"), "audit", diag);
+    config_detail::read_audit(s, cfg->audit);
+  }
   read_peers(top, cfg->peers, cfg->network.facility);
   config_detail::read_tunnels(top, cfg->tunnels);
   {

@@ -14,6 +14,10 @@ namespace hiegate::daemon {
 /// Loads the stored emergency windows first; an unreadable store stops the start.
 [[nodiscard]] Status add_clinical_routes(Router& router, Gateway& gw);
 
+/// GET /v1/audit/report for admin users (audit_api.cpp); added by
+/// add_clinical_routes.
+void add_audit_routes(Router& router, Gateway& gw);
+
 /// Peer API (mutual TLS): document list and fetch for facilities.
 [[nodiscard]] std::vector<transport::PeerRoute> peer_routes(Gateway& gw);
 

@@ -187,6 +187,49 @@ TEST(Config, ShippedExampleIsValidOnceNetworkIsSet) {
   EXPECT_EQ(r.config->local_api.idle_timeout, defaults.local_api.idle_timeout);
   EXPECT_EQ(r.config->local_api.max_connections, defaults.local_api.max_connections);
   EXPECT_EQ(r.config->local_api.unix_socket, defaults.local_api.unix_socket);
+  EXPECT_TRUE(r.config->audit == defaults.audit);
+}
+
+TEST(Config, AuditSection) {
+  const auto r = parse_config(std::string(kMinimal) + R"(
+[audit]
+checkpoint_every = 50
+checkpoint_interval = "30s"
+group_max_records = 64
+group_max_wait = "2ms"
+retention = "3650d"
+syslog = "tls://collector.example:6514"
+syslog_ca = "/etc/hiegate/syslog-ca.pem"
+syslog_backlog = 500
+)", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.report();
+  const auto& a = r.config->audit;
+  EXPECT_EQ(a.checkpoint_every, 50u);
+  EXPECT_EQ(a.checkpoint_interval, Millis(30'000));
+  EXPECT_EQ(a.group_max_records, 64u);
+  EXPECT_EQ(a.group_max_wait, Millis(2));
+  EXPECT_EQ(a.retention, Millis(3650LL * 86'400'000));
+  EXPECT_EQ(a.syslog_backlog, 500u);
+  const auto t = parse_syslog_target(a.syslog);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->tls_host, "collector.example");
+  EXPECT_EQ(t->tls_port, 6514);
+  EXPECT_EQ(parse_syslog_target("unix:/dev/log")->unix_path, "/dev/log");
+  EXPECT_EQ(parse_syslog_target("tls://[::1]:6514")->tls_host, "::1");
+  EXPECT_FALSE(parse_syslog_target("tls://host"));
+  EXPECT_FALSE(parse_syslog_target("tls://host:0"));
+  EXPECT_FALSE(parse_syslog_target("unix:relative"));
+  EXPECT_FALSE(parse_syslog_target("udp://host:514"));
+
+  auto bad = [](const std::string& extra) {
+    return parse_config(std::string(kMinimal) + "[audit]\n" + extra, "t.toml").report();
+  };
+  EXPECT_NE(bad("syslog = \"tls://c.example:6514\"\n").find("audit.syslog_ca: is required"), std::string::npos);
+  EXPECT_NE(bad("syslog = \"udp://c:514\"\n").find("audit.syslog: must be"), std::string::npos);
+  EXPECT_NE(bad("checkpoint_every = 0\n").find("audit.checkpoint_every"), std::string::npos);
+  EXPECT_NE(bad("retention = \"1h\"\n").find("audit.retention"), std::string::npos);
+  EXPECT_NE(bad("group_max_wait = \"1s\"\n").find("audit.group_max_wait"), std::string::npos);
+  EXPECT_NE(bad("nonsense = 1\n").find("audit.nonsense"), std::string::npos);
 }
 
 }  // namespace

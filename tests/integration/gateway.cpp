@@ -18,18 +18,6 @@ std::string token_hash(const std::string& token) {
   return "sha256:" + crypto::to_hex(crypto::sha256(token));
 }
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
-
 Gateway::Gateway(std::string extra_local_api, std::string extra, std::vector<std::string> env,
                  std::string facility)
     : env_(std::move(env)), facility_(std::move(facility)) {

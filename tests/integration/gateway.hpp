@@ -17,9 +17,6 @@ inline constexpr const char* kToken = "hgt_integration-test-token";
 // sha256("hgt_integration-test-token"), computed by the tests' own helper.
 std::string token_hash(const std::string& token);
 
-/// A free loopback TCP port (bound once and released; for peer ports that
-/// must be known before the daemons start).
-std::uint16_t free_port();
 
 class Gateway {
 public:

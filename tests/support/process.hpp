@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -42,6 +43,10 @@ struct RunResult {
 };
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
               std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+/// A free loopback TCP port (bound once and released; for ports that must be
+/// known before a server starts).
+std::uint16_t free_port();
 
 /// Polls `pred` every 10 ms until it is true or `timeout` passes.
 template <class Pred>

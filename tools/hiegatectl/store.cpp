@@ -4,6 +4,7 @@
 
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/daemon/store_wait.hpp"
+#include "hiegatectl/audit_record.hpp"
 #include "hiegatectl/store_args.hpp"
 
 namespace {
@@ -74,5 +75,14 @@ int store_main(int argc, char** argv) {
   auto store = daemon::Store::open(opt, keys);
   if (!store) return ctl::fail(store.error());
   if (cmd == "status") return status(**store);
-  return cmd == "check" ? check(**store) : rekey(**store);
+  if (cmd == "check") return check(**store);
+  const auto before = (*store)->rekey_status();
+  const int rc = rekey(**store);
+  if (!before.running) return rc;
+  store->reset();  // the store's threads end before the trail is touched
+  const bool recorded = ctl::record_admin_act(
+      opt.dir.string(), keys, "key_operation", 'E', rc == 0, rc == 0 ? "" : "rekey_failed",
+      "rekey from key version " + std::to_string(before.from_version) + " to " + std::to_string(before.to_version) +
+          (rc == 0 ? " finished" : " interrupted"));
+  return recorded ? rc : 1;
 }

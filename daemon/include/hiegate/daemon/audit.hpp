@@ -68,6 +68,12 @@ struct AuditOptions {
   std::int64_t max_page_count = 0;  ///< SQLite page limit (tests of a full disk); 0 = none
   std::chrono::hours retention{24 * 365 * 5};
   std::string syslog_socket;     ///< Unix datagram socket for RFC 5424 forwarding ("" = off)
+  /// RFC 5425 forwarding over TLS to a collector ("" = off; exclusive with
+  /// syslog_socket): host name checked against its certificate, which must
+  /// chain to a CA in `syslog_ca` (PEM).
+  std::string syslog_tls_host;
+  std::uint16_t syslog_tls_port = 6514;
+  std::filesystem::path syslog_ca;
   std::size_t syslog_backlog = 10000;
   std::string hostname = "hiegate";  ///< RFC 5424 HOSTNAME
   std::function<std::int64_t()> clock;  ///< UTC ms; default system_clock
@@ -183,6 +189,7 @@ public:
   /// Records forwarded to syslog / dropped because the backlog was full.
   struct ForwardStats {
     std::uint64_t sent = 0, dropped = 0, pending = 0;
+    std::string last_error;  ///< why the last attempt failed ("" = none yet)
   };
   [[nodiscard]] ForwardStats forward_stats() const;
 
@@ -192,5 +199,15 @@ private:
   explicit AuditLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// How a tool run beside or instead of the daemon records what it did
+/// (hiegatectl backup, restore, store rekey). If no process writes the trail
+/// in `options.dir`, `r` is appended through a short-lived AuditLog and is
+/// durable on return ("appended"). If a daemon holds it (audit_busy), `r` is
+/// sealed into <dir>/audit-spool/ (fsync'd) and that daemon appends it within
+/// about a second, keeping its time ("spooled"); a daemon started later
+/// appends it at start.
+Result<std::string> record_offline(const AuditOptions& options, std::shared_ptr<const crypto::KeyRing> keys,
+                                   AuditRecord r, Logger& log);
 
 }  // namespace hiegate::daemon

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,20 @@ struct Config {
     policy::ExportRules export_rules;  ///< [policy.export], docs/exports.md
   } policy;
 
+  /// The audit trail ([audit], docs/audit.md). Read at start only.
+  struct Audit {
+    std::uint64_t checkpoint_every = 1000;
+    Millis checkpoint_interval{300'000};
+    std::size_t group_max_records = 256;
+    Millis group_max_wait{0};
+    Millis retention{5LL * 365 * 86'400'000};
+    /// Live copy as syslog: "" (off), "unix:/dev/log" or "tls://HOST:PORT".
+    std::string syslog;
+    std::filesystem::path syslog_ca;  ///< PEM CA(s) of the TLS collector
+    std::size_t syslog_backlog = 10000;
+    bool operator==(const Audit&) const = default;
+  } audit;
+
   /// Service tunnels ([tunnels], [[tunnels.out]], [[tunnels.in]]).
   TunnelsConfig tunnels;
 
@@ -140,6 +155,15 @@ struct Config {
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;
+
+/// [audit] syslog split into its parts: a Unix socket path, or a TLS host
+/// and port. nullopt for "" or anything malformed.
+struct SyslogTarget {
+  std::string unix_path;
+  std::string tls_host;
+  std::uint16_t tls_port = 0;
+};
+[[nodiscard]] std::optional<SyslogTarget> parse_syslog_target(std::string_view v);
 
 /// One problem found in a config file: "FILE:LINE:COL: KEY: MESSAGE".
 struct ConfigIssue {

@@ -28,6 +28,7 @@ inline constexpr Event kInternalError{"5b0e1c7a9d2f4e61a3c8b7d6e5f40305", "inter
 inline constexpr Event kAuditUnavailable{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a01", "audit_unavailable"};
 inline constexpr Event kAuditRecovered{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a02", "audit_recovered"};
 inline constexpr Event kAuditPruned{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a04", "audit_pruned"};
+inline constexpr Event kAuditSpoolRejected{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a05", "audit_spool_rejected"};
 
 // Store and keys
 inline constexpr Event kRecordQuarantined{"5b0e1c7a9d2f4e61a3c8b7d6e5f40401", "record_quarantined"};

@@ -1,0 +1,38 @@
+#include "hiegatectl/audit_record.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "hiegate/daemon/audit.hpp"
+#include "hiegate/daemon/log.hpp"
+
+namespace hiegate::ctl {
+
+bool record_admin_act(const std::string& state_dir, std::shared_ptr<const crypto::KeyRing> keys,
+                      const std::string& event, char action, bool ok, const std::string& code,
+                      const std::string& detail) {
+  daemon::AuditRecord r;
+  r.event = event;
+  r.action = static_cast<daemon::AuditAction>(action);
+  r.outcome = ok ? daemon::AuditOutcome::success : daemon::AuditOutcome::serious_failure;
+  const passwd* pw = ::getpwuid(::geteuid());
+  r.user = "unix:" + (pw != nullptr ? std::string(pw->pw_name) : std::to_string(::geteuid()));
+  r.role = "hiegatectl";
+  r.reason_code = code;
+  r.detail = detail;
+  daemon::AuditOptions o;
+  o.dir = state_dir;
+  daemon::Logger log(daemon::Logger::Sink::stderr_text, daemon::Level::warning);
+  auto where = daemon::record_offline(o, std::move(keys), std::move(r), log);
+  if (!where) {
+    std::fprintf(stderr, "error (%s): the %s was done but could not be recorded in the audit trail: %s\n",
+                 where.error().code.c_str(), event.c_str(), where.error().message.c_str());
+    return false;
+  }
+  std::printf("audit record %s\n", where->c_str());
+  return true;
+}
+
+}  // namespace hiegate::ctl
