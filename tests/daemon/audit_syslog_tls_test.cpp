@@ -18,13 +18,23 @@ namespace {
 using namespace testing;
 using test::TempDir;
 
-/// A self-signed certificate for "localhost" (it is its own CA).
+/// A CA (ca.pem) and a collector certificate for "localhost" it issued
+/// (cert.pem, key.pem), as a facility's syslog collector would have.
 void make_cert(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
-  const auto r = test::run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                            "-nodes", "-keyout", (dir / "key.pem").string(), "-out", (dir / "cert.pem").string(),
-                            "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"});
-  ASSERT_EQ(r.status, 0) << r.output;
+  const auto p = [&](const char* f) { return (dir / f).string(); };
+  const std::vector<std::vector<std::string>> steps = {
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+       p("ca.key"), "-out", p("ca.pem"), "-days", "2", "-subj", "/CN=test collector CA"},
+      {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+       p("key.pem"), "-out", p("req.pem"), "-subj", "/CN=localhost"},
+      {"/bin/sh", "-c", "printf 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > " + p("ext.cnf")},
+      {"openssl", "x509", "-req", "-in", p("req.pem"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+       "-CAcreateserial", "-days", "2", "-extfile", p("ext.cnf"), "-out", p("cert.pem")}};
+  for (const auto& argv : steps) {
+    const auto r = test::run(argv);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
 }
 
 /// `openssl s_server` printing what it receives to `out`. Its stdin is a
@@ -87,7 +97,7 @@ TEST(AuditSyslogTls, QueuedWhileDownThenDeliveredAsOctetCountedFrames) {
   TestClock clock;
   const auto port = test::free_port();
   QuietLogger logger;
-  auto log = open_audit(tls_options(dir, clock, port, dir / "pki" / "cert.pem"), make_ring({{1, 's'}}), logger);
+  auto log = open_audit(tls_options(dir, clock, port, dir / "pki" / "ca.pem"), make_ring({{1, 's'}}), logger);
   ASSERT_TRUE(log);
   // The collector is down: appends are durable at once, the copies wait.
   append_samples(*log, 1, 3);
@@ -120,7 +130,7 @@ TEST(AuditSyslogTls, CollectorNotSignedByTheConfiguredCaGetsNothing) {
   const auto out = dir / "collector.out";
   TlsCollector collector(dir / "pki", port, out);
   QuietLogger logger;
-  auto log = open_audit(tls_options(dir, clock, port, dir / "other" / "cert.pem"), make_ring({{1, 's'}}), logger);
+  auto log = open_audit(tls_options(dir, clock, port, dir / "other" / "ca.pem"), make_ring({{1, 's'}}), logger);
   ASSERT_TRUE(log);
   append_samples(*log, 1, 2);
   ASSERT_TRUE(test::eventually([&] {

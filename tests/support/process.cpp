@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -26,6 +27,22 @@ std::filesystem::path binary(const std::string& name) {
 }
 
 namespace {
+/// argv[0] as execve needs it: a bare name is looked up in PATH (before the
+/// fork: nothing may allocate between fork and exec).
+std::string resolve_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return name;
+}
+
 int decode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -42,6 +59,7 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
     std::erase_if(envs, [&](const std::string& x) { return x.starts_with(key); });
     envs.push_back(e);
   }
+  const std::string program = argv.empty() ? std::string() : resolve_program(argv[0]);
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
@@ -55,7 +73,7 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
   if (pid_ == 0) {
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
-    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::execve(program.c_str(), cargv.data(), cenv.data());
     ::_exit(127);
   }
   ::close(fd);

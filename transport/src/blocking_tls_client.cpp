@@ -55,6 +55,9 @@ public:
   bool allow_dtls10() const override { return false; }
   bool allow_dtls12() const override { return false; }
   bool allow_server_initiated_renegotiation() const override { return false; }
+  // The collector's CA is the facility's own; no CRL is configured for it
+  // (the chain, dates, key usage and host name are still checked).
+  bool require_cert_revocation_info() const override { return false; }
 };
 
 /// A connected TCP socket, closed on destruction.
