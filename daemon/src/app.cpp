@@ -18,6 +18,7 @@
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/daemon/tunnels.hpp"
+#include "hiegate/transport/credential_watch.hpp"
 #include "hiegate/transport/credentials.hpp"
 #include "hiegate/transport/peer_client.hpp"
 #include "hiegate/transport/peer_server.hpp"
@@ -28,6 +29,7 @@
 #include "hiegate/daemon/hardening.hpp"
 #include "hiegate/daemon/local_api_server.hpp"
 #include "hiegate/daemon/notify.hpp"
+#include "peer_metrics.hpp"
 #include "system_api.hpp"
 
 namespace hiegate::daemon {
@@ -322,6 +324,22 @@ private:
     transport::TlsSettings ts;
     ts.handshake_timeout = cfg.tls.handshake_timeout;
     tls_ = transport::TlsContext::create(credentials_, ts);
+    transport::CredentialWatchOptions wo;
+    wo.debounce = std::chrono::seconds(1);
+    wo.on_reload = [this](const Status& st) { credentials_reloaded(st); };
+    if (auto w = transport::CredentialWatcher::start(ioc_, credentials_, wo)) {
+      credential_watch_ = std::move(*w);
+    } else {
+      log_.log(Level::error, events::kTlsReloadFailed,
+               "TLS credential files are not watched (reload with SIGHUP): " + w.error().message,
+               {{"CODE", w.error().code}});
+    }
+    add_peer_metrics(metrics_, {[this]() -> std::optional<transport::PeerServerStats> {
+                                  if (!peer_server_) return std::nullopt;
+                                  return peer_server_->stats();
+                                },
+                                [this] { return credentials_->current(); },
+                                [] { return std::chrono::system_clock::now(); }});
     transport::PeerClientOptions pco;
     pco.request_timeout = cfg.peer_api.fetch_timeout;
     pco.connect_timeout = std::min(cfg.peer_api.fetch_timeout, pco.connect_timeout);
@@ -440,21 +458,29 @@ private:
       }
     }
     if (credentials_) {
-      if (auto st = credentials_->reload(std::chrono::system_clock::now()); !st) {
-        log_.log(Level::error, events::kTlsReloadFailed,
-                 "TLS credentials not reloaded, the previous ones stay in force: " + st.error().message,
-                 {{"CODE", st.error().code}});
-        applied += " tls_unchanged=" + st.error().code;
-      } else {
-        for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
-          log_.log(Level::warning, events::kTlsWarning, w);
-        }
-      }
+      const Status st = credentials_->reload(std::chrono::system_clock::now());
+      credentials_reloaded(st);
+      if (!st) applied += " tls_unchanged=" + st.error().code;
     }
     log_.log(Level::notice, events::kConfigReloaded, "configuration reloaded",
              {{"CONFIG_DIGEST", load.config->digest.substr(0, 16)}});
     audit_daemon_act("config_reload", AuditOutcome::success, "", applied);
     notifier_.ready(summary());
+  }
+
+  /// Logs the outcome of a credentials reload (SIGHUP or the file watch).
+  void credentials_reloaded(const Status& st) {
+    if (!st) {
+      log_.log(Level::error, events::kTlsReloadFailed,
+               "TLS credentials not reloaded, the previous ones stay in force: " + st.error().message,
+               {{"CODE", st.error().code}});
+      return;
+    }
+    log_.log(Level::info, events::kTlsReloaded, "TLS credentials reloaded",
+             {{"SERIAL", credentials_->current()->serial()}});
+    for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
+      log_.log(Level::warning, events::kTlsWarning, w);
+    }
   }
 
   void shutdown(int sig) {
@@ -467,6 +493,7 @@ private:
              {{"CONNECTIONS", std::to_string(server_->connections())}});
     notifier_.stopping("stopping: draining requests in flight");
     if (peer_server_) peer_server_->stop();
+    if (credential_watch_) credential_watch_->stop();
     if (tunnels_) tunnels_->stop();
     if (watchdog_) watchdog_->stop();
     prune_timer_.cancel();
@@ -538,6 +565,7 @@ private:
   std::unique_ptr<DirectiveService> directives_;
   std::shared_ptr<transport::CredentialStore> credentials_;
   std::shared_ptr<transport::TlsContext> tls_;
+  std::unique_ptr<transport::CredentialWatcher> credential_watch_;
   std::unique_ptr<transport::PeerClient> peer_client_;
   std::unique_ptr<transport::PeerServer> peer_server_;
   std::unique_ptr<TunnelManager> tunnels_;

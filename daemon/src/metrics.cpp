@@ -1,6 +1,7 @@
 #include "hiegate/daemon/metrics.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 
 namespace hiegate::daemon {
@@ -9,6 +10,7 @@ constexpr std::array<double, 13> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 
                                              0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 
 std::string num(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 9e15) return std::to_string(static_cast<long long>(v));  // exact counters
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
@@ -39,6 +41,27 @@ void Metrics::request_done(std::string_view route, unsigned status, double secon
 void Metrics::add_gauge(std::string name, std::string help, std::function<double()> read) {
   std::lock_guard lk(mu_);
   gauges_.push_back(Gauge{std::move(name), std::move(help), std::move(read)});
+}
+
+std::string Metrics::label(std::string_view name, std::string_view value) {
+  std::string out(name);
+  out += "=\"";
+  for (const char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+void Metrics::add_family(std::string name, std::string help, std::string type,
+                         std::function<std::vector<Sample>()> read) {
+  std::lock_guard lk(mu_);
+  families_.push_back(Family{std::move(name), std::move(help), std::move(type), std::move(read)});
 }
 
 std::atomic<std::uint64_t>& Metrics::counter(const std::string& name, const std::string& help) {
@@ -89,6 +112,13 @@ std::string Metrics::render() const {
   for (const auto& g : gauges_) {
     out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
     out += g.name + " " + num(g.read()) + "\n";
+  }
+  for (const auto& f : families_) {
+    out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
+    for (const auto& s : f.read()) {
+      out += s.labels.empty() ? f.name : f.name + "{" + s.labels + "}";
+      out += " " + num(s.value) + "\n";
+    }
   }
   return out;
 }

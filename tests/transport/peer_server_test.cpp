@@ -169,6 +169,14 @@ TEST_F(PeerServerTest, RefusedHandshakesAreReported) {
   std::lock_guard lock(mu);
   ASSERT_EQ(reported.size(), 2u);
   EXPECT_EQ(reported[1].code, "certificate_invalid");
+  // The same reasons are counted in the stats (for /metrics).
+  const auto st = server->stats();
+  EXPECT_EQ(st.handshake_failures, 2u);
+  EXPECT_EQ(st.handshake_failures_by_reason.at("certificate_invalid"), 1u);
+  EXPECT_EQ(st.handshake_failures_by_reason.at(reported[0].code), 1u);
+  EXPECT_EQ(st.accepted, 2u);
+  EXPECT_EQ(st.requests, 0u);
+  EXPECT_EQ(st.bytes_received, 0u);
 }
 
 TEST_F(PeerServerTest, BodyAndHeaderLimits) {

@@ -73,12 +73,13 @@ public:
     stream_.expires_after(server_->opts.handshake_timeout);
     stream_.async_handshake([self = shared_from_this()](error_code ec) {
       if (ec) {
+        const Error why = self->stream_.last_error().value_or(make_error("tls_failed", ec.message()));
         {
           std::lock_guard lock(self->server_->mu);
           ++self->server_->counters.handshake_failures;
+          ++self->server_->counters.handshake_failures_by_reason[why.code];
         }
-        if (const auto& report = self->server_->opts.on_handshake_failure)
-          report(self->remote_, self->stream_.last_error().value_or(make_error("tls_failed", ec.message())));
+        if (const auto& report = self->server_->opts.on_handshake_failure) report(self->remote_, why);
         return self->finish();
       }
       self->read_request(self->server_->opts.request_timeout);
@@ -92,7 +93,8 @@ private:
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->opts.max_header_bytes));
     parser_->body_limit(server_->opts.max_body_bytes);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->count(&PeerServerStats::bytes_received, n);
       self->on_request(ec);
     });
   }
@@ -171,13 +173,20 @@ private:
 
   void write(Response res) {
     response_.emplace(std::move(res));
-    http::async_write(stream_, *response_, [self = shared_from_this()](error_code ec, std::size_t) {
+    http::async_write(stream_, *response_, [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->count(&PeerServerStats::bytes_sent, n);
       const bool keep = self->response_->keep_alive();
       self->response_.reset();
       if (ec) return self->finish();
       if (!keep) return self->shutdown();
       self->read_request(self->server_->opts.idle_timeout);
     });
+  }
+
+  void count(std::uint64_t PeerServerStats::*field, std::size_t n) {
+    if (n == 0) return;
+    std::lock_guard lock(server_->mu);
+    server_->counters.*field += n;
   }
 
   void shutdown() {
@@ -283,7 +292,9 @@ std::size_t PeerServer::active_connections() const {
 
 PeerServerStats PeerServer::stats() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->counters;
+  PeerServerStats s = impl_->counters;
+  s.open = impl_->sessions.size();
+  return s;
 }
 
 }  // namespace hiegate::transport

@@ -44,6 +44,7 @@ inline constexpr Event kTlsWarning{"5b0e1c7a9d2f4e61a3c8b7d6e5f40601", "tls_warn
 inline constexpr Event kTlsReloadFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40602", "tls_reload_failed"};
 inline constexpr Event kPeerRefused{"5b0e1c7a9d2f4e61a3c8b7d6e5f40603", "peer_refused"};
 inline constexpr Event kPeerUnavailable{"5b0e1c7a9d2f4e61a3c8b7d6e5f40604", "peer_unavailable"};
+inline constexpr Event kTlsReloaded{"5b0e1c7a9d2f4e61a3c8b7d6e5f40606", "tls_reloaded"};
 inline constexpr Event kTunnelConnection{"5b0e1c7a9d2f4e61a3c8b7d6e5f40605", "tunnel_connection"};
 // Clinical access
 inline constexpr Event kAccessRefused{"5b0e1c7a9d2f4e61a3c8b7d6e5f40701", "access_refused"};

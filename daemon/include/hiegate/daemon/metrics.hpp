@@ -32,6 +32,18 @@ public:
   /// valid metric name starting with "hiegate_"; the callback must be
   /// thread-safe and cheap.
   void add_gauge(std::string name, std::string help, std::function<double()> read);
+  /// One sample of a labelled family: `labels` holds the label pairs without
+  /// braces (`reason="timeout"`), empty for none; add_family escapes values
+  /// given through label().
+  struct Sample {
+    std::string labels;
+    double value = 0;
+  };
+  /// `name="value"` with the value escaped for the exposition format.
+  [[nodiscard]] static std::string label(std::string_view name, std::string_view value);
+  /// A metric family read when rendering (`type` "counter" or "gauge"); the
+  /// callback must be thread-safe and cheap. Same naming rule as add_gauge.
+  void add_family(std::string name, std::string help, std::string type, std::function<std::vector<Sample>()> read);
   /// A counter owned by a component; returns a stable reference.
   std::atomic<std::uint64_t>& counter(const std::string& name, const std::string& help);
 
@@ -51,6 +63,11 @@ private:
     std::function<double()> read;
   };
   std::vector<Gauge> gauges_;
+  struct Family {
+    std::string name, help, type;
+    std::function<std::vector<Sample>()> read;
+  };
+  std::vector<Family> families_;
   struct Counter {
     std::string help;
     std::atomic<std::uint64_t> value{0};

@@ -82,6 +82,7 @@ public:
   CredentialStore(CredentialPaths paths, CredentialOptions opts, std::shared_ptr<const Credentials> first);
 
   [[nodiscard]] std::shared_ptr<const Credentials> current() const;
+  [[nodiscard]] const CredentialPaths& paths() const { return paths_; }
   /// Rebuilds from the same paths; swaps only on success.
   [[nodiscard]] Status reload(SystemTime now);
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,12 +35,19 @@ struct PeerServerOptions {
   std::function<void(const std::string& remote, const Error& why)> on_handshake_failure;
 };
 
+/// Counters since start (monotonic) and the open connections now.
 struct PeerServerStats {
   std::uint64_t accepted = 0;
+  std::uint64_t open = 0;  ///< connections open now (handshaking, serving or idle)
   std::uint64_t handshake_failures = 0;
+  /// Handshake failures by stable reason code (TlsStream::last_error().code,
+  /// e.g. certificate_revoked, timeout); the values add up to handshake_failures.
+  std::map<std::string, std::uint64_t> handshake_failures_by_reason;
   std::uint64_t over_capacity = 0;
   std::uint64_t requests = 0;
   std::uint64_t forbidden = 0;
+  std::uint64_t bytes_received = 0;  ///< HTTP bytes read (headers + bodies, after decryption)
+  std::uint64_t bytes_sent = 0;      ///< HTTP bytes written (before encryption)
 };
 
 /// Thread-safe; may run on an io_context with several threads.
