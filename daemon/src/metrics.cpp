@@ -37,6 +37,10 @@ void Metrics::request_done(std::string_view route, unsigned status, double secon
 }
 
 void Metrics::add_gauge(std::string name, std::string help, std::function<double()> read) {
+  add_gauge_family(std::move(name), std::move(help), [r = std::move(read)] { return Samples{{"", r()}}; });
+}
+
+void Metrics::add_gauge_family(std::string name, std::string help, std::function<Samples()> read) {
   std::lock_guard lk(mu_);
   gauges_.push_back(Gauge{std::move(name), std::move(help), std::move(read)});
 }
@@ -88,7 +92,9 @@ std::string Metrics::render() const {
   }
   for (const auto& g : gauges_) {
     out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
-    out += g.name + " " + num(g.read()) + "\n";
+    for (const auto& [labels, value] : g.read()) {
+      out += g.name + (labels.empty() ? "" : "{" + labels + "}") + " " + num(value) + "\n";
+    }
   }
   return out;
 }

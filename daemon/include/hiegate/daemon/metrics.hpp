@@ -32,6 +32,10 @@ public:
   /// valid metric name starting with "hiegate_"; the callback must be
   /// thread-safe and cheap.
   void add_gauge(std::string name, std::string help, std::function<double()> read);
+  /// A gauge with labels: `read` returns (label set, value) pairs, the label
+  /// set written as Prometheus expects it (`state="stopped"`). Same rules.
+  using Samples = std::vector<std::pair<std::string, double>>;
+  void add_gauge_family(std::string name, std::string help, std::function<Samples()> read);
   /// A counter owned by a component; returns a stable reference.
   std::atomic<std::uint64_t>& counter(const std::string& name, const std::string& help);
 
@@ -48,7 +52,7 @@ private:
   std::map<std::string, RouteStats, std::less<>> routes_;
   struct Gauge {
     std::string name, help;
-    std::function<double()> read;
+    std::function<Samples()> read;
   };
   std::vector<Gauge> gauges_;
   struct Counter {
