@@ -10,11 +10,13 @@
 
 #include "hiegate/crypto/keys.hpp"
 #include "hiegate/daemon/audit.hpp"
+#include "hiegate/daemon/cache_purges.hpp"
 #include "hiegate/daemon/config.hpp"
 #include "hiegate/daemon/directive_api.hpp"
 #include "hiegate/daemon/directive_service.hpp"
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/gateway.hpp"
+#include "hiegate/daemon/in_flight.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/daemon/tunnels.hpp"
@@ -109,7 +111,8 @@ public:
       metrics_.add_gauge("hiegate_exports_overdue", "Exports past their delete_by without a deletion confirmation.",
                          [this] { return static_cast<double>(overdue_exports_()); });
     }
-    server_.emplace(LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }});
+    server_.emplace(
+        LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }, in_flight_.get()});
     if (auto st = server_->start(*cfg); !st) {
       return fail_start(st.error());
     }
@@ -117,6 +120,10 @@ public:
       log_.log(Level::info, events::kListening, "local API listening on " + ep, {{"ENDPOINT", ep}});
     }
     wait_signal();
+    // Windows (not_before/not_after) open and close without a message: the
+    // requests in flight are re-checked twice a second.
+    mode_ticker_.emplace(ioc_, std::chrono::seconds(1), [this] { mode_tick(); });
+    mode_ticker_->start();
     if (auto wd = notifier_.watchdog_interval()) {
       watchdog_.emplace(ioc_, *wd, [this] { notifier_.watchdog(); });
       watchdog_->start();
@@ -191,6 +198,16 @@ private:
                              [] { return std::chrono::time_point_cast<std::chrono::seconds>(
                                       std::chrono::system_clock::now()); },
                              *store_, directives_.get(), nullptr, nullptr, audit_.get()});
+    in_flight_ = std::make_unique<InFlight>([this] { return gateway_->mode().allowed; });
+    add_mode_metrics(metrics_, [this] { return gateway_->mode(); });
+    metrics_.add_gauge("hiegate_requests_in_flight", "Requests in flight that a secretariat order could cut.",
+                       [this] { return static_cast<double>(in_flight_->size()); });
+    metrics_.add_gauge("hiegate_requests_cut", "Requests cut by a secretariat order since start.",
+                       [this] { return static_cast<double>(in_flight_->cut_total()); });
+    purges_ = std::make_unique<CachePurges>(*store_, log_, [this](AuditRecord r) {
+      gateway_->audited(std::move(r), [](Status) {});
+    });
+    check_purges();
     if (cfg.tls.enabled()) {
       if (auto st = start_peer_network(cfg); !st) return st;
       gateway_->peers = peer_client_.get();
@@ -357,6 +374,10 @@ private:
       log_.log(Level::notice, events::kPeerRefused, "peer handshake refused: " + why.message,
                {{"REMOTE", remote}, {"CODE", why.code}});
     };
+    pso.track_request = [this](const transport::PeerRequest& r, std::function<void()> cut) -> InFlight::Handle {
+      const auto f = peer_function(r.path);
+      return f ? in_flight_->hold(*f, std::move(cut)) : nullptr;
+    };
     auto routes = peer_routes(*gateway_);
     if (directives_) {
       routes.push_back(directives_peer_route(*directives_, cfg.network.facility, gateway_->clock,
@@ -370,10 +391,27 @@ private:
     return {};
   }
 
-  /// Every delivered envelope is logged (and audited); an accepted one may
-  /// change the mode, so the tunnels re-check at once.
+  /// The purge_cache orders in force not yet carried out.
+  void check_purges() {
+    if (directives_) purges_->check(gateway_->mode().orders.purges);
+  }
+
+  /// Windows open and close on time: cut what the mode no longer allows.
+  void mode_tick() {
+    if (const auto n = in_flight_->recheck(); n > 0) {
+      log_.log(Level::notice, events::kRequestsCut,
+               std::to_string(n) + " requests in flight cut: the mode in force forbids their function",
+               {{"COUNT", std::to_string(n)}});
+    }
+    check_purges();
+  }
+
+  /// Every delivered envelope is logged and audited; an accepted one may
+  /// change the mode, so the tunnels and the requests in flight re-check at
+  /// once.
   DirectiveAuditHook directive_audit_hook() {
     return [this](std::string_view source, std::size_t index, const Result<policy::Verdict>& v) {
+      gateway_->audited(directive_audit_record(source, index, v), [](Status) {});
       const std::string where = std::string(source) + "#" + std::to_string(index);
       if (!v) {
         log_.log(Level::error, events::kDirectiveRejected, "directive not stored: " + v.error().message,
@@ -392,6 +430,7 @@ private:
                v->decision == policy::Outcome::noop ? "directive already held (no-op)" : "directive accepted",
                {{"SOURCE", where}, {"SEQUENCE", std::to_string(v->sequence)}});
       if (tunnels_) tunnels_->mode_changed();
+      mode_tick();
       notifier_.status(summary());
     };
   }
@@ -497,6 +536,7 @@ private:
     if (tunnels_) tunnels_->stop();
     if (watchdog_) watchdog_->stop();
     prune_timer_.cancel();
+    if (mode_ticker_) mode_ticker_->stop();
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     drain_timer_.expires_after(cfg->daemon.drain_timeout);
@@ -557,6 +597,9 @@ private:
   net::steady_timer prune_timer_;
   std::optional<net::steady_timer> finish_timer_;
   std::optional<Watchdog> watchdog_;
+  std::optional<Watchdog> mode_ticker_;  ///< periodic re-check of the requests in flight
+  std::unique_ptr<InFlight> in_flight_;
+  std::unique_ptr<CachePurges> purges_;
   mutable std::mutex config_mu_;
   ConfigPtr config_;
   std::shared_ptr<const crypto::KeyRing> keys_;

@@ -487,6 +487,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     if (!policy::is_patient_id(patient)) {
       return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
     }
+    req.function = network_function(req);
     auto plain = std::make_shared<Responder>(std::move(r));
     resolve_actor(gw, *windows, req, plain, patient, [&gw, patient](Actor a) {
       const auto rp = a.rp;
@@ -569,6 +570,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     if (req.msg[kPurposeHeader] == "emergency" && !policy::is_patient_id(patient_hint)) {
       return r.send(bad_request("invalid_patient", "an emergency fetch names its patient in X-HIE-Patient"));
     }
+    req.function = network_function(req);
     auto plain = std::make_shared<Responder>(std::move(r));
     resolve_actor(gw, *windows, req, plain, patient_hint, [&gw, code, id, peer = *peer_it, refused](Actor a) {
       const auto rp = a.rp;

@@ -277,4 +277,13 @@ std::string encode_reason(std::string_view reason) {
   return out;
 }
 
+policy::Function network_function(const ApiRequest& req) {
+  return req.msg[kPurposeHeader] == "emergency" ? policy::Function::emergency : policy::Function::view;
+}
+
+std::optional<policy::Function> peer_function(std::string_view path) {
+  if (path == "/peer/v1/directives" || path == "/peer/v1/health") return std::nullopt;
+  return policy::Function::serve;
+}
+
 }  // namespace hiegate::daemon

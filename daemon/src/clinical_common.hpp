@@ -23,6 +23,13 @@ inline constexpr const char* kRoleHeader = "X-HIE-Role";
 inline constexpr const char* kPurposeHeader = "X-HIE-Purpose";
 inline constexpr const char* kReasonHeader = "X-HIE-Emergency-Reason";
 
+/// The function a clinical request across the network exercises: `emergency`
+/// when its purpose says so, `view` otherwise.
+[[nodiscard]] policy::Function network_function(const ApiRequest& req);
+/// The function a peer API request exercises (`serve` for disclosures);
+/// nullopt for routes no order stops (directives, health).
+[[nodiscard]] std::optional<policy::Function> peer_function(std::string_view path);
+
 /// A stored user record <-> JSON {"role","department","active"}.
 [[nodiscard]] nlohmann::json user_to_json(const policy::UserRecord& u);
 [[nodiscard]] Result<policy::UserRecord> user_from_json(const std::string& id, const nlohmann::json& j);

@@ -41,6 +41,32 @@ json state_json(const DirectiveService& service, std::string_view facility, poli
 
 }  // namespace
 
+AuditRecord directive_audit_record(std::string_view source, std::size_t index,
+                                   const Result<policy::Verdict>& verdict) {
+  AuditRecord rec;
+  rec.event = "directive";
+  rec.action = AuditAction::update;
+  rec.detail = std::string(source) + "#" + std::to_string(index);
+  if (!verdict) {
+    rec.outcome = AuditOutcome::serious_failure;
+    rec.reason_code = verdict.error().code;
+    rec.detail += " " + verdict.error().message;
+    return rec;
+  }
+  const policy::Verdict& v = *verdict;
+  if (v.kind) rec.detail += " " + std::string(policy::name(*v.kind));
+  if (v.sequence != 0) rec.detail += " sequence " + std::to_string(v.sequence);
+  if (!v.detail.empty()) rec.detail += ": " + v.detail;
+  if (!v.rejected()) {
+    rec.reason_code = std::string(decision_name(v.decision));
+    return rec;
+  }
+  rec.reason_code = std::string(policy::code(v.reason));
+  rec.outcome = v.reason == RejectReason::equivocation ? AuditOutcome::serious_failure
+                                                       : AuditOutcome::minor_failure;
+  return rec;
+}
+
 DeliveryAnswer deliver_directives(DirectiveService& service, std::string_view facility,
                                   std::string_view body, policy::Time now,
                                   std::string_view source, const DirectiveAuditHook& audit) {

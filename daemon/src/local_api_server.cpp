@@ -13,6 +13,7 @@
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
 #include "hiegate/daemon/events.hpp"
+#include "hiegate/daemon/in_flight.hpp"
 
 namespace hiegate::daemon {
 
@@ -306,6 +307,14 @@ private:
                             {{"ROUTE", route_label_}, {"ERROR", e.what()}});
       // The Responder, if still unsent, answers 500 from its destructor.
     }
+    if (req.function && server_->deps.in_flight != nullptr && state_ != State::closed) {
+      // Held until the response is written: a slow download of a document
+      // stays cuttable to its last byte.
+      std::weak_ptr<SessionBase> weak = this->weak_from_this();
+      in_flight_ = server_->deps.in_flight->hold(*req.function, [weak] {
+        if (auto s = weak.lock()) s->force_close();
+      });
+    }
   }
 
   void respond(HttpResponse res, bool count = true) {
@@ -325,6 +334,7 @@ private:
                       [self = this->shared_from_this(), keep](beast::error_code ec, std::size_t) {
                         self->disarm();
                         self->res_.reset();
+                        self->in_flight_.reset();
                         if (ec || !keep) return self->close();
                         self->wait_request();
                       });
@@ -333,6 +343,7 @@ private:
   void close() {
     if (state_ == State::closed) return;
     state_ = State::closed;
+    in_flight_.reset();
     disarm();
     beast::error_code ignored;
     sock_.shutdown(net::socket_base::shutdown_both, ignored);
@@ -356,6 +367,7 @@ private:
   std::string request_id_;
   Clock::time_point started_;
   std::shared_ptr<HttpResponse> res_;
+  std::shared_ptr<void> in_flight_;  // registration of the request in flight, if any
 };
 
 const std::string& overloaded_response() {

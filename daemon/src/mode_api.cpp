@@ -1,5 +1,6 @@
 #include "hiegate/daemon/mode_api.hpp"
 
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "hiegate/policy/directive_bodies.hpp"
@@ -37,6 +38,34 @@ nlohmann::json mode_json(const policy::OperatingMode& m) {
                       {"behind", m.freshness.behind}};
   if (m.freshness.fallback) j["fallback"] = policy::name(*m.freshness.fallback);
   return j;
+}
+
+void add_mode_metrics(Metrics& metrics, std::function<policy::OperatingMode()> mode) {
+  auto m = std::make_shared<std::function<policy::OperatingMode()>>(std::move(mode));
+  metrics.add_family("hiegate_mode", "The operating mode in force (1 for the current state).", "gauge", [m] {
+    const std::string_view now = (*m)().summary();
+    std::vector<Metrics::Sample> out;
+    for (const char* s : {"normal", "behind", "stale", "restricted", "stale_mode", "stopped", "failsafe"}) {
+      out.push_back({Metrics::label("state", s), now == s ? 1.0 : 0.0});
+    }
+    return out;
+  });
+  metrics.add_family("hiegate_function_allowed", "Whether the mode in force allows each function.", "gauge", [m] {
+    const auto cur = (*m)();
+    std::vector<Metrics::Sample> out;
+    for (auto f : policy::kAllFunctions) {
+      out.push_back({Metrics::label("function", policy::name(f)), cur.allows(f) ? 1.0 : 0.0});
+    }
+    return out;
+  });
+  metrics.add_gauge("hiegate_stopping_orders", "Secretariat orders stopping this gateway now.",
+                    [m] { return static_cast<double>((*m)().orders.stopped_by.size()); });
+  metrics.add_gauge("hiegate_directives_stale", "1 when no unexpired heartbeat is held.",
+                    [m] { return (*m)().freshness.stale ? 1.0 : 0.0; });
+  metrics.add_gauge("hiegate_directives_behind", "1 when the heartbeat names newer orders than held.",
+                    [m] { return (*m)().freshness.behind ? 1.0 : 0.0; });
+  metrics.add_gauge("hiegate_directives_failsafe", "1 in failsafe mode (stored state missing or invalid).",
+                    [m] { return (*m)().failsafe ? 1.0 : 0.0; });
 }
 
 std::optional<HttpResponse> refuse_by_mode(const policy::OperatingMode& m, policy::Function f) {

@@ -154,4 +154,14 @@ void Store::cache_purge(std::int64_t now, bool all, Callback<std::uint64_t> done
   });
 }
 
+void Store::cache_purge_before(std::int64_t before, Callback<std::uint64_t> done) {
+  Impl& s = *impl_;
+  s.write<std::uint64_t>(false, std::move(done), [&s, before](sqlite::Db& db) -> Result<std::uint64_t> {
+    auto q = db.cached("SELECT id_hash FROM cache WHERE expires_at<?");
+    if (!q) return std::move(q).error();
+    (*q)->bind(1, before + s.opt.cache_ttl_seconds);
+    return delete_where(db, **q);
+  });
+}
+
 }  // namespace hiegate::daemon

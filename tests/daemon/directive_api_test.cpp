@@ -126,3 +126,38 @@ TEST_F(DirectiveApiTest, LocalHandlerAnswersLikeThePeerRoute) {
 
 }  // namespace
 }  // namespace hiegate::daemon
+
+namespace hiegate::daemon {
+namespace {
+
+TEST(DirectiveAuditRecord, EveryVerdictBecomesARecord) {
+  policy::Verdict ok;
+  ok.decision = policy::Outcome::accept;
+  ok.kind = policy::DocumentKind::orders;
+  ok.sequence = 42;
+  AuditRecord r = directive_audit_record("peer hie://nishitama/secretariat", 1, ok);
+  EXPECT_EQ(r.event, "directive");
+  EXPECT_EQ(r.action, AuditAction::update);
+  EXPECT_EQ(r.outcome, AuditOutcome::success);
+  EXPECT_EQ(r.reason_code, "accept");
+  EXPECT_EQ(r.detail, "peer hie://nishitama/secretariat#1 orders sequence 42");
+
+  policy::Verdict eq = ok;
+  eq.decision = policy::Outcome::reject;
+  eq.reason = policy::RejectReason::equivocation;
+  r = directive_audit_record("file", 0, eq);
+  EXPECT_EQ(r.reason_code, "equivocation");
+  EXPECT_EQ(r.outcome, AuditOutcome::serious_failure);
+
+  eq.reason = policy::RejectReason::rollback;
+  EXPECT_EQ(directive_audit_record("file", 0, eq).outcome, AuditOutcome::minor_failure);
+  EXPECT_EQ(directive_audit_record("file", 0, eq).reason_code, "rollback");
+
+  const Result<policy::Verdict> failed = make_error("store_write_failed", "disk full");
+  r = directive_audit_record("local ops", 2, failed);
+  EXPECT_EQ(r.reason_code, "store_write_failed");
+  EXPECT_EQ(r.outcome, AuditOutcome::serious_failure);
+}
+
+}  // namespace
+}  // namespace hiegate::daemon

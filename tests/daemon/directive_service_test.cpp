@@ -121,3 +121,48 @@ TEST_F(DirectiveServiceTest, ReadersSeeWholeSnapshotsWhileDelivering) {
 
 }  // namespace
 }  // namespace hiegate::daemon
+
+namespace hiegate::daemon {
+namespace {
+
+/// §4 through the service with the clock as a parameter: a heartbeat
+/// withheld past stale_grace (72 h by default) enters stale_mode
+/// (emergency_only); a fresh heartbeat lifts it.
+TEST(DirectiveServiceStale, HeartbeatWithheldPastGraceEntersStaleMode) {
+  test::TempDir tmp;
+  DirectiveKit kit;
+  policy::VerifierOptions verifier;
+  verifier.network = "nishitama";
+  DirectiveService svc = testing::make_directive_service(tmp.path(), kit, verifier);
+  const std::string orders = DirectiveKit::orders_body(1, json::array());
+  ASSERT_EQ(svc.deliver(kit.signed_orders(orders), at(kNow))->decision, Outcome::accept);
+  ASSERT_EQ(svc.deliver(kit.signed_heartbeat(DirectiveKit::heartbeat_body(1, 1, orders)), at(kNow))->decision,
+            Outcome::accept);
+  EXPECT_EQ(svc.mode(kUs, at(kNow)).summary(), "normal");
+
+  // Expired (2026-11-22T09:00Z) but within the grace: stale, still serving.
+  policy::OperatingMode m = svc.mode(kUs, at("2026-11-23T09:00:00Z"));
+  EXPECT_EQ(m.summary(), "stale");
+  EXPECT_TRUE(m.freshness.stale);
+  EXPECT_TRUE(m.allows(Function::view));
+
+  // Past expiry + 72 h: stale_mode, emergency only.
+  m = svc.mode(kUs, at("2026-11-25T09:00:01Z"));
+  EXPECT_EQ(m.summary(), "stale_mode");
+  EXPECT_FALSE(m.allows(Function::view));
+  EXPECT_TRUE(m.allows(Function::emergency));
+  // Orders never lapse by staleness, and staleness is not failsafe.
+  EXPECT_FALSE(m.failsafe);
+
+  // A fresh heartbeat ends it.
+  const auto late = at("2026-11-25T10:00:00Z");
+  auto v = svc.deliver(kit.signed_heartbeat(DirectiveKit::heartbeat_body(
+                           2, 1, orders, "2026-11-25T09:30:00Z", "2026-11-26T09:30:00Z")),
+                       late);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->decision, Outcome::accept) << v->detail;
+  EXPECT_EQ(svc.mode(kUs, late).summary(), "normal");
+}
+
+}  // namespace
+}  // namespace hiegate::daemon

@@ -123,6 +123,12 @@ private:
     pr.body = std::move(req.body());
     pr.peer = *stream_.peer();
     const auto match = match_route(server_->routes, pr.method, pr.path, pr.peer);
+    if (!match.refusal && server_->opts.track_request) {
+      std::weak_ptr<Session> weak = weak_from_this();
+      in_flight_ = server_->opts.track_request(pr, [weak] {
+        if (auto s = weak.lock()) asio::post(s->stream_.get_executor(), [s] { s->stream_.close(); });
+      });
+    }
     PeerResponse out;
     if (match.refusal) {
       out = *match.refusal;
@@ -177,6 +183,7 @@ private:
       self->count(&PeerServerStats::bytes_sent, n);
       const bool keep = self->response_->keep_alive();
       self->response_.reset();
+      self->in_flight_.reset();
       if (ec) return self->finish();
       if (!keep) return self->shutdown();
       self->read_request(self->server_->opts.idle_timeout);
@@ -195,6 +202,7 @@ private:
   }
 
   void finish() {
+    in_flight_.reset();
     stream_.close();
     std::lock_guard lock(server_->mu);
     server_->sessions.erase(shared_from_this());
@@ -212,6 +220,7 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<Response> response_;
+  std::shared_ptr<void> in_flight_;  // the request's registration with track_request, if any
 };
 
 }  // namespace

@@ -40,6 +40,7 @@
 #include <string_view>
 
 #include "hiegate/common/result.hpp"
+#include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/directive_service.hpp"
 #include "hiegate/daemon/http.hpp"
 #include "hiegate/policy/directives.hpp"
@@ -57,6 +58,14 @@ inline constexpr std::string_view kDirectiveStoreSubdir = "directives";
 /// empty.
 using DirectiveAuditHook =
     std::function<void(std::string_view source, std::size_t index, const Result<policy::Verdict>&)>;
+
+/// The audit record of one delivered envelope (event "directive"): action
+/// update, outcome success for an accepted one or a no-op, minor failure for
+/// a rejection, serious failure for an equivocation or a store failure;
+/// reason_code "accept", "noop", the rejection reason or the store error
+/// code; detail: source#index, kind, sequence and the verifier's detail.
+[[nodiscard]] AuditRecord directive_audit_record(std::string_view source, std::size_t index,
+                                                 const Result<policy::Verdict>& verdict);
 
 struct DeliveryAnswer {
   unsigned status = 200;

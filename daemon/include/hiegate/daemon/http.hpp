@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "hiegate/daemon/config.hpp"
+#include "hiegate/policy/functions.hpp"
 
 namespace hiegate::daemon {
 
@@ -37,6 +38,11 @@ struct ApiRequest {
   std::string token_name;  ///< which configured token authenticated the caller
   ConfigPtr config;        ///< the snapshot in force when the request arrived
   std::chrono::steady_clock::time_point started;
+  /// The network function this request exercises. A handler sets it before
+  /// returning; the server then keeps the request registered in flight until
+  /// its response is written, and a new order forbidding the function cuts
+  /// the connection.
+  std::optional<policy::Function> function;
 
   [[nodiscard]] std::string_view param(std::string_view name) const;
   /// Value of query parameter `name` (percent-decoded), or nullopt.

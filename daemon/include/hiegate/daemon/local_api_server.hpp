@@ -31,6 +31,8 @@
 
 namespace hiegate::daemon {
 
+class InFlight;
+
 class LocalApiServer {
 public:
   struct Deps {
@@ -39,6 +41,7 @@ public:
     Metrics& metrics;
     const Router& router;                ///< must outlive the server
     std::function<ConfigPtr()> config;   ///< current snapshot; thread-safe
+    InFlight* in_flight = nullptr;       ///< where requests naming a function register; may be null
   };
 
   explicit LocalApiServer(Deps deps);

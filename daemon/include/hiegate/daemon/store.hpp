@@ -133,6 +133,9 @@ public:
                   Callback<void> done);
   /// Removes expired entries (or all with `all`); returns how many.
   void cache_purge(std::int64_t now, bool all, Callback<std::uint64_t> done);
+  /// Removes the entries stored before `before` (unix seconds; the stored
+  /// time is expires_at minus the TTL in force); returns how many.
+  void cache_purge_before(std::int64_t before, Callback<std::uint64_t> done);
 
   void put_record(RecordTable table, StoredRecord record, Callback<void> done);
   void get_record(RecordTable table, std::string key, Callback<StoredRecord> done);

@@ -33,6 +33,11 @@ struct PeerServerOptions {
   /// strand, possibly concurrently for several connections: must be
   /// thread-safe and quick. May be empty.
   std::function<void(const std::string& remote, const Error& why)> on_handshake_failure;
+  /// Called when a request is handed to its route, with `cut`, which aborts
+  /// the connection (callable from any thread, at any time). The returned
+  /// handle (may be null) is held until the response is written or the
+  /// connection ends. Must be thread-safe. May be empty.
+  std::function<std::shared_ptr<void>(const PeerRequest&, std::function<void()> cut)> track_request;
 };
 
 /// Counters since start (monotonic) and the open connections now.
