@@ -54,6 +54,11 @@ void Gateway::write_config(const std::string& text) const { dir_.write("hiegate.
 void Gateway::start() {
   std::vector<std::string> argv = {binary("hiegated").string(), "--config", config_path().string()};
   if (::geteuid() == 0) argv.emplace_back("--allow-root");
+  child_.reset();
+  std::error_code ec;
+  if (std::filesystem::exists(dir_ / "hiegated.log", ec)) {
+    std::filesystem::rename(dir_ / "hiegated.log", dir_ / "hiegated.log.1", ec);
+  }
   child_ = std::make_unique<Child>(argv, env_, dir_ / "hiegated.log");
   const auto line = wait_for_line(dir_ / "hiegated.log", "local API listening on 127.0.0.1:");
   ASSERT_TRUE(line) << "daemon did not start:\n" << log();
@@ -61,6 +66,12 @@ void Gateway::start() {
   ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:[0-9]+")));
   tcp_ = m.str();
   ASSERT_TRUE(wait_for_line(dir_ / "hiegated.log", "ready")) << log();
+}
+
+int Gateway::stop() {
+  if (!child_) return -1;
+  child_->signal(SIGTERM);
+  return child_->wait(std::chrono::seconds(10)).value_or(-1);
 }
 
 std::string Gateway::log() const {
