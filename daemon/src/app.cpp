@@ -79,6 +79,7 @@ public:
                                    [this] { return config(); },
                                    metrics_,
                                    [this](nlohmann::json& j) { fill_status(j); },
+                                   [this](Responder r) { rekey_now(std::move(r)); },
                                });
     add_clinical_routes(router_, *gateway_);
     if (directives_) {
@@ -161,11 +162,7 @@ private:
     auto audit = AuditLog::open(ao, keys_, log_);
     if (!audit) return std::move(audit).error();
     audit_ = std::move(*audit);
-    if (store_->rekey_status().running) {
-      store_->start_rekey([this](Result<RekeyStatus> r) {
-        if (r) log_.log(Level::notice, events::kRekeyFinished, "rekey finished");
-      });
-    }
+    if (store_->rekey_status().running) store_->start_rekey([this](Result<RekeyStatus> r) { rekey_ended(r); });
     if (!cfg.directives.keyset.empty()) {
       if (auto st = start_directive_service(cfg); !st) return st;
     } else {
@@ -425,6 +422,60 @@ private:
     });
   }
 
+  static nlohmann::json rekey_json(const RekeyStatus& rk) {
+    return {{"running", rk.running}, {"from_version", rk.from_version}, {"to_version", rk.to_version},
+            {"done", rk.done}, {"total", rk.total}};
+  }
+
+  void rekey_ended(const Result<RekeyStatus>& r) {
+    if (r) {
+      log_.log(Level::notice, events::kRekeyFinished, "rekey finished",
+               {{"KEY_VERSION", std::to_string(r->to_version)}, {"RECORDS", std::to_string(r->done)}});
+    } else {
+      log_.log(Level::error, events::kRekeyFinished, "rekey stopped: " + r.error().message, {{"CODE", r.error().code}});
+    }
+  }
+
+  /// POST /v1/store/rekey: reads the key files again (a few small files; the
+  /// ring at start stays in use by the audit trail) and hands the ring to the
+  /// store, which refuses a wrong or incomplete one without changing anything.
+  void rekey_now(Responder r) {
+    auto ring = crypto::KeyRing::load(config()->store.master_key);
+    if (!ring) {
+      r.send(error_response(http::status::conflict, ring.error().code, ring.error().message));
+      return;
+    }
+    auto keys = std::make_shared<const crypto::KeyRing>(std::move(*ring));
+    auto resp = std::make_shared<Responder>(std::move(r));
+    store_->adopt_keys(
+        std::move(keys),
+        [this, resp](Result<RekeyStatus> st) {
+          if (!st) {
+            resp->send(error_response(http::status::conflict, st.error().code, st.error().message));
+            return;
+          }
+          if (!st->running) {
+            resp->send(json_response(http::status::ok, {{"rekey", rekey_json(*st)}}));
+            return;
+          }
+          log_.log(Level::notice, events::kRekeyStarted, "rekey started",
+                   {{"FROM_VERSION", std::to_string(st->from_version)},
+                    {"KEY_VERSION", std::to_string(st->to_version)}, {"RECORDS", std::to_string(st->total)}});
+          AuditRecord rec;
+          rec.event = "key_operation";
+          rec.action = AuditAction::execute;
+          rec.facility = config()->network.facility;
+          rec.reason_code = "rekey_started";
+          rec.detail = "rekey from key version " + std::to_string(st->from_version) + " to " +
+                       std::to_string(st->to_version) + ", " + std::to_string(st->total) + " records";
+          // Answered once the record is durable; the rekey runs either way.
+          gateway_->audited(std::move(rec), [resp, body = rekey_json(*st)](Status) {
+            resp->send(json_response(http::status::accepted, {{"rekey", body}}));
+          });
+        },
+        [this](Result<RekeyStatus> done) { rekey_ended(done); });
+  }
+
   void fill_status(nlohmann::json& j) const {
     const ConfigPtr cfg = config();
     const auto up = std::chrono::steady_clock::now() - started_;
@@ -446,6 +497,8 @@ private:
       d["heartbeat_sequence"] = snap->state.heartbeat ? snap->state.heartbeat->value.sequence : 0;
     }
     if (overdue_exports_) j["exports"] = {{"overdue", overdue_exports_()}};
+    const RekeyStatus rk = store_->rekey_status();
+    j["store"] = {{"key_version", rk.running ? rk.from_version : rk.to_version}, {"rekey", rekey_json(rk)}};
     if (credentials_) {
       const auto c = credentials_->current();
       j["tls"] = {{"identity", c->identity().uri()},
