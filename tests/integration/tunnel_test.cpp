@@ -14,6 +14,8 @@
 #include "hiegate/crypto/primitives.hpp"
 #include "integration/dev_network.hpp"
 #include "integration/state_kit.hpp"
+#include "policy/directive_kit.hpp"
+#include "hiegate/policy/rfc3339.hpp"
 
 namespace hiegate::test {
 namespace {
@@ -241,6 +243,49 @@ TEST_F(Tunnels, ReloadAddsATunnelWithoutTouchingAnOpenOne) {
   EXPECT_EQ(round_trip(added, mllp("MSH|new")), mllp("MSH|new"));
   EXPECT_EQ(round_trip(open, mllp("MSH|after")), mllp("MSH|after"));  // the first connection carried on
   EXPECT_EQ(echo.accepted(), 2);
+}
+
+// The secretariat stops facility A while a tunnel carries traffic: the open
+// connection is cut within a second, a new one is refused, both audited.
+TEST_F(Tunnels, AStopOrderCutsALiveTunnel) {
+  policy::testing::DirectiveKit kit;
+  TempDir keys;
+  const auto anchor = keys.write("keyset.json", kit.keyset(1));
+  EchoServer echo;
+  auto b = make(kB, b_tunnels(echo.port()));
+  auto a = make(kA, a_tunnels() + "[directives]\nkeyset = \"" + anchor.string() + "\"\n");
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  const std::string issued = policy::format_rfc3339(now - std::chrono::minutes(1));
+  const std::string expires = policy::format_rfc3339(now + std::chrono::hours(23));
+  const auto deliver = [&](std::uint64_t seq, const json& orders) {
+    const std::string body = policy::testing::DirectiveKit::orders_body(seq, orders, 1, issued);
+    const auto r = a->call("POST", "/v1/directives", {},
+                           "[" + kit.signed_orders(body) + "," +
+                               kit.signed_heartbeat(policy::testing::DirectiveKit::heartbeat_body(
+                                   seq, seq, body, issued, expires)) +
+                               "]");
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  deliver(1, json::array());
+  RawConn open(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(round_trip(open, mllp("MSH|before")), mllp("MSH|before")) << a->log();
+
+  deliver(2, json::array({{{"id", "m1"}, {"action", "stop"}, {"audience", "*"}, {"reason", "maintenance"}}}));
+  const auto cut_from = std::chrono::steady_clock::now();
+  EXPECT_TRUE(open.closed_by_peer(3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - cut_from, 1500ms);
+  RawConn refused(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});
+  EXPECT_TRUE(refused.closed_by_peer(3s));
+  EXPECT_EQ(echo.accepted(), 1);
+
+  ASSERT_EQ(a->stop(), 0);
+  const auto outs = audit_records(*a, "tunnel_out");
+  EXPECT_EQ(std::count_if(outs.begin(), outs.end(), [](const json& r) { return r["outcome_desc"] == "mode_cut"; }), 1)
+      << json(outs).dump(1);
+  EXPECT_EQ(
+      std::count_if(outs.begin(), outs.end(), [](const json& r) { return r["outcome_desc"] == "refused_mode"; }), 1)
+      << json(outs).dump(1);
 }
 
 }  // namespace
