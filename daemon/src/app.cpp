@@ -83,6 +83,7 @@ public:
                                    [this] { return config(); },
                                    metrics_,
                                    [this](nlohmann::json& j) { fill_status(j); },
+                                   [this](Responder r) { rekey_now(std::move(r)); },
                                });
     if (auto st = add_clinical_routes(router_, *gateway_); !st) {
       return fail_start(st.error());
@@ -176,17 +177,11 @@ private:
     audit_ = std::move(*audit);
     prune_audit();
     if (const auto rk = store_->rekey_status(); rk.running) {
-      audit_daemon_act("key_operation", AuditOutcome::success, "",
+      audit_daemon_act("key_operation", AuditOutcome::success, "rekey_started",
                        "rekey from key version " + std::to_string(rk.from_version) + " to " +
-                           std::to_string(rk.to_version) + " started (" + std::to_string(rk.done) + " of " +
-                           std::to_string(rk.total) + " records done)");
-      store_->start_rekey([this](Result<RekeyStatus> r) {
-        if (r) log_.log(Level::notice, events::kRekeyFinished, "rekey finished");
-        audit_daemon_act("key_operation", r ? AuditOutcome::success : AuditOutcome::serious_failure,
-                         r ? "" : r.error().code,
-                         r ? "rekey to key version " + std::to_string(r->to_version) + " finished"
-                           : "rekey failed: " + r.error().message);
-      });
+                           std::to_string(rk.to_version) + " resumed at start (" + std::to_string(rk.done) +
+                           " of " + std::to_string(rk.total) + " records done)");
+      store_->start_rekey([this](Result<RekeyStatus> r) { rekey_ended(r); });
     }
     if (!cfg.directives.keyset.empty()) {
       if (auto st = start_directive_service(cfg); !st) return st;
@@ -556,6 +551,64 @@ private:
     });
   }
 
+  static nlohmann::json rekey_json(const RekeyStatus& rk) {
+    return {{"running", rk.running}, {"from_version", rk.from_version}, {"to_version", rk.to_version},
+            {"done", rk.done}, {"total", rk.total}};
+  }
+
+  void rekey_ended(const Result<RekeyStatus>& r) {
+    if (r) {
+      log_.log(Level::notice, events::kRekeyFinished, "rekey finished",
+               {{"KEY_VERSION", std::to_string(r->to_version)}, {"RECORDS", std::to_string(r->done)}});
+    } else {
+      log_.log(Level::error, events::kRekeyFinished, "rekey stopped: " + r.error().message, {{"CODE", r.error().code}});
+    }
+    audit_daemon_act("key_operation", r ? AuditOutcome::success : AuditOutcome::serious_failure,
+                     r ? "rekey_finished" : r.error().code,
+                     r ? "rekey to key version " + std::to_string(r->to_version) + " finished"
+                       : "rekey failed: " + r.error().message);
+  }
+
+  /// POST /v1/store/rekey: reads the key files again (a few small files; the
+  /// ring at start stays in use by the audit trail) and hands the ring to the
+  /// store, which refuses a wrong or incomplete one without changing anything.
+  void rekey_now(Responder r) {
+    auto ring = crypto::KeyRing::load(config()->store.master_key);
+    if (!ring) {
+      r.send(error_response(http::status::conflict, ring.error().code, ring.error().message));
+      return;
+    }
+    auto keys = std::make_shared<const crypto::KeyRing>(std::move(*ring));
+    auto resp = std::make_shared<Responder>(std::move(r));
+    store_->adopt_keys(
+        std::move(keys),
+        [this, resp](Result<RekeyStatus> st) {
+          if (!st) {
+            resp->send(error_response(http::status::conflict, st.error().code, st.error().message));
+            return;
+          }
+          if (!st->running) {
+            resp->send(json_response(http::status::ok, {{"rekey", rekey_json(*st)}}));
+            return;
+          }
+          log_.log(Level::notice, events::kRekeyStarted, "rekey started",
+                   {{"FROM_VERSION", std::to_string(st->from_version)},
+                    {"KEY_VERSION", std::to_string(st->to_version)}, {"RECORDS", std::to_string(st->total)}});
+          AuditRecord rec;
+          rec.event = "key_operation";
+          rec.action = AuditAction::execute;
+          rec.facility = config()->network.facility;
+          rec.reason_code = "rekey_started";
+          rec.detail = "rekey from key version " + std::to_string(st->from_version) + " to " +
+                       std::to_string(st->to_version) + ", " + std::to_string(st->total) + " records";
+          // Answered once the record is durable; the rekey runs either way.
+          gateway_->audited(std::move(rec), [resp, body = rekey_json(*st)](Status) {
+            resp->send(json_response(http::status::accepted, {{"rekey", body}}));
+          });
+        },
+        [this](Result<RekeyStatus> done) { rekey_ended(done); });
+  }
+
   void fill_status(nlohmann::json& j) const {
     const ConfigPtr cfg = config();
     const auto up = std::chrono::steady_clock::now() - started_;
@@ -577,6 +630,8 @@ private:
       d["heartbeat_sequence"] = snap->state.heartbeat ? snap->state.heartbeat->value.sequence : 0;
     }
     if (overdue_exports_) j["exports"] = {{"overdue", overdue_exports_()}};
+    const RekeyStatus rk = store_->rekey_status();
+    j["store"] = {{"key_version", rk.running ? rk.from_version : rk.to_version}, {"rekey", rekey_json(rk)}};
     if (credentials_) {
       const auto c = credentials_->current();
       j["tls"] = {{"identity", c->identity().uri()},

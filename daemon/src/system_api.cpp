@@ -27,6 +27,8 @@ void add_system_routes(Router& router, SystemContext ctx) {
     r.send(json_response(http::status::ok, j));
   });
 
+  router.add(http::verb::post, "/v1/store/rekey", [ctx](ApiRequest&, Responder r) { ctx.start_rekey(std::move(r)); });
+
   router.add(http::verb::get, "/metrics", [ctx](ApiRequest&, Responder r) {
     r.send(text_response(http::status::ok, ctx.metrics.render(),
                          "text/plain; version=0.0.4; charset=utf-8"));

@@ -16,6 +16,8 @@ struct SystemContext {
   std::function<ConfigPtr()> config;
   Metrics& metrics;
   std::function<void(nlohmann::json&)> fill_status;  ///< thread-safe
+  /// POST /v1/store/rekey: adopts the key files on disk and starts a rekey.
+  std::function<void(Responder)> start_rekey;
 };
 
 void add_system_routes(Router& router, SystemContext ctx);

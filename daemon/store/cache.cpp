@@ -98,9 +98,9 @@ void Store::cache_put(CachedDocument doc, crypto::Source content, std::int64_t n
     }
     const auto v = s.write_version();
     const IdHash id = s.hash(v, "cache", key);
-    auto c = store::write_content(db, *s.keys, v, "cache", id, content);
+    auto c = store::write_content(db, *s.ring(), v, "cache", id, content);
     if (!c) return std::move(c).error();
-    const Bytes sealed = crypto::seal(*s.keys, v, crypto::Binding{"cache", id},
+    const Bytes sealed = crypto::seal(*s.ring(), v, crypto::Binding{"cache", id},
                                       store::pack({doc.facility, doc.document_id, doc.metadata_json,
                                                    std::to_string(c->second)}));
     auto ins = db.cached("INSERT INTO cache(id_hash, key_version, sealed, content_header, size, expires_at, last_used)"
@@ -137,7 +137,7 @@ void Store::cache_read(std::string facility, std::string document_id, std::int64
                                     -> Status {
     auto row = find_cached(s, db, key, now);
     if (!row) return std::move(row).error();
-    auto st = store::read_content(db, *s.keys, "cache", row->id, row->header, &out);
+    auto st = store::read_content(db, *s.ring(), "cache", row->id, row->header, &out);
     if (!st && is_integrity_error(st.error())) s.report_corrupt("cache", row->id, row->sealed, st.error().code);
     if (st) touch(s, row->id, now);
     return st;

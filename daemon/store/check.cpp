@@ -29,7 +29,7 @@ void Store::check(Callback<CheckReport> done) {
         auto fields = s.open_row(t.name, key, q->blob(1), t.fields);
         Status st = fields ? Status{} : Status(fields.error());
         if (st && t.content) {
-          st = store::read_content(db, *s.keys, t.name, key, q->blob(2), nullptr);
+          st = store::read_content(db, *s.ring(), t.name, key, q->blob(2), nullptr);
           if (!st && is_integrity_error(st.error())) s.report_corrupt(t.name, key, q->blob(1), st.error().code);
         }
         if (!st) {

@@ -38,7 +38,7 @@ void Store::put_record(RecordTable t, StoredRecord rec, Callback<void> done) {
     if (auto e = erase_all_versions(s, db, t, rec.key); !e) return std::move(e).error();
     const auto v = s.write_version();
     const IdHash kh = s.hash(v, kind(t, "key"), rec.key);
-    const Bytes sealed = crypto::seal(*s.keys, v, crypto::Binding{table_name(t), kh},
+    const Bytes sealed = crypto::seal(*s.ring(), v, crypto::Binding{table_name(t), kh},
                                       store::pack({rec.key, rec.group, rec.value}));
     auto ins = db.prepare(std::string("INSERT INTO ") + table_name(t) +
                           "(key_hash, group_hash, key_version, sealed) VALUES(?, ?, ?, ?)");

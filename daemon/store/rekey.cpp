@@ -34,18 +34,18 @@ Result<std::vector<Row>> next_rows(sqlite::Db& db, const store::SealedTable& t, 
 // Re-seals one row under `target`. A row that fails to open is reported and
 // quarantined instead (the rekey goes on).
 Status rekey_row(Store::Impl& s, sqlite::Db& db, const store::SealedTable& t, const Row& row, std::uint32_t target) {
-  auto plain = crypto::open(*s.keys, crypto::Binding{t.name, row.key}, row.sealed);
+  auto plain = crypto::open(*s.ring(), crypto::Binding{t.name, row.key}, row.sealed);
   auto fields = plain ? store::unpack(*plain, t.fields) : std::nullopt;
   if (!fields) {
     s.report_corrupt(t.name, row.key, row.sealed, plain ? "record_malformed" : plain.error().code);
     return {};
   }
-  const auto [key, second] = store::row_hashes(t, *s.keys, target, *fields);
+  const auto [key, second] = store::row_hashes(t, *s.ring(), target, *fields);
   Bytes header = row.header;
   if (t.content) {
     // A savepoint drops the chunks already re-sealed if a later one fails.
     if (auto sp = db.exec("SAVEPOINT rekey_row"); !sp) return sp;
-    auto h = store::rekey_content(db, *s.keys, t.name, row.key, row.header, target, key);
+    auto h = store::rekey_content(db, *s.ring(), t.name, row.key, row.header, target, key);
     if (!h) (void)db.exec("ROLLBACK TO rekey_row");
     if (auto rel = db.exec("RELEASE rekey_row"); !rel) return rel;
     if (!h) {
@@ -55,7 +55,7 @@ Status rekey_row(Store::Impl& s, sqlite::Db& db, const store::SealedTable& t, co
     }
     header = std::move(*h);
   }
-  const Bytes sealed = crypto::seal(*s.keys, target, crypto::Binding{t.name, key}, *plain);
+  const Bytes sealed = crypto::seal(*s.ring(), target, crypto::Binding{t.name, key}, *plain);
   std::string sql = std::string("UPDATE ") + t.name + " SET " + t.key_col + "=?, key_version=?, sealed=?";
   if (t.hash_col != nullptr) sql += std::string(", ") + t.hash_col + "=?";
   if (t.content) sql += ", content_header=?";
@@ -150,14 +150,26 @@ void post_batch(Store::Impl& s, bool background, std::function<void(Result<Rekey
 
 void Store::Impl::schedule_rekey(Callback<RekeyStatus> done) {
   post_batch(*this, true, [this, done = std::move(done)](Result<RekeyStatus> r) {
-    if (!r || !r->running) return done(std::move(r));
+    if (!r || !r->running) {
+      {
+        std::lock_guard lock(mu);
+        rekey_background = false;
+      }
+      return done(std::move(r));
+    }
     schedule_rekey(done);
   });
 }
 
 void Store::rekey_step(Callback<RekeyStatus> done) { post_batch(*impl_, false, std::move(done)); }
 
-void Store::start_rekey(Callback<RekeyStatus> done) { impl_->schedule_rekey(std::move(done)); }
+void Store::start_rekey(Callback<RekeyStatus> done) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->rekey_background = true;
+  }
+  impl_->schedule_rekey(std::move(done));
+}
 
 RekeyStatus Store::rekey_status() const {
   std::lock_guard lock(impl_->mu);

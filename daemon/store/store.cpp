@@ -40,24 +40,47 @@ Result<std::int64_t> count_rows_to_rekey(sqlite::Db& db, std::uint32_t target) {
 }
 
 // Records the ring's keys in a fresh store, or a pending rekey when the ring
-// brings a newer active version.
+// brings a newer active version. The caller owns the transaction.
 Status record_versions(sqlite::Db& db, const crypto::KeyRing& keys, std::uint32_t current) {
   const std::uint32_t active = keys.active_version();
-  return sqlite::transaction(db, [&]() -> Status {
-    if (auto s = store::meta_put(db, "kcv." + std::to_string(active), keys.check_value(active)); !s) return s;
-    if (current == 0) return store::meta_put_int(db, "key_version", active);
-    auto target = store::meta_int(db, "rekey_target", 0);
-    if (!target) return std::move(target).error();
-    if (*target != 0) return {};
-    auto total = count_rows_to_rekey(db, active);
-    if (!total) return std::move(total).error();
-    for (const auto& t : store::kSealedTables) {
-      if (auto s = store::meta_put_int(db, std::string("rekey_progress.") + t.name, 0); !s) return s;
-    }
-    if (auto s = store::meta_put_int(db, "rekey_total", *total); !s) return s;
-    if (auto s = store::meta_put_int(db, "rekey_done", 0); !s) return s;
-    return store::meta_put_int(db, "rekey_target", active);
-  });
+  if (auto s = store::meta_put(db, "kcv." + std::to_string(active), keys.check_value(active)); !s) return s;
+  if (current == 0) return store::meta_put_int(db, "key_version", active);
+  auto target = store::meta_int(db, "rekey_target", 0);
+  if (!target) return std::move(target).error();
+  if (*target != 0) return {};
+  auto total = count_rows_to_rekey(db, active);
+  if (!total) return std::move(total).error();
+  for (const auto& t : store::kSealedTables) {
+    if (auto s = store::meta_put_int(db, std::string("rekey_progress.") + t.name, 0); !s) return s;
+  }
+  if (auto s = store::meta_put_int(db, "rekey_total", *total); !s) return s;
+  if (auto s = store::meta_put_int(db, "rekey_done", 0); !s) return s;
+  return store::meta_put_int(db, "rekey_target", active);
+}
+
+// After verify_keys(): refuses a second new version while a rekey is
+// unfinished, records a pending rekey when `keys` brings a newer one. The
+// caller owns the transaction.
+Status admit_keys(sqlite::Db& db, const crypto::KeyRing& keys, std::uint32_t current) {
+  auto target = store::meta_int(db, "rekey_target", 0);
+  if (!target) return std::move(target).error();
+  if (*target != 0 && *target != keys.active_version()) {
+    return make_error("rekey_in_progress", "a rekey to key version " + std::to_string(*target) +
+                                               " is unfinished; finish it before adding key version " +
+                                               std::to_string(keys.active_version()));
+  }
+  if (current == keys.active_version()) return {};
+  return record_versions(db, keys, current);
+}
+
+// The recorded rekey state; `version` is the records' current key version.
+Result<RekeyStatus> read_rekey(sqlite::Db& db, std::uint32_t version) {
+  auto rt = store::meta_int(db, "rekey_target", 0);
+  auto done = store::meta_int(db, "rekey_done", 0);
+  auto total = store::meta_int(db, "rekey_total", 0);
+  if (!rt || !done || !total) return make_error("store_io", "cannot read rekey progress");
+  return RekeyStatus{*rt != 0, version, static_cast<std::uint32_t>(*rt != 0 ? *rt : version),
+                     static_cast<std::uint64_t>(*done), static_cast<std::uint64_t>(*total)};
 }
 
 }  // namespace
@@ -79,25 +102,15 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions opt, std::shared_ptr<con
   if (!current) return std::move(current).error();
   if (auto s = open_pragmas(*db, opt); !s) return std::move(s).error();
   if (auto s = store::migrate(*db); !s) return std::move(s).error();
-  auto target = store::meta_int(*db, "rekey_target", 0);
-  if (!target) return std::move(target).error();
-  if (*target != 0 && *target != keys->active_version()) {
-    return make_error("rekey_in_progress", "a rekey to key version " + std::to_string(*target) +
-                                               " is unfinished; finish it before adding key version " +
-                                               std::to_string(keys->active_version()));
-  }
-  if (*current != keys->active_version()) {
-    if (auto s = record_versions(*db, *keys, *current); !s) return std::move(s).error();
+  if (auto s = sqlite::transaction(*db, [&] { return admit_keys(*db, *keys, *current); }); !s) {
+    return std::move(s).error();
   }
 
   auto impl = std::make_unique<Impl>();
   impl->store_version = *current == 0 ? keys->active_version() : *current;
-  auto rt = store::meta_int(*db, "rekey_target", 0);
-  auto done = store::meta_int(*db, "rekey_done", 0);
-  auto total = store::meta_int(*db, "rekey_total", 0);
-  if (!rt || !done || !total) return make_error("store_io", "cannot read rekey progress");
-  impl->rekey = RekeyStatus{*rt != 0, impl->store_version, static_cast<std::uint32_t>(*rt != 0 ? *rt : *current),
-                            static_cast<std::uint64_t>(*done), static_cast<std::uint64_t>(*total)};
+  auto rekey = read_rekey(*db, impl->store_version);
+  if (!rekey) return std::move(rekey).error();
+  impl->rekey = *rekey;
   std::vector<sqlite::Db> readers;
   for (unsigned i = 0; i < std::max(1u, opt.reader_threads); ++i) {
     auto r = sqlite::Db::open(file, true, false);
@@ -112,6 +125,37 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions opt, std::shared_ptr<con
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+void Store::adopt_keys(std::shared_ptr<const crypto::KeyRing> keys, Callback<RekeyStatus> started,
+                       Callback<RekeyStatus> finished) {
+  if (!keys) return started(make_error("master_key_missing", "no key ring given to the store"));
+  auto status = std::make_shared<RekeyStatus>();
+  Impl* s = impl_.get();
+  s->writer->post(store::WriteJob{
+      true,
+      [keys, status](sqlite::Db& db) -> Status {
+        auto current = store::verify_keys(db, *keys);
+        if (!current) return std::move(current).error();
+        if (auto a = admit_keys(db, *keys, *current); !a) return a;
+        auto r = read_rekey(db, *current);
+        if (!r) return std::move(r).error();
+        *status = *r;
+        return {};
+      },
+      [s, keys, status, started = std::move(started), finished = std::move(finished)](Status st) {
+        if (!st) return started(std::move(st).error());
+        bool run = false;
+        {
+          std::lock_guard lock(s->mu);
+          s->keys = keys;
+          s->rekey = *status;
+          run = status->running && !s->rekey_background;
+          if (run) s->rekey_background = true;
+        }
+        started(*status);
+        if (run) s->schedule_rekey(finished);
+      }});
+}
 
 Store::~Store() {
   impl_->readers.reset();  // reader jobs may still queue quarantine writes
@@ -150,7 +194,7 @@ void Store::Impl::report_corrupt(const std::string& table, const IdHash& key, By
 
 Result<std::vector<std::string>> Store::Impl::open_row(const std::string& table, const IdHash& key,
                                                        ByteView sealed, std::size_t fields) {
-  auto plain = crypto::open(*keys, crypto::Binding{table, key}, sealed);
+  auto plain = crypto::open(*ring(), crypto::Binding{table, key}, sealed);
   if (!plain) {
     if (is_integrity_error(plain.error())) report_corrupt(table, key, sealed, plain.error().code);
     return std::move(plain).error();
@@ -197,9 +241,9 @@ void Store::publish(DocumentRecord doc, crypto::Source content, Callback<void> d
     if (auto d = delete_document(s, db, doc.document_id); !d) return std::move(d).error();
     const auto v = s.write_version();
     const IdHash id = s.hash(v, "document", doc.document_id);
-    auto c = store::write_content(db, *s.keys, v, "documents", id, content);
+    auto c = store::write_content(db, *s.ring(), v, "documents", id, content);
     if (!c) return std::move(c).error();
-    const Bytes sealed = crypto::seal(*s.keys, v, crypto::Binding{"documents", id},
+    const Bytes sealed = crypto::seal(*s.ring(), v, crypto::Binding{"documents", id},
                                       pack({doc.patient_id, doc.document_id, doc.metadata_json,
                                             std::to_string(doc.published_at), std::to_string(c->second)}));
     auto ins = db.cached("INSERT INTO documents(id_hash, patient_hash, key_version, sealed, content_header) "
@@ -253,7 +297,7 @@ void Store::read_content(std::string document_id, crypto::Sink out, Callback<voi
   s.read<void>(std::move(done), [&s, id = std::move(document_id), out = std::move(out)](sqlite::Db& db) -> Status {
     auto f = find_document(s, db, id);
     if (!f) return std::move(f).error();
-    auto st = store::read_content(db, *s.keys, "documents", f->id, f->header, &out);
+    auto st = store::read_content(db, *s.ring(), "documents", f->id, f->header, &out);
     if (!st && is_integrity_error(st.error())) s.report_corrupt("documents", f->id, f->sealed, st.error().code);
     return st;
   });

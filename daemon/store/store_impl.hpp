@@ -80,20 +80,26 @@ std::string cache_id(std::string_view facility, std::string_view document_id);
 
 struct Store::Impl {
   StoreOptions opt;
-  std::shared_ptr<const crypto::KeyRing> keys;
+  std::shared_ptr<const crypto::KeyRing> keys;  // guarded by mu; replaced only on the writer thread (adopt_keys)
   std::unique_ptr<store::Writer> writer;       // destroyed after the readers
   std::unique_ptr<store::ReaderPool> readers;  // reader jobs may post writes
 
   mutable std::mutex mu;
   std::uint32_t store_version = 0;  // version of records not yet rekeyed
   RekeyStatus rekey;                // guarded by mu
-  bool rekey_background = false;    // guarded by mu
+  bool rekey_background = false;    // guarded by mu: a chain of background batches is queued
 
-  [[nodiscard]] std::uint32_t write_version() const { return keys->active_version(); }
+  /// The current ring. Jobs take it once; a ring adopted meanwhile only adds
+  /// versions, so what they sealed or hashed stays readable.
+  [[nodiscard]] std::shared_ptr<const crypto::KeyRing> ring() const {
+    std::lock_guard lock(mu);
+    return keys;
+  }
+  [[nodiscard]] std::uint32_t write_version() const { return ring()->active_version(); }
   /// Versions a lookup hash may have been computed with, newest first.
   [[nodiscard]] std::vector<std::uint32_t> lookup_versions() const;
   [[nodiscard]] IdHash hash(std::uint32_t version, std::string_view kind, std::string_view id) const {
-    return crypto::hash_identifier(*keys, version, kind, id);
+    return crypto::hash_identifier(*ring(), version, kind, id);
   }
 
   /// Reports a record that failed to open and queues its quarantine. The

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 
 #include "store_fixture.hpp"
 
@@ -136,6 +137,64 @@ TEST(StoreRekey, CorruptRowIsQuarantinedAndTheRestMoves) {
   auto report = check(**store);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->failures.empty());
+}
+
+// A ring handed to an open store; `finished` (if given) receives the end of
+// the background rekey.
+Result<RekeyStatus> adopt(Store& s, std::shared_ptr<const crypto::KeyRing> ring,
+                          std::promise<Result<RekeyStatus>>* finished = nullptr) {
+  return wait<RekeyStatus>([&](auto cb) {
+    s.adopt_keys(std::move(ring), cb, [finished](Result<RekeyStatus> r) {
+      if (finished != nullptr) finished->set_value(std::move(r));
+    });
+  });
+}
+
+TEST(StoreRekey, AdoptedRingIsCheckedThenRekeyedInTheBackground) {
+  TempDir dir;
+  StoreOptions opt;
+  opt.rekey_batch_rows = 2;
+  auto store = open_store(dir, make_ring({{1, 'a'}}), opt);
+  ASSERT_TRUE(store.ok());
+  Store& s = **store;
+  for (int i = 0; i < 5; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(publish(s, doc("P" + n, "D" + n), "content " + n).ok());
+  }
+  EXPECT_FALSE(adopt(s, make_ring({{1, 'a'}}))->running);  // nothing new: nothing to do
+
+  // Refused, and nothing recorded: a ring whose version 1 is another key, a
+  // ring without the version the records use.
+  auto bad = adopt(s, make_ring({{1, 'x'}, {2, 'b'}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "master_key_mismatch");
+  auto missing = adopt(s, make_ring({{2, 'b'}}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "key_unavailable");
+  EXPECT_FALSE(s.rekey_status().running);
+  EXPECT_EQ(count(dir, "SELECT count(*) FROM meta WHERE name='rekey_target'"), 0);
+
+  std::promise<Result<RekeyStatus>> finished;
+  auto fut = finished.get_future();
+  auto started = adopt(s, make_ring({{1, 'a'}, {2, 'b'}}), &finished);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  EXPECT_TRUE(started->running);
+  EXPECT_EQ(started->from_version, 1U);
+  EXPECT_EQ(started->to_version, 2U);
+  EXPECT_EQ(started->total, 5U);
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  auto done = fut.get();
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(done->running);
+  EXPECT_EQ(done->done, 5U);
+  EXPECT_EQ(s.rekey_status().to_version, 2U);
+  ASSERT_TRUE(publish(s, doc("P9", "D9"), "after").ok());
+  store->reset();
+
+  // Key version 1 is no longer needed.
+  auto reopened = open_store(dir, make_ring({{2, 'b'}}));
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  for (const char* id : {"D0", "D4", "D9"}) EXPECT_TRUE(read_content(**reopened, id).ok()) << id;
 }
 
 }  // namespace

@@ -44,8 +44,9 @@ void Gateway::start() {
   if (::geteuid() == 0) argv.emplace_back("--allow-root");
   // A restart starts a fresh log (the previous run's is kept as .1), so the
   // lines waited for below are this run's.
+  child_.reset();
   std::error_code ec;
-  if (std::filesystem::exists(dir_ / "hiegated.log")) {
+  if (std::filesystem::exists(dir_ / "hiegated.log", ec)) {
     std::filesystem::rename(dir_ / "hiegated.log", dir_ / "hiegated.log.1", ec);
   }
   child_ = std::make_unique<Child>(argv, env_, dir_ / "hiegated.log");
@@ -55,6 +56,12 @@ void Gateway::start() {
   ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:[0-9]+")));
   tcp_ = m.str();
   ASSERT_TRUE(wait_for_line(dir_ / "hiegated.log", "ready")) << log();
+}
+
+int Gateway::stop() {
+  if (!child_) return -1;
+  child_->signal(SIGTERM);
+  return child_->wait(std::chrono::seconds(10)).value_or(-1);
 }
 
 std::string Gateway::log() const {

@@ -27,8 +27,12 @@ public:
   std::string config_text(const std::string& extra_local_api, const std::string& extra = "") const;
   void write_config(const std::string& text) const;
 
-  /// Starts the daemon and waits until both listeners are up.
+  /// Starts the daemon and waits until both listeners are up. A previous
+  /// run's log is moved to hiegated.log.1 first (so a restart waits for the
+  /// new run's lines).
   void start();
+  /// SIGTERM, then the exit status (or -1 if it did not end within 10 s).
+  int stop();
   [[nodiscard]] Endpoint tcp() const { return Endpoint{tcp_}; }
   [[nodiscard]] Endpoint unix_socket() const { return Endpoint{"unix:" + (dir_ / "local.sock").string()}; }
   [[nodiscard]] std::string log() const;

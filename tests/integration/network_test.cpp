@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "hiegate/crypto/encoding.hpp"
-#include "integration/gateway.hpp"
+#include "integration/dev_network.hpp"
 
 namespace hiegate::test {
 namespace {
@@ -21,37 +21,16 @@ constexpr const char* kA = "1300000001";  // the asking hospital
 constexpr const char* kB = "1300000002";  // a clinic holding documents
 constexpr const char* kC = "1300000003";  // another clinic
 
-class Network : public ::testing::Test {
+class Network : public DevNetwork {
 protected:
-  static void SetUpTestSuite() {
-    pki_ = new TempDir();
-    const auto r = run({binary("hiegate-secretariat").string(), "pki", "dev-network", "--facilities", "3",
-                        "--network", "nishitama", "--out", (pki_->path() / "pki").string()});
-    ASSERT_EQ(r.status, 0) << r.output;
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-
   void SetUp() override {
     for (const char* f : {kA, kB, kC}) ports_[f] = free_port();
   }
 
   std::string net_config(const std::string& self, const std::string& extra_peers = "",
                          const std::string& policy = "") {
-    const auto dir = pki_->path() / "pki";
-    std::string t = "[tls]\ncert = \"" + (dir / "facilities" / self / "cert.pem").string() + "\"\nkey = \"" +
-                    (dir / "facilities" / self / "key.pem").string() + "\"\nca = \"" + (dir / "ca.crt").string() +
-                    "\"\ncrl = \"" + (dir / "crl.pem").string() + "\"\nhandshake_timeout = \"2s\"\n" +
-                    "[peer_api]\naddress = \"127.0.0.1\"\nport = " + std::to_string(ports_[self]) +
-                    "\nfetch_timeout = \"1500ms\"\n";
-    for (const char* f : {kA, kB, kC}) {
-      if (self == f) continue;
-      t += "[[peers]]\nfacility = \"" + std::string(f) + "\"\nhost = \"127.0.0.1\"\nport = " +
-           std::to_string(ports_[f]) + "\n";
-    }
-    return t + extra_peers + "[store]\nconsent_evidence_max_age = \"0s\"\n" + policy;
+    return tls_and_peers(self, ports_, {}, "fetch_timeout = \"1500ms\"\n") + extra_peers +
+           "[store]\nconsent_evidence_max_age = \"0s\"\n" + policy;
   }
 
   std::unique_ptr<Gateway> make(const std::string& self, const std::string& extra_peers = "") {
@@ -104,11 +83,8 @@ protected:
     return {};
   }
 
-  static TempDir* pki_;
   std::map<std::string, std::uint16_t> ports_;
 };
-
-TempDir* Network::pki_ = nullptr;
 
 const std::string kReason = "意識障害で救急搬送、既往歴とアレルギーの確認が必要";
 

@@ -150,6 +150,13 @@ public:
   /// Runs rekey batches in the background until finished, between other writes.
   void start_rekey(Callback<RekeyStatus> done);
   [[nodiscard]] RekeyStatus rekey_status() const;
+  /// Takes a ring with new key versions while the store serves: checks it
+  /// as open() does (the store unchanged on error), records a pending rekey
+  /// to its active version, then re-encrypts in the background. `started`
+  /// sees the recorded status (running false: nothing to do); `finished`
+  /// runs when the background rekey ends (only if this call started it).
+  void adopt_keys(std::shared_ptr<const crypto::KeyRing> keys, Callback<RekeyStatus> started,
+                  Callback<RekeyStatus> finished);
 
   struct Impl;
 
