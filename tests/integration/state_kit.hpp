@@ -54,6 +54,16 @@ inline std::map<std::string, std::string> snapshot(const std::filesystem::path& 
   return out;
 }
 
+/// snapshot() without the audit trail (audit.db*, audit.lock, audit-spool/),
+/// which records refused admin commands too.
+inline std::map<std::string, std::string> store_snapshot(const std::filesystem::path& root) {
+  auto out = snapshot(root);
+  std::erase_if(out, [&](const auto& kv) {
+    return std::filesystem::relative(kv.first, root).string().starts_with("audit");
+  });
+  return out;
+}
+
 /// Flips one bit of `col` at byte `offset` in the first row matching `where`
 /// (in rowid order) of `table` in the SQLite file `db_file` (the daemon must be stopped).
 inline void flip_byte(const std::filesystem::path& db_file, const std::string& table, const std::string& col,

@@ -188,11 +188,13 @@ TEST_F(StoreTool, BackupRestoreRoundTrip) {
   ASSERT_EQ(gw.stop(), 0);
 
   // Live state is never replaced without --force.
-  const auto before = state::snapshot(gw.dir() / "state");
+  // (The refusal itself is recorded in the audit trail.)
+  const auto before = state::store_snapshot(gw.dir() / "state");
   r = ctl(gw, {"restore", "--from", backup.string()});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("--force"), std::string::npos) << r.output;
-  EXPECT_EQ(state::snapshot(gw.dir() / "state"), before);
+  EXPECT_NE(r.output.find("audit record"), std::string::npos) << r.output;
+  EXPECT_EQ(state::store_snapshot(gw.dir() / "state"), before);
 
   r = ctl(gw, {"restore", "--from", backup.string(), "--force"});
   ASSERT_EQ(r.status, 0) << r.output;
@@ -204,7 +206,7 @@ TEST_F(StoreTool, BackupRestoreRoundTrip) {
 TEST_F(StoreTool, RestoreRefusesCorruptAndForeignBackups) {
   const auto backup = gw.dir() / "backup.db";
   ASSERT_EQ(ctl(gw, {"backup", "--to", backup.string()}).status, 0);
-  const auto before = state::snapshot(gw.dir() / "state");
+  const auto before = state::store_snapshot(gw.dir() / "state");
 
   // One byte changed: the manifest's checksum no longer matches.
   const auto bad = gw.dir() / "corrupt.db";
@@ -229,7 +231,7 @@ TEST_F(StoreTool, RestoreRefusesCorruptAndForeignBackups) {
   // A backup without its manifest is refused too.
   r = ctl(gw, {"restore", "--from", (gw.dir() / "state" / "hiegate.db").string(), "--force"});
   EXPECT_NE(r.status, 0);
-  EXPECT_EQ(state::snapshot(gw.dir() / "state"), before);
+  EXPECT_EQ(state::store_snapshot(gw.dir() / "state"), before);
 }
 
 }  // namespace
