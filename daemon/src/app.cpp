@@ -142,7 +142,11 @@ public:
     if (peer_client_) peer_client_->shutdown();
     tunnels_.reset();
     peer_server_.reset();
-    audit_.reset();  // final checkpoint
+    // The store first: it finishes its queued work, whose callbacks may still
+    // append audit records (rekey, cache purge); then the trail's final
+    // checkpoint.
+    store_.reset();
+    audit_.reset();
     peer_client_.reset();
     log_.log(Level::notice, events::kStopped, "hiegated stopped");
     return kExitOk;
