@@ -35,7 +35,7 @@ struct CredentialOptions {
   /// secretariat). Checked on every load, start-up and reload alike: a
   /// renewed certificate for anyone else is refused (certificate_mismatch)
   /// and the previous snapshot stays. Empty: any identity of `network`.
-  std::optional<PeerIdentity> expected_identity;
+  std::optional<PeerIdentity> expected_identity{};
   /// How long after the CRL's nextUpdate handshakes are still accepted (the
   /// CRL is flagged stale meanwhile). Zero: refuse as soon as it is stale.
   std::chrono::seconds crl_grace{0};
