@@ -323,17 +323,15 @@ private:
     transport::CredentialPaths paths{cfg.tls.cert, cfg.tls.key, cfg.tls.ca, cfg.tls.crl};
     transport::CredentialOptions co;
     co.network = cfg.network.id;
+    // Checked on every load, so a renewed certificate for anyone else is
+    // refused at reload as it is at start-up.
+    co.expected_identity = transport::PeerIdentity{transport::PeerIdentity::Kind::facility, cfg.network.id,
+                                                   cfg.network.facility};
     co.crl_grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.tls.crl_grace);
     co.expiry_warning = std::chrono::duration_cast<std::chrono::hours>(cfg.tls.expiry_warning);
     auto creds = transport::CredentialStore::open(paths, co, std::chrono::system_clock::now());
     if (!creds) return std::move(creds).error();
     credentials_ = std::move(*creds);
-    const auto& id = credentials_->current()->identity();
-    if (id.kind != transport::PeerIdentity::Kind::facility || id.facility != cfg.network.facility) {
-      return make_error("certificate_mismatch", "the certificate " + cfg.tls.cert.string() + " is for " +
-                                                    id.uri() + ", not for facility " +
-                                                    cfg.network.facility + " ([network] facility)");
-    }
     for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
       log_.log(Level::warning, events::kTlsWarning, w);
     }

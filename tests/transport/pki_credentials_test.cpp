@@ -103,6 +103,51 @@ TEST(Credentials, RefusesMismatchMissingCrlAndForeignCrl) {
   EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(0)), opts, now).error().code, "foreign_network");
 }
 
+TEST(Credentials, ExpectedIdentityIsCheckedOnEveryLoad) {
+  Pki p;
+  const auto now = Clock::now();
+  CredentialOptions opts;
+  opts.network = p.network;
+  opts.expected_identity = p.facility(0);
+  EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(1)), opts, now).error().code, "certificate_mismatch");
+  EXPECT_EQ(Credentials::load(p.paths(p.net.secretariat_dir), opts, now).error().code, "certificate_mismatch");
+  opts.expected_identity->network = "othernet";
+  EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(0)), opts, now).error().code, "bad_config");
+
+  // Our files live in `mine`; renewals are copied over them, then reloaded.
+  const auto mine = p.dir / "mine";
+  fs::create_directories(mine);
+  const auto install = [&](const fs::path& from) {
+    p.dir.write("mine/cert.pem", test::read_file(from / "cert.pem"));
+    p.dir.write("mine/key.pem", test::read_file(from / "key.pem"));
+  };
+  install(p.facility_dir(0));
+  CredentialOptions mine_opts;
+  mine_opts.expected_identity = p.facility(0);
+  auto store = p.store(mine, mine_opts);
+  const auto first = store->current();
+
+  install(p.facility_dir(1));  // another facility's renewal
+  auto st = store->reload(now);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "certificate_mismatch");
+  EXPECT_NE(st.error().message.find(p.facility(0).uri()), std::string::npos) << st.error().message;
+  EXPECT_EQ(store->current(), first);
+  install(p.net.secretariat_dir);  // the secretariat's
+  EXPECT_EQ(store->reload(now).error().code, "certificate_mismatch");
+  EXPECT_EQ(store->current(), first);
+  const auto foreign = p.openssl_issue("foreign", "/CN=" + p.net.facility_codes[0],
+                                       "subjectAltName=URI:hie://othernet/facility/" + p.net.facility_codes[0]);
+  install(foreign);  // same code, another network
+  EXPECT_FALSE(store->reload(now));
+  EXPECT_EQ(store->current(), first);
+
+  install(p.issue("renewed", p.facility(0), now - std::chrono::hours(1), now + std::chrono::hours(48)));
+  ASSERT_TRUE(store->reload(now));
+  EXPECT_NE(store->current(), first);
+  EXPECT_EQ(store->current()->identity(), p.facility(0));
+}
+
 TEST(Credentials, WarnsOnExpiryAndStaleCrl) {
   Pki p;
   const auto now = Clock::now();

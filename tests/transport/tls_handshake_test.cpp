@@ -197,6 +197,12 @@ TEST_F(TlsHandshake, ResumedSessionIsRevalidated) {
   ASSERT_FALSE(out.handshake) << out.handshake.message();
   EXPECT_NE(test::read_file(pki.dir / "s_client.log").find("Reused"), std::string::npos);
   EXPECT_EQ(out.peer, pki.facility(1));
+  // The chain was validated in full once; resumptions recheck it cheaply.
+  EXPECT_EQ(ctx->store()->current()->verified_chains(), 1u);
+  out = connect(again);
+  ASSERT_FALSE(out.handshake) << out.handshake.message();
+  EXPECT_EQ(out.peer, pki.facility(1));
+  EXPECT_EQ(ctx->store()->current()->verified_chains(), 1u);
   // Revoked meanwhile: the cached session must not let the peer back in.
   auto serial = pki::serial_hex(test::read_file(pki.facility_dir(1) / "cert.pem"));
   ASSERT_TRUE(serial);
@@ -206,6 +212,37 @@ TEST_F(TlsHandshake, ResumedSessionIsRevalidated) {
   EXPECT_EQ(out.handshake, TlsErrc::peer_rejected);
   ASSERT_TRUE(out.error);
   EXPECT_EQ(out.error->code, "certificate_revoked");
+}
+
+TEST_F(TlsHandshake, ResumptionOfAVerifiedChainStillChecksDatesAndCrlFreshness) {
+  const auto t0 = Clock::now();
+  auto t = t0;
+  TlsSettings settings;
+  settings.clock = [&t] { return t; };
+  ctx = TlsContext::create(ctx->store(), settings);
+  const auto d = pki.issue("short", pki.facility(1), t0 - std::chrono::hours(1), t0 + std::chrono::hours(2));
+  const auto sess = (pki.dir / "sess.pem").string();
+  auto args = cert_args(d);
+  args.insert(args.end(), {"-tls1_2", "-sess_out", sess});
+  ASSERT_FALSE(connect(args).handshake);
+  ASSERT_EQ(ctx->store()->current()->verified_chains(), 1u);
+  auto again = cert_args(d);
+  again.insert(again.end(), {"-tls1_2", "-sess_in", sess});
+  t = t0 + std::chrono::hours(1);
+  ASSERT_FALSE(connect(again).handshake);
+  ASSERT_NE(test::read_file(pki.dir / "s_client.log").find("Reused"), std::string::npos);
+  t = t0 + std::chrono::hours(3);  // the peer's certificate has expired
+  auto out = connect(again);
+  EXPECT_EQ(out.handshake, TlsErrc::peer_rejected);
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "certificate_expired");
+  t = t0 + std::chrono::minutes(30);
+  ASSERT_FALSE(connect(args).handshake);  // a new session to resume
+  t = ctx->store()->current()->crl_next_update() + std::chrono::seconds(1);  // grace 0; checked first
+  out = connect(again);
+  EXPECT_EQ(out.handshake, TlsErrc::peer_rejected);
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "crl_stale");
 }
 
 TEST_F(TlsHandshake, RefusesClientWithoutExtendedMasterSecret) {

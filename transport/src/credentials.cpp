@@ -1,14 +1,50 @@
 #include "hiegate/transport/credentials.hpp"
 
+#include <algorithm>
+
 #include <botan/mem_ops.h>
 #include <botan/x509path.h>
 
 #include "credentials_impl.hpp"
 #include "files.hpp"
+#include "verified_chains.hpp"
 #include "x509_util.hpp"
 
 namespace hiegate::transport {
 namespace {
+
+Status check_revocation(const Credentials::Impl& c, const std::vector<Botan::X509_Certificate>& chain) {
+  for (const auto& cert : chain) {
+    if (cert.issuer_dn() == c.ca.subject_dn() && c.crl.is_revoked(cert))
+      return make_error("certificate_revoked", "certificate " + detail::serial_of(cert) + " is revoked");
+  }
+  return {};
+}
+
+/// The window in which every certificate of `chain` and the CA is valid
+/// (fail closed: certificates the validated path did not need count too).
+detail::VerifiedChains::Entry validity_window(const Credentials::Impl& c,
+                                              const std::vector<Botan::X509_Certificate>& chain, PeerIdentity id) {
+  detail::VerifiedChains::Entry e{std::move(id), c.ca.not_before().to_std_timepoint(),
+                                  c.ca.not_after().to_std_timepoint()};
+  for (const auto& cert : chain) {
+    e.valid_from = std::max(e.valid_from, cert.not_before().to_std_timepoint());
+    e.valid_until = std::min(e.valid_until, cert.not_after().to_std_timepoint());
+  }
+  return e;
+}
+
+/// The checks that depend on time and on the CRL, for a chain that passed
+/// full validation against this snapshot before.
+Result<PeerIdentity> recheck(const Credentials::Impl& c, const std::vector<Botan::X509_Certificate>& chain,
+                             const detail::VerifiedChains::Entry& e, SystemTime now) {
+  if (now > c.crl_next_update + c.opts.crl_grace)
+    return make_error("crl_stale", "the CRL is past its nextUpdate and grace period");
+  if (now < e.valid_from) return make_error("certificate_not_yet_valid", "certificate is not yet valid");
+  if (now > e.valid_until) return make_error("certificate_expired", "certificate has expired");
+  if (auto st = check_revocation(c, chain); !st) return std::move(st).error();
+  return e.identity;
+}
 
 Result<PeerIdentity> verify_chain(const Credentials::Impl& c, const std::vector<Botan::X509_Certificate>& chain,
                                   Botan::Usage_Type usage, SystemTime now, bool crl_freshness) {
@@ -32,10 +68,7 @@ Result<PeerIdentity> verify_chain(const Credentials::Impl& c, const std::vector<
         return make_error("certificate_invalid", "path validation failed: " + result.result_string());
     }
   }
-  for (const auto& cert : chain) {
-    if (cert.issuer_dn() == c.ca.subject_dn() && c.crl.is_revoked(cert))
-      return make_error("certificate_revoked", "certificate " + detail::serial_of(cert) + " is revoked");
-  }
+  if (auto st = check_revocation(c, chain); !st) return std::move(st).error();
   std::unique_ptr<Botan::Public_Key> pub(chain.front().subject_public_key());
   if (!detail::acceptable_key(*pub)) return make_error("bad_key_type", "certificate key is not ECDSA P-256/P-384");
   return detail::identity_from_san(chain.front().subject_alt_name(), c.opts.network);
@@ -46,7 +79,18 @@ Result<PeerIdentity> verify_chain(const Credentials::Impl& c, const std::vector<
 namespace detail {
 Result<PeerIdentity> verify_peer(const Credentials::Impl& creds, const std::vector<Botan::X509_Certificate>& chain,
                                  Botan::Usage_Type usage, SystemTime now) {
-  return verify_chain(creds, chain, usage, now, true);
+  if (chain.empty()) return make_error("no_certificate", "peer sent no certificate");
+  if (chain.size() > creds.opts.max_chain_certs) return make_error("chain_too_long", "certificate chain too long");
+  std::string key;
+  try {
+    key = VerifiedChains::key(chain, static_cast<int>(usage));
+  } catch (const std::exception& e) {
+    return make_error("certificate_invalid", std::string("cannot encode the peer chain: ") + e.what());
+  }
+  if (const auto hit = creds.verified->find(key)) return recheck(creds, chain, *hit, now);
+  auto id = verify_chain(creds, chain, usage, now, true);
+  if (id) creds.verified->insert(key, validity_window(creds, chain, *id));
+  return id;
 }
 }  // namespace detail
 
@@ -56,6 +100,8 @@ Credentials::~Credentials() = default;
 Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPaths& paths,
                                                              const CredentialOptions& opts, SystemTime now) {
   if (!is_network_id(opts.network)) return make_error("bad_config", "network id is not valid");
+  if (opts.expected_identity && opts.expected_identity->network != opts.network)
+    return make_error("bad_config", "the expected identity is not of network " + opts.network);
   auto cert_pem = detail::read_text(paths.cert);
   if (!cert_pem) return std::move(cert_pem).error();
   auto chain = detail::parse_certs(*cert_pem, paths.cert.string());
@@ -75,7 +121,8 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPat
   if (!crl) return std::move(crl).error();
 
   auto impl = std::make_unique<Impl>(Impl{opts, {}, std::move(*chain), std::move(*key), ca->front(),
-                                          std::move(*crl), nullptr, {}, {}});
+                                          std::move(*crl), nullptr, {}, {},
+                                          std::make_shared<detail::VerifiedChains>()});
   try {
     if (!impl->ca.is_CA_cert()) return make_error("bad_ca", paths.ca.string() + " is not a CA certificate");
     std::unique_ptr<Botan::Public_Key> own(impl->chain.front().subject_public_key());
@@ -92,6 +139,9 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPat
   impl->roots = std::make_unique<Botan::Certificate_Store_In_Memory>(impl->ca);
   auto id = verify_chain(*impl, impl->chain, Botan::Usage_Type::UNSPECIFIED, now, false);
   if (!id) return Error{id.error().code, "own certificate: " + id.error().message};
+  if (opts.expected_identity && *id != *opts.expected_identity)
+    return make_error("certificate_mismatch", "the certificate " + paths.cert.string() + " is for " + id->uri() +
+                                                  ", not for " + opts.expected_identity->uri());
   impl->identity = *id;
   return std::shared_ptr<const Credentials>(new Credentials(std::move(impl)));
 }
@@ -101,6 +151,7 @@ const CredentialOptions& Credentials::options() const { return impl_->opts; }
 SystemTime Credentials::not_after() const { return impl_->not_after; }
 SystemTime Credentials::crl_next_update() const { return impl_->crl_next_update; }
 std::string Credentials::serial() const { return detail::serial_of(impl_->chain.front()); }
+std::size_t Credentials::verified_chains() const { return impl_->verified->size(); }
 bool Credentials::crl_stale(SystemTime now) const { return now > impl_->crl_next_update; }
 bool Credentials::crl_usable(SystemTime now) const {
   return now <= impl_->crl_next_update + impl_->opts.crl_grace;

@@ -20,7 +20,11 @@ using boost::system::error_code;
 using Botan::TLS::Alert;
 
 namespace {
-constexpr std::size_t kMaxWriteChunk = 64 * 1024;
+/// Plaintext taken per write call: several records, one kernel write.
+constexpr std::size_t kMaxWriteChunk = 256 * 1024;
+constexpr std::size_t kMinReadBuffer = 16 * 1024;
+constexpr std::size_t kMaxReadBuffer = 64 * 1024;
+constexpr std::size_t kSmallRead = 4 * 1024;
 
 /// Per-io_context list of cores, so that the context's shutdown can drop the
 /// handlers cores hold (Asio destroys the ones it holds itself).
@@ -138,9 +142,18 @@ void TlsCore::pump(Step next) {
           if (ec == asio::error::eof) self->peer_closed_ = true;
         } else {
           self->feed(n);
+          self->size_rx(n);
         }
         next();
       }));
+}
+
+void TlsCore::size_rx(std::size_t last_read) {
+  if (last_read == rx_.size() && last_read < kMaxReadBuffer) {
+    rx_.resize(kMaxReadBuffer);
+  } else if (last_read <= kSmallRead && rx_.size() > kMinReadBuffer) {
+    std::vector<uint8_t>(kMinReadBuffer).swap(rx_);  // back to small traffic: give the memory back
+  }
 }
 
 void TlsCore::feed(std::size_t n) {

@@ -12,7 +12,6 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +76,7 @@ private:
   void read_step(std::vector<boost::asio::mutable_buffer> bufs, IoDone done);
   void pump(Step next);
   void feed(std::size_t n);
+  void size_rx(std::size_t last_read);
   void fail(boost::system::error_code ec, std::string code, std::string message);
   void start_flush();
   void wait_flush(std::uint64_t target, Done done);
@@ -114,7 +114,11 @@ private:
 
   std::string plain_;  ///< decrypted, not yet delivered
   std::size_t plain_off_ = 0;
-  std::array<uint8_t, 16 * 1024> rx_{};
+  /// Socket reads land here: 16 KiB (one full record) while the traffic is
+  /// small, so that idle connections stay small; grown to 64 KiB once a read
+  /// fills it (bulk transfer: several records per read and per Botan call),
+  /// back to 16 KiB after a small read.
+  std::vector<uint8_t> rx_ = std::vector<uint8_t>(16 * 1024);
 
   std::vector<uint8_t> out_, inflight_;
   bool writing_ = false;

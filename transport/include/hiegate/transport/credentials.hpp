@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct CredentialPaths {
 
 struct CredentialOptions {
   std::string network;  ///< our network id; peers of other networks are refused
+  /// Who our own certificate must name (a facility of `network`, or its
+  /// secretariat). Checked on every load, start-up and reload alike: a
+  /// renewed certificate for anyone else is refused (certificate_mismatch)
+  /// and the previous snapshot stays. Empty: any identity of `network`.
+  std::optional<PeerIdentity> expected_identity{};
   /// How long after the CRL's nextUpdate handshakes are still accepted (the
   /// CRL is flagged stale meanwhile). Zero: refuse as soon as it is stale.
   std::chrono::seconds crl_grace{0};
@@ -45,7 +51,8 @@ public:
 
   /// Loads and validates: the key matches the certificate, the certificate
   /// chains to the CA and is valid at `now`, carries an identity of
-  /// `opts.network`, the CRL is signed by the CA and our cert is not on it.
+  /// `opts.network` (exactly `opts.expected_identity` if set), the CRL is
+  /// signed by the CA and our cert is not on it.
   [[nodiscard]] static Result<std::shared_ptr<const Credentials>> load(const CredentialPaths& paths,
                                                                        const CredentialOptions& opts,
                                                                        SystemTime now);
@@ -58,6 +65,9 @@ public:
   [[nodiscard]] SystemTime not_after() const;
   [[nodiscard]] SystemTime crl_next_update() const;
   [[nodiscard]] std::string serial() const;  ///< own certificate serial, lower-case hex
+  /// Peer chains remembered as fully verified against this snapshot (they
+  /// skip signature checks on later handshakes; bounded).
+  [[nodiscard]] std::size_t verified_chains() const;
   /// True once the CRL is past its nextUpdate (alert-worthy, see crl_usable).
   [[nodiscard]] bool crl_stale(SystemTime now) const;
   /// False once past nextUpdate + grace: handshakes are then refused.
