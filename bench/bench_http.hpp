@@ -174,7 +174,8 @@ public:
     const auto f = pki.facility(fac);
     std::string t = "[network]\nid = \"benchnet\"\nfacility = \"" + code_ + "\"\n[daemon]\nthreads = 2\nstate_dir = \"" +
                     (dir_ / "state").string() + "\"\n[store]\nmaster_key = \"" + (dir_ / "master-key").string() +
-                    "\"\n[local_api]\nlisten = [\"127.0.0.1:0\"]\n" + extra_local_api +
+                    "\"\n[local_api]\nlisten = [\"127.0.0.1:0\"]\nunix_socket = \"" + (dir_ / "local.sock").string() +
+                    "\"\n" + extra_local_api +
                     "\n[[local_api.tokens]]\nname = \"bench\"\nhash = \"sha256:" +
                     crypto::to_hex(crypto::sha256(std::string(kBenchToken))) + "\"\n[tls]\ncert = \"" +
                     (f / "cert.pem").string() + "\"\nkey = \"" + (f / "key.pem").string() + "\"\nca = \"" +
