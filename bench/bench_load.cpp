@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
       !put(t, "/v1/documents/bl-doc", "clerk-1",
            {{"patient", kPatient}, {"type", "summary"}, {"title", "退院時サマリー"},
             {"created", "2026-11-20T10:00:00Z"}, {"content_type", "application/fhir+json"},
-            {"content_base64", crypto::to_base64(crypto::as_bytes(std::string(10 * 1024, 'x')))}}))
+            {"content_base64", crypto::to_base64(crypto::as_bytes(
+                                   json{{"resourceType", "Bundle"}, {"type", "document"}, {"id", std::string(10 * 1024, 'x')}}.dump()))}}))
     return std::fprintf(stderr, "set-up refused\n"), 1;
   for (const char* u : {"load-1", "normal-1"})
     if (!put(t, std::string("/v1/users/") + u, "", {{"role", "clerk"}, {"department", "医事課"}})) return 1;
