@@ -1,0 +1,135 @@
+// The cost of the durable audit on the local API: the real LocalApiServer
+// and Router, in this process, serving one route two ways side by side —
+// wrapped by the real audited_route (every answer waits for its record to be
+// durable in the AuditLog, group commit, synchronous=FULL) and the same
+// handler unwrapped. The handler does what a light clinical route does: a
+// user lookup in the encrypted Store, then a JSON answer. The daemon never
+// runs unaudited; the unwrapped route exists only here.
+//   build/bench/bench_api [seconds=2] [connections=1,16,64] [--dir DIR]
+// (DIR: where the store and the trail live; use the state disk, fsync is
+// the point.)
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+#include "bench_http.hpp"
+#include "clinical_common.hpp"
+#include "hiegate/crypto/keys.hpp"
+#include "hiegate/daemon/audit.hpp"
+#include "hiegate/daemon/local_api_server.hpp"
+#include "hiegate/daemon/store.hpp"
+
+namespace {
+using namespace hiegate;
+using namespace hiegate::bench;
+using namespace hiegate::daemon;
+using nlohmann::json;
+
+/// The handler both routes share: a user lookup in the store, then 200.
+Handler lookup(Gateway& gw) {
+  return [&gw](ApiRequest& req, Responder r) {
+    auto rp = std::make_shared<Responder>(std::move(r));
+    find_user(gw, std::string(req.msg[kUserHeader]), [rp](Result<std::optional<policy::UserRecord>> u) {
+      if (!u) return rp->send(store_error(u.error()));
+      rp->send(json_response(http::status::ok, {{"known", u->has_value()}}));
+    });
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 2;
+  std::vector<int> conn_counts{1, 16, 64};
+  fs::path dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--dir" && i + 1 < argc) {
+      dir = argv[++i];
+    } else if (i == 1) {
+      seconds = std::atof(argv[i]);
+    } else if (i == 2) {
+      conn_counts.clear();
+      std::stringstream ss(a);
+      for (std::string n; std::getline(ss, n, ',');) conn_counts.push_back(std::atoi(n.c_str()));
+    }
+  }
+  if (seconds <= 0 || seconds > 60 || conn_counts.empty() ||
+      std::any_of(conn_counts.begin(), conn_counts.end(), [](int c) { return c < 1 || c > 256; }))
+    return std::fprintf(stderr, "usage: bench_api [seconds 0-60] [conns,conns,... each 1-256] [--dir DIR]\n"), 2;
+  const bool own_dir = dir.empty();
+  if (own_dir) {
+    char tmpl[] = "/tmp/bench_api.XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return 1;
+    dir = tmpl;
+  }
+  fs::create_directories(dir);
+  std::ofstream(dir / "master-key", std::ios::binary) << std::string(32, '\7');  // the key below; config wants a path
+
+  const auto text = std::string("[network]\nid = \"benchnet\"\nfacility = \"1300000001\"\n[daemon]\nstate_dir = \"") +
+                    dir.string() + "\"\n[store]\nmaster_key = \"" + (dir / "master-key").string() +
+                    "\"\n[local_api]\nlisten = [\"127.0.0.1:0\"]\nunix_socket = \"\"\n" +
+                    "max_connections = 1024\n[[local_api.tokens]]\nname = \"bench\"\nhash = \"sha256:" +
+                    crypto::to_hex(crypto::sha256(std::string(kBenchToken))) + "\"\n";
+  const auto loaded = parse_config(text, "bench");
+  if (!loaded.config) {
+    return std::fprintf(stderr, "config:\n%s\n", loaded.report().c_str()), 1;
+  }
+  const ConfigPtr cfg = loaded.config;
+  auto ring = crypto::KeyRing::from_master_keys({{1, crypto::Bytes(32, 7)}});
+  if (!ring) return 1;
+  auto keys = std::make_shared<const crypto::KeyRing>(std::move(ring).value());
+  Logger logger(Logger::Sink::stderr_text, Level::warning);
+  Metrics metrics;
+  StoreOptions so;
+  so.dir = dir / "store";
+  auto store = Store::open(so, keys);
+  AuditOptions ao;
+  ao.dir = dir / "audit";
+  auto audit = AuditLog::open(ao, keys, logger);
+  if (!store || !audit) return std::fprintf(stderr, "store or audit trail did not open\n"), 1;
+
+  boost::asio::io_context ioc;
+  Gateway gw{ioc, logger, metrics, [cfg] { return cfg; }, [] { return policy::Time(std::chrono::seconds(1'800'000'000)); },
+             **store};
+  gw.audit = audit->get();
+  Router router;
+  router.add(http::verb::get, "/v1/bench/plain/{id}", lookup(gw));
+  router.add(http::verb::get, "/v1/bench/audited/{id}",
+             audited_route(gw, "user_lookup", AuditAction::read, lookup(gw)));
+  LocalApiServer server({ioc, logger, metrics, router, [cfg] { return cfg; }, nullptr});
+  if (auto st = server.start(*cfg); !st) return std::fprintf(stderr, "server: %s\n", st.error().message.c_str()), 1;
+  const std::string ep = server.endpoints().at(0);
+  const auto port = static_cast<std::uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
+  auto work = boost::asio::make_work_guard(ioc);
+  std::vector<std::thread> io;  // two io threads, as the daemon's default
+  for (int i = 0; i < 2; ++i) io.emplace_back([&ioc] { ioc.run(); });
+
+  std::printf("closed loop, %.1f s per phase; handler: encrypted-store user lookup + JSON answer\n\n", seconds);
+  std::printf("| connections | unaudited req/s | audited req/s | ratio | p50 ms (off / on) | p99 ms (off / on) | added p99 ms |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const int conns : conn_counts) {
+    auto phase = [&](const char* kind) {
+      return drive(port, conns, seconds, 0, [kind](HttpConn& c, int t, long i) {
+        std::string body;
+        return c.request("GET", std::string("/v1/bench/") + kind + "/" + std::to_string(i),
+                         as_user("user-" + std::to_string(t)), "", body) == 200;
+      });
+    };
+    auto off = phase("plain");
+    auto on = phase("audited");
+    if (off.failed + on.failed > 0) std::fprintf(stderr, "%ld failed requests\n", off.failed + on.failed);
+    std::printf("| %d | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | %.2f |\n", conns, off.per_s(), on.per_s(),
+                on.per_s() / off.per_s(), off.pct(0.5) / 1000, on.pct(0.5) / 1000, off.pct(0.99) / 1000,
+                on.pct(0.99) / 1000, (on.pct(0.99) - off.pct(0.99)) / 1000);
+  }
+  server.close_all();
+  work.reset();
+  ioc.stop();
+  for (auto& t : io) t.join();
+  audit->reset();
+  store->reset();
+  if (own_dir) fs::remove_all(dir);
+  return 0;
+}
