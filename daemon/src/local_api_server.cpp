@@ -27,6 +27,10 @@ struct SessionBase {
   virtual ~SessionBase() = default;
   virtual void on_drain() = 0;     // any thread
   virtual void force_close() = 0;  // any thread
+  /// A new order forbids the request's function (any thread): a response
+  /// being written is cut; one not yet started may still be a refusal, so
+  /// only a success answer is withheld (the connection is closed instead).
+  virtual void cut() = 0;
 };
 
 bool valid_request_id(std::string_view id) {
@@ -130,6 +134,16 @@ public:
   }
   void force_close() override {
     net::dispatch(sock_.get_executor(), [self = this->shared_from_this()] { self->close(); });
+  }
+
+  void cut() override {
+    net::dispatch(sock_.get_executor(), [self = this->shared_from_this()] {
+      if (self->state_ == State::handling) {
+        self->cut_pending_ = true;
+      } else if (!(self->state_ == State::writing && self->res_ && self->res_->result_int() >= 400)) {
+        self->close();  // a refusal being written is left to finish
+      }
+    });
   }
 
 private:
@@ -312,13 +326,15 @@ private:
       // stays cuttable to its last byte.
       std::weak_ptr<SessionBase> weak = this->weak_from_this();
       in_flight_ = server_->deps.in_flight->hold(*req.function, [weak] {
-        if (auto s = weak.lock()) s->force_close();
+        if (auto s = weak.lock()) s->cut();
       });
     }
   }
 
   void respond(HttpResponse res, bool count = true) {
     if (state_ == State::closed || state_ == State::writing) return;
+    if (cut_pending_ && res.result_int() < 400) return close();  // forbidden since it started
+    cut_pending_ = false;
     const bool keep = keep_alive_ && !draining_ && !server_->is_draining();
     res.keep_alive(keep);
     if (!request_id_.empty()) res.set("X-Request-Id", request_id_);
@@ -362,6 +378,7 @@ private:
   bool timed_out_ = false;
   bool draining_ = false;
   bool keep_alive_ = true;
+  bool cut_pending_ = false;  // an order forbade the request before its answer
   std::string route_label_;
   std::string token_name_;
   std::string request_id_;
