@@ -91,7 +91,7 @@ int probe(const std::string& local) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int n = argc > 1 ? std::max(1, std::atoi(argv[1])) : 20;
+  const int n = argc > 1 ? std::clamp(std::atoi(argv[1]), 1, 200) : 20;
   const int rounds = argc > 2 ? std::max(1, std::atoi(argv[2])) : 20;
   test::TempDir dir;
   const auto pki = dir / "pki";
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   std::vector<Gw> gws(static_cast<std::size_t>(n));
   std::string peers_toml = "network = \"nishitama\"\n";
   for (int i = 0; i < n; ++i) {
-    char code[11];
+    char code[16];
     std::snprintf(code, sizeof code, "13%08d", i + 1);
     gws[static_cast<std::size_t>(i)].facility = code;
     gws[static_cast<std::size_t>(i)].peer_port = test::free_port();
