@@ -13,6 +13,7 @@
 #include "hiegate/daemon/cache_purges.hpp"
 #include "hiegate/daemon/config.hpp"
 #include "hiegate/daemon/directive_api.hpp"
+#include "hiegate/daemon/directive_pull.hpp"
 #include "hiegate/daemon/directive_service.hpp"
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/gateway.hpp"
@@ -142,6 +143,7 @@ public:
     if (peer_client_) peer_client_->shutdown();
     tunnels_.reset();
     peer_server_.reset();
+    puller_.reset();
     // The store first: it finishes its queued work, whose callbacks may still
     // append audit records (rekey, cache purge); then the trail's final
     // checkpoint.
@@ -212,8 +214,33 @@ private:
       gateway_->peers = peer_client_.get();
       gateway_->credentials = credentials_.get();
       if (auto st = start_tunnels(cfg); !st) return st;
+      start_directive_pull(cfg);
+    } else if (!cfg.directives.pull_url.empty()) {
+      return make_error("config_invalid", "[directives] pull_url needs the [tls] credentials to reach the secretariat");
     }
     return {};
+  }
+
+  /// Polls [directives] pull_url (checked by the config) when set; each body
+  /// goes the way of a push.
+  void start_directive_pull(const Config& cfg) {
+    auto url = parse_pull_url(cfg.directives.pull_url);
+    if (!directives_ || cfg.directives.pull_url.empty() || !url) return;
+    PullSchedule schedule;
+    schedule.interval = cfg.directives.pull_interval;
+    schedule.first_retry = std::min(schedule.first_retry, schedule.interval);
+    puller_ = std::make_unique<DirectivePuller>(
+        ioc_, *peer_client_, std::move(*url), schedule,
+        [this, facility = cfg.network.facility, source = "pull " + cfg.directives.pull_url](const std::string& body) {
+          return deliver_directives(*directives_, facility, body, gateway_->clock(), source, directive_audit_hook())
+                     .status == 200;
+        },
+        [this, where = cfg.directives.pull_url](const Error& why, std::chrono::milliseconds next) {
+          log_.log(Level::warning, events::kDirectivePullFailed,
+                   "pulling orders from " + where + " failed: " + why.message,
+                   {{"CODE", why.code}, {"NEXT", std::to_string(next.count() / 1000)}});
+        });
+    puller_->start();
   }
 
   static AuditOptions audit_options(const Config& cfg) {
@@ -529,6 +556,7 @@ private:
              {{"CONNECTIONS", std::to_string(server_->connections())}});
     notifier_.stopping("stopping: draining requests in flight");
     if (peer_server_) peer_server_->stop();
+    if (puller_) puller_->stop();
     if (credential_watch_) credential_watch_->stop();
     if (tunnels_) tunnels_->stop();
     if (watchdog_) watchdog_->stop();
@@ -667,6 +695,7 @@ private:
   std::shared_ptr<transport::TlsContext> tls_;
   std::unique_ptr<transport::CredentialWatcher> credential_watch_;
   std::unique_ptr<transport::PeerClient> peer_client_;
+  std::unique_ptr<DirectivePuller> puller_;  ///< uses peer_client_: declared after it
   std::unique_ptr<transport::PeerServer> peer_server_;
   std::unique_ptr<TunnelManager> tunnels_;
   std::function<std::size_t()> overdue_exports_;

@@ -11,6 +11,7 @@
 #include "config_export.hpp"
 #include "config_reader.hpp"
 #include "config_tunnels.hpp"
+#include "hiegate/daemon/directive_pull.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
 #include "hiegate/policy/roles.hpp"
@@ -273,8 +274,11 @@ void read_directives(Section& s, Config::Directives& d) {
   s.string("stale_mode", d.stale_mode, false, check_fallback);
   s.string("failsafe_mode", d.failsafe_mode, false, check_fallback);
   s.string("pull_url", d.pull_url, false, [](const std::string& v) -> std::string {
-    return (v.empty() || v.starts_with("https://")) ? "" : "must be an https:// URL";
+    if (v.empty()) return "";
+    auto u = parse_pull_url(v);
+    return u ? "" : u.error().message;
   });
+  s.duration("pull_interval", d.pull_interval, Millis(1'000), Millis(86'400'000));
   s.finish();
 }
 

@@ -138,6 +138,22 @@ std::vector<PushOutcome> push_all(std::shared_ptr<transport::TlsContext> tls,
   return out;
 }
 
+Result<std::shared_ptr<transport::TlsContext>> secretariat_tls(const std::filesystem::path& dir,
+                                                               const std::optional<std::string>& ca,
+                                                               const std::optional<std::string>& crl,
+                                                               const std::string& network) {
+  const transport::CredentialPaths paths{dir / "cert.pem", dir / "key.pem",
+                                         ca.value_or((dir / ".." / "ca.crt").string()),
+                                         crl.value_or((dir / ".." / "crl.pem").string())};
+  transport::CredentialOptions copts;
+  copts.network = network;
+  auto creds = transport::CredentialStore::open(paths, copts, std::chrono::system_clock::now());
+  if (!creds) return std::move(creds).error();
+  if ((*creds)->current()->identity().kind != transport::PeerIdentity::Kind::secretariat)
+    return make_error("not_secretariat", "the certificate in " + dir.string() + " is not the secretariat's");
+  return transport::TlsContext::create(*creds, transport::TlsSettings{});
+}
+
 std::string describe(const PushOutcome& o) {
   if (o.failure) return o.facility + ": no answer (" + o.failure->code + ": " + o.failure->message + ")";
   const auto j = nlohmann::json::parse(o.body, nullptr, false);
@@ -196,19 +212,9 @@ int push_main(int argc, char** argv) {
   auto body = delivery_body(envelopes);
   if (!body) return refused(body.error());
 
-  const std::filesystem::path dir = *args.get("cert");
-  const transport::CredentialPaths paths{dir / "cert.pem", dir / "key.pem",
-                                         args.get("ca").value_or((dir / ".." / "ca.crt").string()),
-                                         args.get("crl").value_or((dir / ".." / "crl.pem").string())};
-  transport::CredentialOptions copts;
-  copts.network = peers->network;
-  auto creds = transport::CredentialStore::open(paths, copts, std::chrono::system_clock::now());
-  if (!creds) return refused(creds.error());
-  if ((*creds)->current()->identity().kind != transport::PeerIdentity::Kind::secretariat)
-    return refused(make_error("not_secretariat", "the certificate in " + dir.string() +
-                                                     " is not the secretariat's"));
-  auto tls = transport::TlsContext::create(*creds, transport::TlsSettings{});
-  const auto outcomes = push_all(tls, *targets, *body, *timeout);
+  auto tls = secretariat_tls(*args.get("cert"), args.get("ca"), args.get("crl"), peers->network);
+  if (!tls) return refused(tls.error());
+  const auto outcomes = push_all(*tls, *targets, *body, *timeout);
   std::size_t failed = 0;
   for (const auto& o : outcomes) {
     std::printf("%s\n", describe(o).c_str());

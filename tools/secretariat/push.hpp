@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,14 @@ struct PushOutcome {
                                                 const std::vector<transport::PeerAddress>& peers,
                                                 const std::string& body,
                                                 std::chrono::milliseconds timeout);
+
+/// The secretariat's TLS context from DIR/cert.pem and DIR/key.pem, with
+/// the CA and CRL (default DIR/../ca.crt and DIR/../crl.pem, the layout of
+/// `pki dev-network`). Errors: the credential errors, or `not_secretariat`
+/// when the certificate is not hie://<network>/secretariat.
+[[nodiscard]] Result<std::shared_ptr<transport::TlsContext>> secretariat_tls(
+    const std::filesystem::path& dir, const std::optional<std::string>& ca, const std::optional<std::string>& crl,
+    const std::string& network);
 
 /// One line for an operator: the facility, its acknowledgement (versions,
 /// sequences, mode, rejections) or why it did not answer.

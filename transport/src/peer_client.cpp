@@ -42,7 +42,7 @@ bool idempotent(std::string_view m) {
 
 Error classify(error_code ec, const std::shared_ptr<Conn>& conn, std::string_view phase) {
   if (ec == TlsErrc::timeout || ec == asio::error::timed_out) return make_error("timeout", std::string(phase) + " timed out");
-  if (ec == TlsErrc::wrong_peer) return make_error("wrong_peer", "the server is not the facility we called");
+  if (ec == TlsErrc::wrong_peer) return make_error("wrong_peer", "the server is not the peer we called");
   if (ec.category() == tls_category()) {
     std::string why = ec.message();
     if (conn && conn->stream)
@@ -133,8 +133,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
   }
 
   void handshake(std::shared_ptr<Job> job, tcp::socket sock) {
-    const PeerIdentity expected{PeerIdentity::Kind::facility, tls->store()->current()->identity().network,
-                                job->addr.facility};
+    const PeerIdentity expected =
+        job->addr.secretariat
+            ? PeerIdentity{PeerIdentity::Kind::secretariat, tls->store()->current()->identity().network, ""}
+            : PeerIdentity{PeerIdentity::Kind::facility, tls->store()->current()->identity().network,
+                           job->addr.facility};
     auto conn = std::make_shared<Conn>();
     conn->stream = std::make_unique<TlsStream>(std::move(sock), tls, TlsRole::client, expected);
     conn->stream->expires_after(opts.handshake_timeout);
@@ -246,8 +249,13 @@ PeerClient::~PeerClient() { shutdown(); }
 
 void PeerClient::async_request(const PeerAddress& peer, OutboundRequest req, ResponseHandler done) {
   auto job = std::make_shared<Job>(Job{peer, std::move(req), std::move(done), 0});
-  if (!is_facility_code(peer.facility))
+  if (peer.secretariat) {
+    if (!peer.facility.empty())
+      return impl_->complete(job, make_error("bad_peer", "the secretariat's address names a facility"));
+    job->addr.facility = "secretariat";  // the pool key; never a facility code
+  } else if (!is_facility_code(peer.facility)) {
     return impl_->complete(job, make_error("bad_peer", "not a facility code: " + peer.facility));
+  }
   impl_->submit(std::move(job));
 }
 

@@ -105,7 +105,8 @@ struct Config {
     Millis stale_grace{72LL * 3'600'000};
     std::string stale_mode = "emergency_only";    ///< emergency_only | stop | keep
     std::string failsafe_mode = "emergency_only";  ///< emergency_only | stop | keep
-    std::string pull_url;
+    std::string pull_url;  ///< https URL of the secretariat's orders; empty = push only
+    Millis pull_interval{300'000};  ///< between successful pulls (failures retry sooner, backing off)
   } directives;
 
   struct Policy {

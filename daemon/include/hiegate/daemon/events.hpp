@@ -42,6 +42,7 @@ inline constexpr Event kDirectiveRejected{"5b0e1c7a9d2f4e61a3c8b7d6e5f40504", "d
 inline constexpr Event kDirectiveEquivocation{"5b0e1c7a9d2f4e61a3c8b7d6e5f40505", "directive_equivocation"};
 inline constexpr Event kCachePurged{"5b0e1c7a9d2f4e61a3c8b7d6e5f40506", "cache_purged"};
 inline constexpr Event kRequestsCut{"5b0e1c7a9d2f4e61a3c8b7d6e5f40507", "requests_cut"};
+inline constexpr Event kDirectivePullFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40508", "directive_pull_failed"};
 // Peer network
 inline constexpr Event kTlsWarning{"5b0e1c7a9d2f4e61a3c8b7d6e5f40601", "tls_warning"};
 inline constexpr Event kTlsReloadFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40602", "tls_reload_failed"};

@@ -1,7 +1,8 @@
 // Outbound peer requests: a small pool of mutual-TLS HTTP/1.1 connections
 // per facility, with timeouts, retries with backoff (idempotent methods only)
-// and a per-peer circuit breaker. The server must prove exactly the facility
-// identity we meant to call (TlsErrc::wrong_peer otherwise, never retried).
+// and a per-peer circuit breaker. The server must prove exactly the identity
+// we meant to call, a facility or the secretariat (TlsErrc::wrong_peer
+// otherwise, never retried).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "hiegate/common/result.hpp"
 #include "hiegate/transport/peer_http.hpp"
@@ -22,6 +24,14 @@ struct PeerAddress {
   std::string facility;  ///< 10-digit code the server's certificate must carry
   std::string host;
   std::uint16_t port = 8471;
+  /// The server must instead prove hie://<our network>/secretariat, and
+  /// `facility` must be empty: a facility certificate never passes for the
+  /// secretariat, nor the secretariat's for a facility.
+  bool secretariat = false;
+
+  [[nodiscard]] static PeerAddress secretariat_at(std::string host, std::uint16_t port) {
+    return PeerAddress{{}, std::move(host), port, true};
+  }
 };
 
 struct OutboundRequest {
@@ -46,6 +56,8 @@ struct PeerClientOptions {
   std::size_t max_response_body = 64 * 1024 * 1024;
 };
 
+/// Connections, breaker and state() are per facility code; the secretariat's
+/// are under the key "secretariat".
 /// Error codes: peer_unavailable (breaker open), bad_peer, connect_failed,
 /// tls_failed, wrong_peer, timeout, http_failed.
 using ResponseHandler = std::function<void(Result<PeerResponse>)>;

@@ -1,0 +1,141 @@
+// [directives] pull_url: a real gateway polls an in-test orders server over
+// mutual TLS; only the secretariat's certificate is believed.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "hiegate/transport/credentials.hpp"
+#include "hiegate/transport/peer_server.hpp"
+#include "integration/live_orders.hpp"
+
+namespace hiegate::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kA = "1300000001";
+constexpr const char* kB = "1300000002";
+
+/// An orders endpoint (GET /peer/v1/orders, any caller of the network) that
+/// presents the certificate in `cert_dir` of the dev PKI in `pki`.
+class OrdersServer {
+public:
+  OrdersServer(const std::filesystem::path& pki, const std::filesystem::path& cert_dir) {
+    transport::CredentialOptions co;
+    co.network = "nishitama";
+    auto creds = transport::CredentialStore::open(
+        {cert_dir / "cert.pem", cert_dir / "key.pem", pki / "ca.crt", pki / "crl.pem"}, co,
+        std::chrono::system_clock::now());
+    EXPECT_TRUE(creds) << creds.error().message;
+    transport::PeerServerOptions opts;
+    opts.address = "127.0.0.1";
+    opts.port = 0;
+    transport::PeerRoute route;
+    route.method = "GET";
+    route.path = "/peer/v1/orders";
+    route.allowed = transport::Caller::any;
+    route.handler = [this](const transport::PeerRequest&) {
+      ++requests_;
+      std::lock_guard lk(mu_);
+      return transport::PeerResponse::json(200, body_);
+    };
+    server_ = std::make_unique<transport::PeerServer>(ioc_, transport::TlsContext::create(*creds, {}), opts,
+                                                      std::vector<transport::PeerRoute>{route});
+    EXPECT_TRUE(server_->start());
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~OrdersServer() {
+    server_->stop();
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  void serve(std::string body) {
+    std::lock_guard lk(mu_);
+    body_ = std::move(body);
+  }
+  [[nodiscard]] std::string url() const {
+    return "https://127.0.0.1:" + std::to_string(server_->port()) + "/peer/v1/orders";
+  }
+  [[nodiscard]] int requests() const { return requests_; }
+
+private:
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(ioc_);
+  std::unique_ptr<transport::PeerServer> server_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::string body_ = "[]";
+  std::atomic<int> requests_{0};
+};
+
+class DirectivePull : public DirectiveNetwork {
+protected:
+  std::unique_ptr<Gateway> make_puller(const std::string& url) {
+    std::map<std::string, std::uint16_t> ports;
+    for (const char* f : kFacilities) ports[f] = free_port();
+    auto gw = std::make_unique<Gateway>("", "", std::vector<std::string>{}, kA);
+    gw->write_config(gw->config_text("") + tls_and_peers(kA, ports) + directives_section() + "pull_url = \"" + url +
+                     "\"\npull_interval = \"1s\"\n");
+    gw->start();
+    return gw;
+  }
+  static std::string mode_of(const Gateway& gw) {
+    const auto r = gw.get("/v1/status");
+    return json::parse(r.body, nullptr, false)["mode"].value("state", "");
+  }
+  static bool wait_for_mode(const Gateway& gw, const std::string& state) {
+    return eventually([&] { return mode_of(gw) == state; }, 10s);
+  }
+  std::filesystem::path pki() const { return pki_->path() / "pki"; }
+};
+
+TEST_F(DirectivePull, TheGatewayPullsAndFollowsTheSecretariat) {
+  OrdersServer server(pki(), pki() / "secretariat");
+  server.serve(orders_.delivery(1, json::array({LiveOrders::stop("2026-0060", json::array({kA}))})));
+  auto a = make_puller(server.url());
+  ASSERT_TRUE(wait_for_mode(*a, "stopped")) << a->log();
+  EXPECT_NE(a->log().find("directive accepted"), std::string::npos) << a->log();
+
+  // The order is lifted by a newer set, picked up at the next poll.
+  server.serve(orders_.delivery(2, json::array()));
+  ASSERT_TRUE(wait_for_mode(*a, "normal")) << a->log();
+  const json s = json::parse(a->get("/v1/status").body);
+  EXPECT_EQ(s["directives"]["orders_sequence"], 2);
+  EXPECT_EQ(a->log().find("pulling orders from"), std::string::npos) << a->log();
+}
+
+TEST_F(DirectivePull, AServerWithAFacilityCertificateIsNotBelieved) {
+  OrdersServer server(pki(), pki() / "facilities" / kB);
+  server.serve(orders_.delivery(1, json::array()));
+  auto a = make_puller(server.url());
+  const auto line = wait_for_line(a->dir() / "hiegated.log", "pulling orders from");
+  ASSERT_TRUE(line) << a->log();
+  EXPECT_NE(line->find("not the peer we called"), std::string::npos) << *line;
+  EXPECT_EQ(server.requests(), 0);
+  EXPECT_EQ(mode_of(*a), "failsafe");  // nothing was applied
+}
+
+TEST_F(DirectivePull, HiegateSecretariatServeServesTheOrdersToPull) {
+  const auto [o, h] = orders_.signed_set(1, json::array({LiveOrders::stop("2026-0061", json::array({kA}))}));
+  const std::uint16_t port = free_port();
+  Child serve({binary("hiegate-secretariat").string(), "serve", "--envelope", keys_.write("o.json", o).string(),
+               "--envelope", keys_.write("h.json", h).string(), "--network", "nishitama", "--cert",
+               (pki() / "secretariat").string(), "--listen", "127.0.0.1", "--port", std::to_string(port)},
+              {}, keys_ / "serve.log");
+  ASSERT_TRUE(wait_for_line(keys_ / "serve.log", "serving orders on")) << read_file(keys_ / "serve.log");
+  auto a = make_puller("https://127.0.0.1:" + std::to_string(port) + "/peer/v1/orders");
+  ASSERT_TRUE(wait_for_mode(*a, "stopped")) << a->log() << read_file(keys_ / "serve.log");
+  EXPECT_TRUE(wait_for_line(keys_ / "serve.log", std::string("to hie://nishitama/facility/") + kA));
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace hiegate::test

@@ -1,0 +1,147 @@
+// Secretariat orders on real hiegated processes: a stop survives a restart,
+// damaged stored state starts in failsafe, and `hiegate-secretariat push`
+// brings gateways of different audiences into their own modes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "integration/live_orders.hpp"
+
+namespace hiegate::test {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kA = "1300000001";
+constexpr const char* kB = "1300000002";
+constexpr const char* kC = "1300000003";
+
+json status_of(const Gateway& gw) {
+  const auto r = gw.get("/v1/status");
+  EXPECT_EQ(r.status, 200) << r.body;
+  return json::parse(r.body, nullptr, false);
+}
+
+/// A publish attempt, refused by a stop before anything else is looked at.
+void expect_stopped_by(const Gateway& gw, const std::string& order_id) {
+  const auto r = gw.call("PUT", "/v1/documents/doc-1", {{"X-HIE-User", "clerk-1"}}, "{}");
+  EXPECT_EQ(r.status, 503) << r.body;
+  const json e = json::parse(r.body, nullptr, false)["error"];
+  EXPECT_EQ(e["code"], "network_stopped") << r.body;
+  EXPECT_EQ(e["order"], order_id) << r.body;
+  EXPECT_EQ(e["reason"], "maintenance") << r.body;
+  EXPECT_EQ(e["localized"]["ja"], "定期保守のため停止します") << r.body;
+  EXPECT_EQ(e["localized"]["en"], "Stopped for scheduled maintenance") << r.body;
+}
+
+class Directives : public DirectiveNetwork {};
+
+TEST_F(Directives, AStopOrderHoldsAcrossARestart) {
+  Gateway gw("", directives_section());
+  gw.start();
+  const std::string set =
+      orders_.delivery(1, json::array({LiveOrders::stop("2026-0042", json::array({gw.facility()}))}));
+  const auto r = gw.call("POST", "/v1/directives", {}, set);
+  ASSERT_EQ(r.status, 200) << r.body;
+  expect_stopped_by(gw, "2026-0042");
+
+  ASSERT_EQ(gw.stop(), 0);
+  gw.start();
+  const json s = status_of(gw);
+  EXPECT_EQ(s["mode"]["state"], "stopped") << s.dump();
+  ASSERT_EQ(s["mode"]["stopped_by"].size(), 1U) << s.dump();
+  EXPECT_EQ(s["mode"]["stopped_by"][0]["id"], "2026-0042");
+  EXPECT_EQ(s["directives"]["orders_sequence"], 1);
+  EXPECT_EQ(s["directives"]["failsafe"], false);
+  expect_stopped_by(gw, "2026-0042");
+  // Directives keep working while stopped: the same set again is a no-op.
+  const auto again = gw.call("POST", "/v1/directives", {}, set);
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json::parse(again.body, nullptr, false)["mode"], "stopped") << again.body;
+}
+
+/// Starts `gw` after `damage` was done to its stored orders: failsafe, in the
+/// status, the metrics and a critical log line.
+void expect_failsafe_after(Gateway& gw, const LiveOrders& orders,
+                           const std::function<void(const std::filesystem::path&)>& damage) {
+  gw.start();
+  ASSERT_EQ(gw.call("POST", "/v1/directives", {}, orders.delivery(1, json::array())).status, 200);
+  EXPECT_EQ(status_of(gw)["mode"]["state"], "normal");
+  ASSERT_EQ(gw.stop(), 0);
+  const auto file = gw.dir() / "state" / "directives" / "orders.json";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  damage(file);
+
+  gw.start();
+  const json s = status_of(gw);
+  EXPECT_EQ(s["mode"]["state"], "failsafe") << s.dump();
+  EXPECT_EQ(s["mode"]["failsafe"], true) << s.dump();
+  EXPECT_EQ(s["directives"]["failsafe"], true) << s.dump();
+  EXPECT_FALSE(s["directives"].value("failsafe_reason", "").empty()) << s.dump();
+  // The default failsafe mode is emergency_only: publishing is refused.
+  EXPECT_EQ(gw.call("PUT", "/v1/documents/doc-1", {{"X-HIE-User", "clerk-1"}}, "{}").status, 403);
+  const auto m = gw.get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("hiegate_directives_failsafe 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("hiegate_mode{state=\"failsafe\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(gw.log().find("FAILSAFE MODE"), std::string::npos) << gw.log();
+}
+
+TEST_F(Directives, TruncatedStoredOrdersStartInFailsafe) {
+  Gateway gw("", directives_section());
+  expect_failsafe_after(gw, orders_, [](const std::filesystem::path& f) {
+    std::filesystem::resize_file(f, std::filesystem::file_size(f) / 2);
+  });
+}
+
+TEST_F(Directives, CorruptedStoredOrdersStartInFailsafe) {
+  Gateway gw("", directives_section());
+  expect_failsafe_after(gw, orders_, [](const std::filesystem::path& f) {
+    std::string bytes = read_file(f);
+    const auto at = bytes.find("\"payload\":\"") + 20;  // inside the signed payload
+    ASSERT_LT(at, bytes.size());
+    bytes[at] = bytes[at] == 'A' ? 'B' : 'A';
+    std::ofstream(f, std::ios::binary | std::ios::trunc) << bytes;
+  });
+}
+
+TEST_F(Directives, PushReachesThreeAudiences) {
+  std::map<std::string, std::uint16_t> ports;
+  for (const char* f : kFacilities) ports[f] = free_port();
+  auto a = make(kA, ports);
+  auto b = make(kB, ports);
+  auto c = make(kC, ports);
+  const json list = json::array(
+      {LiveOrders::stop("2026-0042", json::array({kA})),
+       {{"id", "2026-0043"}, {"action", "restrict"}, {"audience", json::array({kB})}, {"reason", "equipment"},
+        {"allow", json::array({"view", "emergency"})}},
+       {{"id", "2026-0044"}, {"action", "suspend_user"}, {"audience", json::array({kA, kB})}, {"reason", "violation"},
+        {"user", std::string(kC) + "/dr-x"}}});
+  const auto [o, h] = orders_.signed_set(1, list);
+  const auto r = push(ports, {o, h});
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  const json sa = status_of(*a);
+  EXPECT_EQ(sa["mode"]["state"], "stopped") << sa.dump();
+  EXPECT_EQ(sa["mode"]["allowed"], json::array()) << sa.dump();
+  expect_stopped_by(*a, "2026-0042");
+  const json sb = status_of(*b);
+  EXPECT_EQ(sb["mode"]["state"], "restricted") << sb.dump();
+  EXPECT_EQ(sb["mode"]["allowed"], json::array({"view", "emergency"})) << sb.dump();
+  EXPECT_EQ(sb["mode"]["suspended_users"], json::array({std::string(kC) + "/dr-x"})) << sb.dump();
+  EXPECT_EQ(b->call("PUT", "/v1/documents/doc-1", {{"X-HIE-User", "clerk-1"}}, "{}").status, 403);
+  const json sc = status_of(*c);
+  EXPECT_EQ(sc["mode"]["state"], "normal") << sc.dump();
+  EXPECT_EQ(sc["mode"]["suspended_users"], json::array()) << sc.dump();
+  for (const auto* s : {&sa, &sb, &sc}) {
+    EXPECT_EQ((*s)["directives"]["orders_sequence"], 1) << s->dump();
+    EXPECT_EQ((*s)["directives"]["heartbeat_sequence"], 1) << s->dump();
+    EXPECT_EQ((*s)["directives"]["failsafe"], false) << s->dump();
+  }
+  // A re-push of the same set is a no-op everywhere.
+  EXPECT_EQ(push(ports, {o, h}).status, 0);
+}
+
+}  // namespace
+}  // namespace hiegate::test
