@@ -107,6 +107,12 @@ TEST_F(DirectiveCut, APushedStopCutsALongPeerDownloadWithinASecond) {
   r = a->call("PUT", "/v1/documents/doc-1", {{"X-HIE-User", "clerk-1"}}, "{}");
   ASSERT_EQ(r.status, 503) << r.body << r.error;
   EXPECT_EQ(json::parse(r.body)["error"]["order"], "2026-0050") << r.body;
+  // So is a new fetch (an asynchronous handler, registered in flight while
+  // its function is already forbidden): the EHR gets the refusal, not a cut.
+  r = a->call("GET", std::string("/v1/facilities/") + kB + "/documents/big-1",
+              {{"X-HIE-User", "dr-sato"}, {"X-HIE-Purpose", "treatment"}});
+  ASSERT_EQ(r.status, 503) << r.body << r.error;
+  EXPECT_EQ(json::parse(r.body)["error"]["order"], "2026-0050") << r.body;
 }
 
 }  // namespace
