@@ -99,17 +99,7 @@ public:
       // refused — is audited before it is answered.
       Router exports;
       overdue_exports_ = add_export_routes(exports, *gateway_);
-      router_.add_all(exports, [this](const Router::Route& r) -> Handler {
-        if (r.method == http::verb::get) return r.handler;
-        const std::string event = r.pattern == "/v1/approvals"            ? "approval_grant"
-                                  : r.pattern == "/v1/approvals/{id}"      ? "approval_revoke"
-                                  : r.pattern == "/v1/exports"             ? "export"
-                                                                           : "export_deletion_confirmed";
-        return audited_route(*gateway_, event,
-                             event == "export" ? AuditAction::read
-                                               : (event == "approval_revoke" ? AuditAction::del : AuditAction::create),
-                             r.handler);
-      });
+      router_.add_all(exports, [this](const Router::Route& r) { return audited_export_route(*gateway_, r); });
       metrics_.add_gauge("hiegate_exports_overdue", "Exports past their delete_by without a deletion confirmation.",
                          [this] { return static_cast<double>(overdue_exports_()); });
     }

@@ -311,7 +311,8 @@ void add_consent_routes(Router& router, Gateway& gw) {
       return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
     }
     const auto body = parse_body(req);
-    if (!body) return r.send(bad_request("invalid_json", "the body must be JSON"));
+    // Not an object: erase() below would throw (a 500 instead of this 400).
+    if (!body || !body->is_object()) return r.send(bad_request("invalid_json", "the body must be a JSON object"));
     json b = *body;
     b.erase("withdrawn_at");
     b.erase("registered_at");

@@ -309,4 +309,16 @@ std::function<std::size_t()> add_export_routes(Router& router, Gateway& gw) {
   return [ledger, clock = gw.clock] { return ledger->overdue(clock()); };
 }
 
+Handler audited_export_route(Gateway& gw, const Router::Route& r) {
+  if (r.method == http::verb::get) return r.handler;
+  const std::string event = r.pattern == "/v1/approvals"       ? "approval_grant"
+                            : r.pattern == "/v1/approvals/{id}" ? "approval_revoke"
+                            : r.pattern == "/v1/exports"        ? "export"
+                                                                : "export_deletion_confirmed";
+  const AuditAction action = event == "export"            ? AuditAction::read
+                             : event == "approval_revoke" ? AuditAction::del
+                                                          : AuditAction::create;
+  return audited_route(gw, event, action, r.handler);
+}
+
 }  // namespace hiegate::daemon

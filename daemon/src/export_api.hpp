@@ -20,4 +20,10 @@ namespace hiegate::daemon {
 /// may undercount.
 std::function<std::size_t()> add_export_routes(Router& router, Gateway& gw);
 
+/// The handler of an export route as the local API serves it: every export,
+/// print, approval and deletion confirmation — allowed or refused — is
+/// audited before it is answered (GET routes are returned unchanged).
+/// Use with Router::add_all over the routes of add_export_routes.
+[[nodiscard]] Handler audited_export_route(Gateway& gw, const Router::Route& r);
+
 }  // namespace hiegate::daemon
