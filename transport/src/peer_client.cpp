@@ -27,6 +27,7 @@ struct Conn {
   std::unique_ptr<TlsStream> stream;
   boost::beast::flat_buffer buffer;
   Steady::time_point last_used;
+  std::uint64_t epoch = 0;  ///< the pool's epoch when the handshake began
 };
 
 struct Job {
@@ -136,6 +137,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
     const PeerIdentity expected{PeerIdentity::Kind::facility, tls->store()->current()->identity().network,
                                 job->addr.facility};
     auto conn = std::make_shared<Conn>();
+    {
+      std::lock_guard lock(mu);
+      conn->epoch = epoch;
+    }
     conn->stream = std::make_unique<TlsStream>(std::move(sock), tls, TlsRole::client, expected);
     conn->stream->expires_after(opts.handshake_timeout);
     conn->stream->async_handshake([self = shared_from_this(), job, conn](error_code ec) {
@@ -185,6 +190,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
     {
       std::lock_guard lock(mu);
       auto& p = peers[facility];
+      if (conn && conn->epoch != epoch) keep = false;  // made under older credentials
       if (!p.queue.empty() && !stopped) {
         next = std::move(p.queue.front());
         p.queue.pop_front();
@@ -234,9 +240,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
   asio::io_context& io;
   std::shared_ptr<TlsContext> tls;
   PeerClientOptions opts;
-  mutable std::mutex mu;  // guards peers, stopped
+  mutable std::mutex mu;  // guards peers, stopped, epoch
   std::map<std::string, Peer> peers;
   bool stopped = false;
+  std::uint64_t epoch = 0;  // bumped by drop_connections()
 };
 
 PeerClient::PeerClient(asio::io_context& ioc, std::shared_ptr<TlsContext> tls, PeerClientOptions opts)
@@ -261,6 +268,20 @@ PeerClient::PeerState PeerClient::state(const std::string& facility) const {
   s.consecutive_failures = it->second.failures;
   s.breaker_open = Steady::now() < it->second.open_until;
   return s;
+}
+
+void PeerClient::drop_connections() {
+  std::vector<std::shared_ptr<Conn>> idle;
+  {
+    std::lock_guard lock(impl_->mu);
+    ++impl_->epoch;
+    for (auto& [code, p] : impl_->peers) {
+      for (auto& c : p.idle) idle.push_back(std::move(c));
+      p.open -= p.idle.size();
+      p.idle.clear();
+    }
+  }
+  for (auto& c : idle) c->stream->close();
 }
 
 void PeerClient::shutdown() {
