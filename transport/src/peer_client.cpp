@@ -28,6 +28,7 @@ struct Conn {
   boost::beast::flat_buffer buffer;
   Steady::time_point last_used;
   std::uint64_t epoch = 0;  ///< the pool's epoch when the handshake began
+  bool reused = false;      ///< taken from the idle pool (the peer may have closed it meanwhile)
 };
 
 struct Job {
@@ -85,6 +86,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
         p.idle.pop_back();
         if (now - c->last_used < opts.idle_keepalive) {
           conn = std::move(c);
+          conn->reused = true;
         } else {
           --p.open;
           c->stream->close();
@@ -221,14 +223,26 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
   }
 
   void failed(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn, Error err) {
+    // A pooled connection the peer closed meanwhile (it restarted, or timed
+    // the connection out) says nothing about the peer: an idempotent request
+    // on it is tried again on a fresh connection, without a breaker count.
+    // The other idle connections to it are most likely closed too.
+    const bool stale = conn && conn->reused;
+    std::vector<std::shared_ptr<Conn>> dropped;
     {
       std::lock_guard lock(mu);
       auto& p = peers[job->addr.facility];
-      if (++p.failures >= opts.breaker_threshold) p.open_until = Steady::now() + opts.breaker_cooldown;
+      if (stale) {
+        dropped.swap(p.idle);
+        p.open -= dropped.size();
+      } else if (++p.failures >= opts.breaker_threshold) {
+        p.open_until = Steady::now() + opts.breaker_cooldown;
+      }
     }
+    for (auto& c : dropped) c->stream->close();
     release(job->addr.facility, conn, false);
-    const bool retry = idempotent(job->req.method) && job->attempt < opts.max_retries && err.code != "wrong_peer" &&
-                       err.code != "tls_failed";
+    const bool retry = idempotent(job->req.method) && job->attempt < opts.max_retries &&
+                       (stale || (err.code != "wrong_peer" && err.code != "tls_failed"));
     if (!retry) return job->done(std::move(err));
     auto delay = opts.backoff_base * (1 << std::min(job->attempt, 16));
     if (delay > opts.backoff_max) delay = opts.backoff_max;
