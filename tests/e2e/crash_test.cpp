@@ -171,6 +171,19 @@ TEST_F(Crash, AStopOrderInForceBeforeTheKillIsInForceAfter) {
   // (B keeps serving its own cached copy of big-0-0; a document it never
   // fetched is not available from the stopped facility.)
   EXPECT_NE(fetch(*b_gw_, a_, "big-0-1").status, 200);
+  // B's EHR is told why, in both languages, with the order's id.
+  const auto list = b_gw_->call("GET", std::string("/v1/patients/") + kPatient + "/documents",
+                                {{"X-HIE-User", "dr-sato"}, {"X-HIE-Purpose", "treatment"}});
+  ASSERT_EQ(list.status, 200) << list.body;
+  json entry;
+  const json listed = json::parse(list.body);
+  for (const auto& e : listed["facilities"]) {
+    if (e["facility"] == a_) entry = e;
+  }
+  EXPECT_EQ(entry["error"]["code"], "network_stopped") << entry;
+  EXPECT_EQ(entry["error"]["order"], "2026-0102") << entry;
+  EXPECT_EQ(entry["error"]["localized"]["ja"], "定期保守のため停止します") << entry;
+  EXPECT_EQ(entry["error"]["localized"]["en"], "Stopped for scheduled maintenance") << entry;
 
   // Lifting it is a newer set without it; the documents from before are intact.
   sec_.deliver(*a_gw_, 3, orders(false));

@@ -63,7 +63,8 @@ TEST(Revocation, ARevokedPeerIsRefusedAfterTheCrlIsReplacedAndOthersKeepWorking)
   const auto list = gw[a]->call("GET", std::string("/v1/patients/") + kPatient + "/documents",
                                 {{"X-HIE-User", "dr-sato"}, {"X-HIE-Purpose", "treatment"}});
   ASSERT_EQ(list.status, 200) << list.body;
-  for (const auto& e : json::parse(list.body)["facilities"]) {
+  const json listed = json::parse(list.body);
+  for (const auto& e : listed["facilities"]) {
     if (e["facility"] == b) {
       EXPECT_NE(e["status"], "answered") << e;
     } else if (e["facility"] == c) {
