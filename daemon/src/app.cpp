@@ -390,7 +390,11 @@ private:
     };
     pso.track_request = [this](const transport::PeerRequest& r, std::function<void()> cut) -> InFlight::Handle {
       const auto f = peer_function(r.path);
-      return f ? in_flight_->hold(*f, std::move(cut)) : nullptr;
+      // A request the mode already forbids is not tracked (tracking would
+      // cut it at once): its route answers the refusal, e.g. 503
+      // network_stopped with the order's message for the caller's EHR.
+      if (!f || !gateway_->mode().allows(*f)) return nullptr;
+      return in_flight_->hold(*f, std::move(cut));
     };
     auto routes = peer_routes(*gateway_);
     if (directives_) {
@@ -529,6 +533,9 @@ private:
                {{"CODE", st.error().code}});
       return;
     }
+    // Pooled connections were checked against the old CRL: the next request
+    // to each peer handshakes again under the new one.
+    if (peer_client_) peer_client_->drop_connections();
     log_.log(Level::info, events::kTlsReloaded, "TLS credentials reloaded",
              {{"SERIAL", credentials_->current()->serial()}});
     for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {

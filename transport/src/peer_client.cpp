@@ -27,6 +27,8 @@ struct Conn {
   std::unique_ptr<TlsStream> stream;
   boost::beast::flat_buffer buffer;
   Steady::time_point last_used;
+  std::uint64_t epoch = 0;  ///< the pool's epoch when the handshake began
+  bool reused = false;      ///< taken from the idle pool (the peer may have closed it meanwhile)
 };
 
 struct Job {
@@ -84,6 +86,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
         p.idle.pop_back();
         if (now - c->last_used < opts.idle_keepalive) {
           conn = std::move(c);
+          conn->reused = true;
         } else {
           --p.open;
           c->stream->close();
@@ -139,6 +142,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
             : PeerIdentity{PeerIdentity::Kind::facility, tls->store()->current()->identity().network,
                            job->addr.facility};
     auto conn = std::make_shared<Conn>();
+    {
+      std::lock_guard lock(mu);
+      conn->epoch = epoch;
+    }
     conn->stream = std::make_unique<TlsStream>(std::move(sock), tls, TlsRole::client, expected);
     conn->stream->expires_after(opts.handshake_timeout);
     conn->stream->async_handshake([self = shared_from_this(), job, conn](error_code ec) {
@@ -188,6 +195,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
     {
       std::lock_guard lock(mu);
       auto& p = peers[facility];
+      if (conn && conn->epoch != epoch) keep = false;  // made under older credentials
       if (!p.queue.empty() && !stopped) {
         next = std::move(p.queue.front());
         p.queue.pop_front();
@@ -218,14 +226,26 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
   }
 
   void failed(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn, Error err) {
+    // A pooled connection the peer closed meanwhile (it restarted, or timed
+    // the connection out) says nothing about the peer: an idempotent request
+    // on it is tried again on a fresh connection, without a breaker count.
+    // The other idle connections to it are most likely closed too.
+    const bool stale = conn && conn->reused;
+    std::vector<std::shared_ptr<Conn>> dropped;
     {
       std::lock_guard lock(mu);
       auto& p = peers[job->addr.facility];
-      if (++p.failures >= opts.breaker_threshold) p.open_until = Steady::now() + opts.breaker_cooldown;
+      if (stale) {
+        dropped.swap(p.idle);
+        p.open -= dropped.size();
+      } else if (++p.failures >= opts.breaker_threshold) {
+        p.open_until = Steady::now() + opts.breaker_cooldown;
+      }
     }
+    for (auto& c : dropped) c->stream->close();
     release(job->addr.facility, conn, false);
-    const bool retry = idempotent(job->req.method) && job->attempt < opts.max_retries && err.code != "wrong_peer" &&
-                       err.code != "tls_failed";
+    const bool retry = idempotent(job->req.method) && job->attempt < opts.max_retries &&
+                       (stale || (err.code != "wrong_peer" && err.code != "tls_failed"));
     if (!retry) return job->done(std::move(err));
     auto delay = opts.backoff_base * (1 << std::min(job->attempt, 16));
     if (delay > opts.backoff_max) delay = opts.backoff_max;
@@ -237,9 +257,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
   asio::io_context& io;
   std::shared_ptr<TlsContext> tls;
   PeerClientOptions opts;
-  mutable std::mutex mu;  // guards peers, stopped
+  mutable std::mutex mu;  // guards peers, stopped, epoch
   std::map<std::string, Peer> peers;
   bool stopped = false;
+  std::uint64_t epoch = 0;  // bumped by drop_connections()
 };
 
 PeerClient::PeerClient(asio::io_context& ioc, std::shared_ptr<TlsContext> tls, PeerClientOptions opts)
@@ -269,6 +290,20 @@ PeerClient::PeerState PeerClient::state(const std::string& facility) const {
   s.consecutive_failures = it->second.failures;
   s.breaker_open = Steady::now() < it->second.open_until;
   return s;
+}
+
+void PeerClient::drop_connections() {
+  std::vector<std::shared_ptr<Conn>> idle;
+  {
+    std::lock_guard lock(impl_->mu);
+    ++impl_->epoch;
+    for (auto& [code, p] : impl_->peers) {
+      for (auto& c : p.idle) idle.push_back(std::move(c));
+      p.open -= p.idle.size();
+      p.idle.clear();
+    }
+  }
+  for (auto& c : idle) c->stream->close();
 }
 
 void PeerClient::shutdown() {

@@ -80,6 +80,10 @@ public:
     bool breaker_open = false;
   };
   [[nodiscard]] PeerState state(const std::string& facility) const;
+  /// Closes the idle connections; connections busy now are closed when their
+  /// request ends instead of being pooled. For a credentials reload (a new
+  /// CRL): the next request to each peer handshakes under the new snapshot.
+  void drop_connections();
   /// Closes idle connections and fails queued requests.
   void shutdown();
 
