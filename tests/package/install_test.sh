@@ -212,7 +212,12 @@ chgrp "$gid" "$root/etc/hiegate/dev.toml"
 chmod 0640 "$root/etc/hiegate/dev.toml"
 as_hiegate hiegatectl check-config /etc/hiegate/dev.toml || fail "check-config rejects the dev config"
 install -d -o "$uid" -g "$gid" -m 0750 "$root/run/hiegate"
-as_hiegate hiegated --config /etc/hiegate/dev.toml >"$work/hiegated.log" 2>&1 &
+# Not through as_hiegate: a backgrounded shell function is a subshell, and
+# $! would be that subshell, not the daemon (which would outlive the kill
+# below and still hold the state directory). chroot and env exec, so $! is
+# hiegated itself.
+chroot --userspec="$uid:$gid" "$root" env -i PATH=/usr/sbin:/usr/bin:/bin LC_ALL=C.UTF-8 \
+  hiegated --config /etc/hiegate/dev.toml >"$work/hiegated.log" 2>&1 &
 daemon=$!
 stop_daemon() { kill -TERM "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; }
 trap stop_daemon EXIT
