@@ -1,15 +1,17 @@
-// End-to-end document fetch through two real hiegated gateways against the
+// End-to-end document fetch through real hiegated gateways against the
 // plumbing a facility would otherwise assemble, same machine, same run:
 //   hiegate: EHR client → gateway A local API → mutual TLS → gateway B peer
 //            API → B's store (consent, policy, durable audit record on both
-//            sides) → back, as JSON with the content in base64;
+//            sides) → back. The EHR asks for the raw bytes (Accept:
+//            application/octet-stream; metadata in X-HIE-Document);
 //   baseline: EHR client → stunnel4 client → mutual TLS → stunnel4 server →
 //            nginx serving the same document bytes as static files.
-// Both with the same fresh dev PKI, keep-alive client connections, closed
-// loop with `conns` connections. Uncached: each document fetched once (A
-// misses its cache, B sends the content); cached: the same documents again
-// (A serves its sealed copy after B re-decides without the content).
-//   build/bench/bench_e2e [seconds=3] [conns=8] [sizes KiB=4,256,4096]
+// Both with the same fresh dev PKI and keep-alive client connections.
+// Uncached: gateway A0 keeps no copies ([store] cache_max_bytes = 0), so
+// every fetch goes to B for the content. Cached: gateway A serves its sealed
+// copy after B re-decides without the content. Each is measured closed loop
+// (saturation) and open loop at a fixed offered load (latency).
+//   build/bench/bench_e2e [seconds=3] [conns=8] [sizes KiB=10,256,4096] [rate req/s=200]
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -56,12 +58,14 @@ private:
 struct Phase {
   std::string path, mode;
   std::size_t kib;
-  LoadResult r;
+  LoadResult sat;    ///< closed loop
+  LoadResult fixed;  ///< open loop at the offered rate
 };
 
 void row(Phase& p) {
-  std::printf("| %6zu KiB | %-14s | %-8s | %7ld | %8.1f | %8.2f | %8.2f | %4ld |\n", p.kib, p.path.c_str(),
-              p.mode.c_str(), p.r.ok, p.r.per_s(), p.r.pct(0.50) / 1000, p.r.pct(0.99) / 1000, p.r.failed);
+  std::printf("| %6zu KiB | %-14s | %-8s | %8.1f | %8.2f | %8.2f | %8.1f | %8.2f | %8.2f | %4ld |\n", p.kib,
+              p.path.c_str(), p.mode.c_str(), p.sat.per_s(), p.sat.pct(0.50) / 1000, p.sat.pct(0.99) / 1000,
+              p.fixed.per_s(), p.fixed.pct(0.50) / 1000, p.fixed.pct(0.99) / 1000, p.sat.failed + p.fixed.failed);
 }
 
 }  // namespace
@@ -71,20 +75,26 @@ int main(int argc, char** argv) {
   const int conns = argc > 2 ? std::atoi(argv[2]) : 8;
   std::vector<std::size_t> sizes;
   {
-    std::stringstream ss(argc > 3 ? argv[3] : "4,256,4096");
+    std::stringstream ss(argc > 3 ? argv[3] : "10,256,4096");
     for (std::string s; std::getline(ss, s, ',');) sizes.push_back(std::strtoul(s.c_str(), nullptr, 10));
   }
-  if (seconds <= 0 || seconds > 60 || conns < 1 || conns > 64 || sizes.empty() ||
+  const double rate = argc > 4 ? std::atof(argv[4]) : 200;
+  if (seconds <= 0 || seconds > 60 || conns < 1 || conns > 64 || sizes.empty() || rate <= 0 || rate > 100000 ||
       std::any_of(sizes.begin(), sizes.end(), [](std::size_t k) { return k == 0 || k > 6 * 1024; }))
-    return std::fprintf(stderr, "usage: bench_e2e [seconds 0-60] [conns 1-64] [KiB,KiB,... each 1-6144]\n"), 2;
+    return std::fprintf(stderr,
+                        "usage: bench_e2e [seconds 0-60] [conns 1-64] [KiB,KiB,... each 1-6144] [rate req/s]\n"),
+           2;
 
-  const BenchPki pki("bench_e2e", 2);
-  const std::uint16_t peer_a = free_port(), peer_b = free_port();
+  const BenchPki pki("bench_e2e", 3);
+  const std::uint16_t peer_a = free_port(), peer_b = free_port(), peer_a0 = free_port();
   Hiegated a(pki, 0, peer_a, {{1, peer_b}});
-  Hiegated b(pki, 1, peer_b, {{0, peer_a}});
-  if (a.start() < 0 || b.start() < 0) return 1;
+  Hiegated b(pki, 1, peer_b, {{0, peer_a}, {2, peer_a0}});
+  Hiegated a0(pki, 2, peer_a0, {{1, peer_b}}, "", "cache_max_bytes = 0");
+  if (a.start() < 0 || b.start() < 0 || a0.start() < 0) return 1;
   const std::string code_b = b.code();
-  if (a.call("PUT", "/v1/users/dr-bench", "", json{{"role", "physician"}, {"department", "内科"}}.dump()) != 200 ||
+  const json physician = {{"role", "physician"}, {"department", "内科"}};
+  if (a.call("PUT", "/v1/users/dr-bench", "", physician.dump()) != 200 ||
+      a0.call("PUT", "/v1/users/dr-bench", "", physician.dump()) != 200 ||
       b.call("PUT", "/v1/users/clerk-1", "", json{{"role", "clerk"}, {"department", "医事課"}}.dump()) != 200 ||
       b.call("PUT", std::string("/v1/consents/") + kPatient, "clerk-1",
              json{{"signed_on", "2026-01-10"}, {"scope", "*"}, {"form_ref", "paper-0001"}}.dump()) != 200)
@@ -112,7 +122,6 @@ int main(int argc, char** argv) {
     if (pub.ok != n) return std::fprintf(stderr, "publishing %zu KiB documents failed\n", kib), 1;
   }
 
-  // One fetch through each path, checked byte for byte, before measuring.
   const std::uint16_t nginx_port = free_port(), st_server = free_port(), st_client = free_port();
   Nginx nginx(pki.dir, www, nginx_port);
   Stunnel server(pki, "srv", 1, false, st_server, nginx_port);
@@ -120,53 +129,65 @@ int main(int argc, char** argv) {
   if (!Stunnel::wait_listening(nginx_port) || !server.ready() || !client.ready())
     return std::fprintf(stderr, "nginx or stunnel4 did not start\n"), 1;
 
+  auto raw_headers = [] {
+    auto h = as_user("dr-bench");
+    h["Accept"] = "application/octet-stream";
+    return h;
+  }();
   std::vector<Phase> phases;
   for (const std::size_t kib : sizes) {
     const long n = docs_for(kib);
-    const std::string expect_id = doc_id(kib, 0);
+    const std::string target_prefix = "/v1/facilities/" + code_b + "/documents/";
+    // One fetch through each path, checked byte for byte, before measuring.
     {
       HttpConn c(st_client);
       std::string body;
-      if (c.request("GET", "/" + expect_id, {}, "", body) != 200 || body != doc_bytes(kib, 0))
-        return std::fprintf(stderr, "baseline answered wrongly for %s\n", expect_id.c_str()), 1;
+      if (c.request("GET", "/" + doc_id(kib, 0), {}, "", body) != 200 || body != doc_bytes(kib, 0))
+        return std::fprintf(stderr, "baseline answered wrongly for %s\n", doc_id(kib, 0).c_str()), 1;
     }
-    // hiegate, uncached: every document once (the first fetch of id 0 is
-    // checked here and counted as its warm-up).
+    for (Hiegated* gw : {&a0, &a}) {
+      HttpConn c(gw->port());
+      std::string body;
+      if (c.request("GET", target_prefix + doc_id(kib, 0), raw_headers, "", body) != 200 ||
+          body != doc_bytes(kib, 0))
+        return std::fprintf(stderr, "hiegate answered wrongly for %s\n", doc_id(kib, 0).c_str()), 1;
+    }
+    // A's copies of every document (the cached phases read them back).
+    const auto warm = drive(a.port(), 2, 600, n, [&](HttpConn& c, int, long i) {
+      std::string body;
+      return c.request("GET", target_prefix + doc_id(kib, i), raw_headers, "", body) == 200;
+    });
+    if (warm.ok != n) return std::fprintf(stderr, "warming A's cache failed\n"), 1;
     auto fetch = [&](HttpConn& c, int, long i) {
       std::string body;
-      return c.request("GET", "/v1/facilities/" + code_b + "/documents/" + doc_id(kib, i % n), as_user("dr-bench"),
-                       "", body) == 200 &&
-             body.size() > kib * 1024 * 4 / 3;
+      return c.request("GET", target_prefix + doc_id(kib, i % n), raw_headers, "", body) == 200 &&
+             body.size() == kib * 1024;
     };
-    Phase un{"hiegate", "uncached", kib, drive(a.port(), conns, seconds * 4, n, fetch)};
-    {
+    auto baseline = [&](HttpConn& c, int, long i) {
       std::string body;
-      if (a.call("GET", "/v1/facilities/" + code_b + "/documents/" + expect_id, "dr-bench", "", &body) != 200)
-        return std::fprintf(stderr, "hiegate fetch failed: %s\n", body.c_str()), 1;
-      const json j = json::parse(body, nullptr, false);
-      const auto bytes = crypto::from_base64(j.value("content_base64", std::string()));
-      if (!bytes || std::string(bytes->begin(), bytes->end()) != doc_bytes(kib, 0) || !j.value("cached", false))
-        return std::fprintf(stderr, "hiegate answered wrongly for %s\n", expect_id.c_str()), 1;
-    }
-    Phase ca{"hiegate", "cached", kib, drive(a.port(), conns, seconds, 0, fetch)};
-    Phase ng{"stunnel4+nginx", "static", kib, drive(st_client, conns, seconds, 0, [&](HttpConn& c, int, long i) {
-               std::string body;
-               return c.request("GET", "/" + doc_id(kib, i % n), {}, "", body) == 200 && body.size() == kib * 1024;
-             })};
+      return c.request("GET", "/" + doc_id(kib, i % n), {}, "", body) == 200 && body.size() == kib * 1024;
+    };
+    Phase un{"hiegate", "uncached", kib, drive(a0.port(), conns, seconds, 0, fetch),
+             drive_rate(a0.port(), conns, rate, seconds, fetch)};
+    Phase ca{"hiegate", "cached", kib, drive(a.port(), conns, seconds, 0, fetch),
+             drive_rate(a.port(), conns, rate, seconds, fetch)};
+    Phase ng{"stunnel4+nginx", "static", kib, drive(st_client, conns, seconds, 0, baseline),
+             drive_rate(st_client, conns, rate, seconds, baseline)};
     phases.push_back(std::move(un));
     phases.push_back(std::move(ca));
     phases.push_back(std::move(ng));
   }
 
-  std::printf("closed loop, %d keep-alive connections, %.1f s per phase (uncached: each document once)\n\n", conns,
-              seconds);
-  std::printf("| size       | path           | mode     | answers |    req/s |  p50 ms  |  p99 ms  | errs |\n");
-  std::printf("|-----------:|----------------|----------|--------:|---------:|---------:|---------:|-----:|\n");
+  std::printf("%d keep-alive connections, %.1f s per phase; closed loop (saturation), then open loop at %.0f req/s\n\n",
+              conns, seconds, rate);
+  std::printf("| size       | path           | mode     |  sat req/s | p50 ms | p99 ms | @rate req/s | p50 ms | p99 ms | errs |\n");
+  std::printf("|-----------:|----------------|----------|---------:|---------:|---------:|---------:|---------:|---------:|-----:|\n");
   for (auto& p : phases) row(p);
-  std::printf("\nratios hiegate/(stunnel4+nginx) req/s:");
+  std::printf("\nratios hiegate/(stunnel4+nginx), saturated req/s:");
   for (std::size_t i = 0; i + 2 < phases.size(); i += 3) {
-    std::printf("  %zu KiB uncached %.2f cached %.2f;", phases[i].kib, phases[i].r.per_s() / phases[i + 2].r.per_s(),
-                phases[i + 1].r.per_s() / phases[i + 2].r.per_s());
+    std::printf("  %zu KiB uncached %.2f cached %.2f;", phases[i].kib,
+                phases[i].sat.per_s() / phases[i + 2].sat.per_s(),
+                phases[i + 1].sat.per_s() / phases[i + 2].sat.per_s());
   }
   std::printf("\n");
   return 0;

@@ -148,6 +148,48 @@ inline LoadResult drive(std::uint16_t port, int conns, double seconds, long max_
   return r;
 }
 
+/// Open loop at a fixed offered load: `conns` threads share `rate` requests
+/// per second for `seconds`, request k of thread t scheduled at
+/// (k·conns + t) / rate. Latency counts from the scheduled time, so a
+/// server that falls behind is charged for the queue it builds (no
+/// coordinated omission); a thread more than a second late stops early.
+inline LoadResult drive_rate(std::uint16_t port, int conns, double rate, double seconds,
+                             const std::function<bool(HttpConn&, int, long)>& one) {
+  LoadResult r;
+  std::mutex mu;
+  const auto t0 = Clock::now() + std::chrono::milliseconds(20);
+  const long per_thread = static_cast<long>(rate * seconds) / conns;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < conns; ++t) {
+    threads.emplace_back([&, t] {
+      auto conn = std::make_unique<HttpConn>(port);
+      std::vector<double> mine;
+      long ok = 0, failed = 0;
+      for (long k = 0; k < per_thread; ++k) {
+        const auto at = t0 + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(static_cast<double>(k * conns + t) / rate));
+        const auto now = Clock::now();
+        if (now - at > std::chrono::seconds(1)) break;
+        if (now < at) std::this_thread::sleep_until(at);
+        if (!conn->ok()) conn = std::make_unique<HttpConn>(port);
+        if (one(*conn, t, k * conns + t)) {
+          ++ok;
+          mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - at).count());
+        } else {
+          ++failed;
+        }
+      }
+      const std::lock_guard lock(mu);
+      r.micros.insert(r.micros.end(), mine.begin(), mine.end());
+      r.ok += ok;
+      r.failed += failed;
+    });
+  }
+  for (auto& th : threads) th.join();
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
 /// The headers of an authenticated local API request as `user` (none: as the client itself).
 inline std::map<std::string, std::string> as_user(const std::string& user) {
   std::map<std::string, std::string> h = {{"Authorization", std::string("Bearer ") + kBenchToken},
@@ -165,7 +207,7 @@ inline std::map<std::string, std::string> as_user(const std::string& user) {
 class Hiegated {
 public:
   Hiegated(const BenchPki& pki, int fac, std::uint16_t peer_port, const std::map<int, std::uint16_t>& peers,
-           const std::string& extra_local_api = "")
+           const std::string& extra_local_api = "", const std::string& extra_store = "")
       : code_(pki.net.facility_codes.at(static_cast<std::size_t>(fac))), dir_(pki.dir / ("gw-" + code_)) {
     fs::create_directories(dir_);
     const auto key = crypto::random_bytes(32);
@@ -174,7 +216,7 @@ public:
     const auto f = pki.facility(fac);
     std::string t = "[network]\nid = \"benchnet\"\nfacility = \"" + code_ + "\"\n[daemon]\nthreads = 2\nstate_dir = \"" +
                     (dir_ / "state").string() + "\"\n[store]\nmaster_key = \"" + (dir_ / "master-key").string() +
-                    "\"\n[local_api]\nlisten = [\"127.0.0.1:0\"]\nunix_socket = \"" + (dir_ / "local.sock").string() +
+                    "\"\n" + extra_store + "\n[local_api]\nlisten = [\"127.0.0.1:0\"]\nunix_socket = \"" + (dir_ / "local.sock").string() +
                     "\"\n" + extra_local_api +
                     "\n[[local_api.tokens]]\nname = \"bench\"\nhash = \"sha256:" +
                     crypto::to_hex(crypto::sha256(std::string(kBenchToken))) + "\"\n[tls]\ncert = \"" +

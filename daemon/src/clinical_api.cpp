@@ -241,6 +241,26 @@ transport::HeaderList peer_headers(const Config& cfg, const Actor& a) {
   return h;
 }
 
+/// A peer's 200 answer to a document fetch: its metadata and content.
+Result<std::pair<json, std::string>> read_peer_document(transport::PeerResponse& res) {
+  if (res.content_type.starts_with(kRawContentType)) {
+    std::optional<json> meta;
+    for (const auto& [k, v] : res.headers) {
+      if (boost::beast::iequals(k, kDocumentHeader)) meta = read_document_header(v);
+    }
+    if (!meta) return make_error("peer_error", "malformed answer: no document metadata");
+    return std::pair{std::move(*meta), std::move(res.body)};
+  }
+  auto j = json::parse(res.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("content_base64") || !j["content_base64"].is_string()) {
+    return make_error("peer_error", "malformed answer");
+  }
+  auto content = crypto::from_base64(j["content_base64"].get<std::string>());
+  if (!content) return make_error("peer_error", "malformed content");
+  j.erase("content_base64");
+  return std::pair{std::move(j), std::string(content->begin(), content->end())};
+}
+
 json peer_error_json(const transport::PeerResponse& res) {
   const auto j = json::parse(res.body, nullptr, false);
   if (!j.is_discarded() && j.contains("error")) return j["error"];
@@ -446,7 +466,8 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
       return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
     }
     auto rp = std::make_shared<Responder>(std::move(r));
-    gw.store.get_document(id, [&gw, rp, id](Result<DocumentRecord> d) {
+    const bool raw = wants_raw(req.msg[http::field::accept]);
+    gw.store.get_document(id, [&gw, rp, id, raw](Result<DocumentRecord> d) {
       if (!d) return rp->send(store_error(d.error()));
       auto buf = std::make_shared<std::string>();
       auto meta = json::parse(d->metadata_json, nullptr, false);
@@ -456,12 +477,11 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
             buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
             return {};
           },
-          [rp, buf, meta, id](Result<void> st) mutable {
+          [rp, buf, meta, id, raw](Result<void> st) mutable {
             if (!st) return rp->send(store_error(st.error()));
             meta["id"] = id;
             meta["size"] = buf->size();
-            meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
-            rp->send(json_response(http::status::ok, meta));
+            rp->send(document_response(raw, std::move(meta), std::move(*buf)));
           });
     });
   });
@@ -572,22 +592,25 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       return r.send(bad_request("invalid_patient", "an emergency fetch names its patient in X-HIE-Patient"));
     }
     req.function = network_function(req);
+    const bool raw = wants_raw(req.msg[http::field::accept]);
     auto plain = std::make_shared<Responder>(std::move(r));
-    resolve_actor(gw, *windows, req, plain, patient_hint, [&gw, code, id, peer = *peer_it, refused](Actor a) {
+    resolve_actor(gw, *windows, req, plain, patient_hint, [&gw, code, id, peer = *peer_it, refused, raw](Actor a) {
       const auto rp = a.rp;
       a.audit->event = "document_read";
       a.audit->peer_facility = code;
       a.audit->document_ids = {code + "/" + id};
       const ConfigPtr snapshot = gw.config();
       const auto now = gw.clock().time_since_epoch().count();
-      auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused]() {
+      const bool keep_copy = snapshot->store.cache_max_bytes > 0;
+      auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused, raw, keep_copy]() {
         transport::OutboundRequest out;
         out.method = "GET";
         out.target = "/peer/v1/documents/" + id;
         out.headers = peer_headers(*snapshot, a);
+        out.headers.emplace_back("Accept", std::string(kRawContentType));
         gw.peers->async_request(
             transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
-            [&gw, rp, code, id, refused](Result<transport::PeerResponse> res) {
+            [&gw, rp, code, id, refused, raw, keep_copy](Result<transport::PeerResponse> res) {
               if (!res) {
                 return rp->send(error_response(http::status::gateway_timeout,
                                                res.error().code == "timeout" ? "peer_timeout" : "peer_unavailable",
@@ -600,33 +623,33 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                 e["facility"] = code;
                 return rp->send(json_response(static_cast<http::status>(res->status), {{"error", e}}));
               }
-              auto j = json::parse(res->body, nullptr, false);
-              if (j.is_discarded() || !j.contains("content_base64")) {
-                return rp->send(error_response(http::status::bad_gateway, "peer_error", "malformed answer"));
+              // A current peer sends the content raw (metadata in a header);
+              // an older one base64 inside JSON.
+              auto answer = read_peer_document(*res);
+              if (!answer) {
+                return rp->send(error_response(http::status::bad_gateway, "peer_error", answer.error().message));
               }
-              json meta = j;
-              meta.erase("content_base64");
-              meta["decided_at"] = gw.clock().time_since_epoch().count();
-              auto content = crypto::from_base64(j["content_base64"].get<std::string>());
-              if (!content) {
-                return rp->send(error_response(http::status::bad_gateway, "peer_error", "malformed content"));
-              }
+              auto& [meta, content] = *answer;
               refused->allowed(code, id);
-              auto data = std::make_shared<crypto::Bytes>(std::move(*content));
-              auto pos = std::make_shared<std::size_t>(0);
-              CachedDocument cd{code, id, meta.dump(), 0, 0};
-              gw.store.cache_put(
-                  std::move(cd),
-                  [data, pos](std::span<std::uint8_t> o) -> Result<std::size_t> {
-                    const std::size_t n = std::min(o.size(), data->size() - *pos);
-                    std::copy_n(data->data() + *pos, n, o.data());
-                    *pos += n;
-                    return n;
-                  },
-                  gw.clock().time_since_epoch().count(), [data](Result<void>) {});
-              j["facility"] = code;
-              j["cached"] = false;
-              rp->send(json_response(http::status::ok, j));
+              auto data = std::make_shared<const std::string>(std::move(content));
+              if (keep_copy) {
+                meta["decided_at"] = gw.clock().time_since_epoch().count();
+                auto pos = std::make_shared<std::size_t>(0);
+                CachedDocument cd{code, id, meta.dump(), 0, 0};
+                meta.erase("decided_at");
+                gw.store.cache_put(
+                    std::move(cd),
+                    [data, pos](std::span<std::uint8_t> o) -> Result<std::size_t> {
+                      const std::size_t n = std::min(o.size(), data->size() - *pos);
+                      std::copy_n(data->data() + *pos, n, o.data());
+                      *pos += n;
+                      return n;
+                    },
+                    gw.clock().time_since_epoch().count(), [data](Result<void>) {});
+              }
+              meta["facility"] = code;
+              meta["cached"] = false;
+              rp->send(document_response(raw, std::move(meta), *data));
             });
       };
       // A cached copy is served only after the disclosing side decides
@@ -634,7 +657,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       // withdrawn meanwhile. If that side cannot be reached, the copy is
       // served only while its last decision is younger than
       // store.consent_evidence_max_age.
-      auto serve_cached = [&gw, rp, code, id, now, ask_peer](json meta, bool verified) {
+      auto serve_cached = [&gw, rp, code, id, now, ask_peer, raw](json meta, bool verified) {
         auto buf = std::make_shared<std::string>();
         gw.store.cache_read(
             code, id, now,
@@ -642,16 +665,16 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
               return {};
             },
-            [rp, buf, meta, code, ask_peer, verified](Result<void> st) mutable {
+            [rp, buf, meta, code, ask_peer, verified, raw](Result<void> st) mutable {
               if (!st) return ask_peer();
               meta.erase("decided_at");
               meta["facility"] = code;
               meta["cached"] = true;
               meta["decision_verified"] = verified;
-              meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
-              rp->send(json_response(http::status::ok, meta));
+              rp->send(document_response(raw, std::move(meta), std::move(*buf)));
             });
       };
+      if (!keep_copy) return ask_peer();
       gw.store.cache_get(code, id, now, [&gw, rp, code, id, ask_peer, serve_cached, snapshot, now, refused, peer,
                                          a](Result<CachedDocument> c) {
         if (!c || refused->is_refused(code, id)) return ask_peer();

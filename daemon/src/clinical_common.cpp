@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "hiegate/crypto/encoding.hpp"
 #include "hiegate/daemon/http.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/policy/rfc3339.hpp"
@@ -284,6 +285,32 @@ policy::Function network_function(const ApiRequest& req) {
 std::optional<policy::Function> peer_function(std::string_view path) {
   if (path == "/peer/v1/directives" || path == "/peer/v1/health") return std::nullopt;
   return policy::Function::serve;
+}
+
+bool wants_raw(std::string_view accept) { return accept.find(kRawContentType) != std::string_view::npos; }
+
+HttpResponse raw_document_response(const json& meta, std::string content) {
+  HttpResponse res = text_response(http::status::ok, std::move(content), kRawContentType);
+  res.set(kDocumentHeader, crypto::to_base64(crypto::as_bytes(meta.dump(-1, ' ', false, json::error_handler_t::replace))));
+  return res;
+}
+
+HttpResponse json_document_response(json meta, std::string_view content) {
+  meta["content_base64"] = crypto::to_base64(crypto::as_bytes(content));
+  return json_response(http::status::ok, meta);
+}
+
+std::optional<json> read_document_header(std::string_view value) {
+  const auto bytes = crypto::from_base64(value);
+  if (!bytes) return std::nullopt;
+  auto j = json::parse(bytes->begin(), bytes->end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+HttpResponse document_response(bool raw, json meta, std::string content) {
+  if (raw) return raw_document_response(meta, std::move(content));
+  return json_document_response(std::move(meta), content);
 }
 
 }  // namespace hiegate::daemon

@@ -79,4 +79,20 @@ void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, Aud
 /// Percent-encodes a reason for a header.
 [[nodiscard]] std::string encode_reason(std::string_view reason);
 
+/// Documents as raw bytes instead of base64 inside JSON (local and peer
+/// API): a request whose Accept names application/octet-stream gets the
+/// content as the body and the metadata JSON, base64-encoded, in
+/// X-HIE-Document. Refusals stay JSON whatever the Accept.
+inline constexpr const char* kDocumentHeader = "X-HIE-Document";
+inline constexpr std::string_view kRawContentType = "application/octet-stream";
+[[nodiscard]] bool wants_raw(std::string_view accept);
+/// 200 with `content` as the body and `meta` in X-HIE-Document.
+[[nodiscard]] HttpResponse raw_document_response(const nlohmann::json& meta, std::string content);
+/// `meta` with "content_base64" added, as a JSON answer.
+[[nodiscard]] HttpResponse json_document_response(nlohmann::json meta, std::string_view content);
+/// The metadata of X-HIE-Document; nullopt when absent or not base64 JSON.
+[[nodiscard]] std::optional<nlohmann::json> read_document_header(std::string_view value);
+/// The local answer for a document: raw (see wants_raw) or JSON.
+[[nodiscard]] HttpResponse document_response(bool raw, nlohmann::json meta, std::string content);
+
 }  // namespace hiegate::daemon

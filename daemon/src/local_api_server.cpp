@@ -439,6 +439,12 @@ void LocalApiServer::Impl::accept(Acceptor& acc) {
         if (count >= cfg->local_api.max_connections || self->is_draining()) {
           self->reject(std::move(sock));
         } else {
+          if constexpr (std::is_same_v<Protocol, net::ip::tcp>) {
+            // Answers go out as header and body writes: never hold the
+            // second back waiting for the client's ACK of the first.
+            beast::error_code ignored;
+            sock.set_option(net::ip::tcp::no_delay(true), ignored);
+          }
           std::make_shared<Session<Protocol>>(std::move(sock), self)->start();
         }
         self->accept(acc);

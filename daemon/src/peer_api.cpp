@@ -180,8 +180,9 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
     }
     json meta = json::parse(doc->metadata_json, nullptr, false);
     const bool decision_only = pr.query == "decision_only=1";
+    const bool raw = wants_raw(pr.header("Accept").value_or(""));
     decide(gw, pr, doc->patient_id, reply, rec,
-           [&gw, reply, id, meta, decision_only](policy::DisclosureDecision d, Incoming) mutable {
+           [&gw, reply, id, meta, decision_only, raw](policy::DisclosureDecision d, Incoming) mutable {
       const auto rules = sharing_rules(*gw.config());
       if (d.emergency && !policy::emergency_type_allowed(meta.value("type", ""), gw.mode().orders.disaster, rules)) {
         return (*reply)(peer_refusal(policy::Decision::refuse(
@@ -202,12 +203,21 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
             buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
             return {};
           },
-          [reply, buf, meta, id, d](Result<void> st) mutable {
+          [reply, buf, meta, id, d, raw](Result<void> st) mutable {
             if (!st) return (*reply)(PeerResponse::error(503, st.error().code, "the store failed"));
             meta["id"] = id;
             meta["size"] = buf->size();
             meta["emergency"] = d.emergency;
             meta["rule"] = d.decision.rule;
+            if (raw) {
+              // The content as the body, the metadata in a header: no
+              // base64 and no JSON parse of the content on either side.
+              PeerResponse res;
+              res.content_type = std::string(kRawContentType);
+              res.headers.emplace_back(kDocumentHeader, crypto::to_base64(crypto::as_bytes(meta.dump())));
+              res.body = std::move(*buf);
+              return (*reply)(std::move(res));
+            }
             meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
             (*reply)(peer_json(200, meta));
           });

@@ -136,6 +136,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
   }
 
   void handshake(std::shared_ptr<Job> job, tcp::socket sock) {
+    // TLS records of one request leave in several writes: no Nagle delay.
+    error_code nd;
+    sock.set_option(tcp::no_delay(true), nd);
     const PeerIdentity expected =
         job->addr.secretariat
             ? PeerIdentity{PeerIdentity::Kind::secretariat, tls->store()->current()->identity().network, ""}

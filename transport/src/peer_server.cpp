@@ -242,6 +242,8 @@ void PeerServer::Impl::accept_loop() {
                                 sock.close(ig);
                               } else {
                                 ++self->counters.accepted;
+                                error_code nd;
+                                sock.set_option(tcp::no_delay(true), nd);
                                 session = std::make_shared<Session>(std::move(sock), self);
                                 self->sessions.insert(session);
                               }
