@@ -364,6 +364,10 @@ void add_consent_routes(Router& router, Gateway& gw) {
   });
   // Withdrawal: effective at once, the record stays (with withdrawn_at) as evidence.
   router.add(http::verb::delete_, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
+    // The audit record names who recorded the withdrawal.
+    if (!policy::is_local_id(std::string(req.msg[kUserHeader]))) {
+      return r.send(bad_request("invalid_user", "X-HIE-User must name the user who records the withdrawal"));
+    }
     with_consent(gw, req, std::move(r), [&gw](std::shared_ptr<Responder> rp, std::string patient, ConsentRecord c) {
       c.consent.withdrawn_at = gw.clock();
       json out = consent_to_json(c);

@@ -33,13 +33,14 @@ protected:
            "[store]\nconsent_evidence_max_age = \"0s\"\n" + policy;
   }
 
-  std::unique_ptr<Gateway> make(const std::string& self, const std::string& extra_peers = "") {
+  std::unique_ptr<Gateway> make(const std::string& self, const std::string& extra_peers = "",
+                                const std::string& extra_store = "") {
     auto gw = std::make_unique<Gateway>("", "", std::vector<std::string>{}, self);
     // The store section of the fixture is replaced by ours (with the same key).
     std::string text = gw->config_text("");
     const std::string net = net_config(self, extra_peers);
     const auto pos = text.find("[store]\n");
-    text.insert(pos + 8, "consent_evidence_max_age = \"0s\"\n");
+    text.insert(pos + 8, "consent_evidence_max_age = \"0s\"\n" + extra_store);
     gw->write_config(text + net.substr(0, net.find("[store]")));
     gw->start();
     return gw;
@@ -271,10 +272,84 @@ TEST_F(Network, WithdrawnConsentAfterACachedFetch) {
   EXPECT_TRUE(json::parse(second.body)["cached"].get<bool>());
   EXPECT_TRUE(json::parse(second.body)["decision_verified"].get<bool>());
   EXPECT_EQ(json::parse(second.body)["content_base64"], json::parse(first.body)["content_base64"]);
-  ASSERT_EQ(b->call("DELETE", "/v1/consents/NT-0006").status, 200);
+  // A withdrawal names who recorded it (the audit record's user).
+  const auto anonymous = b->call("DELETE", "/v1/consents/NT-0006");
+  EXPECT_EQ(anonymous.status, 400);
+  EXPECT_EQ(json::parse(anonymous.body)["error"]["code"], "invalid_user");
+  ASSERT_EQ(a->call("GET", path, as("dr-sato")).status, 200);  // still in force
+  ASSERT_EQ(b->call("DELETE", "/v1/consents/NT-0006", {{"X-HIE-User", "clerk-1"}}).status, 200);
   const auto r = a->call("GET", path, as("dr-sato"));
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "consent_withdrawn");
+}
+
+// The EHR may take a document as its raw bytes (Accept:
+// application/octet-stream) with the metadata in X-HIE-Document; gateways
+// pass the content between them the same way. Refusals stay JSON.
+TEST_F(Network, RawDocumentsAndAGatewayThatKeepsNoCopies) {
+  auto a = make(kA);
+  auto b = make(kB);
+  auto c = make(kC, "", "cache_max_bytes = 0\n");  // asks B every time
+  for (const auto* gw : {a.get(), c.get()}) register_user(*gw, "dr-sato", "physician");
+  register_user(*b, "clerk-1", "clerk");
+  std::string pdf = "%PDF-1.7\n";
+  for (int i = 0; i < 70'000; ++i) pdf.push_back(static_cast<char>(i * 31 % 256));  // every byte value, > 64 KiB
+  const json meta = {{"patient", "NT-0009"},           {"type", "referral"},
+                     {"title", "診療情報提供書"},         {"created", "2026-11-20T10:00:00Z"},
+                     {"content_type", "application/pdf"}, {"content_base64", crypto::to_base64(crypto::as_bytes(pdf))}};
+  ASSERT_EQ(b->call("PUT", "/v1/documents/b-pdf", {{"X-HIE-User", "clerk-1"}}, meta.dump()).status, 200);
+  consent(*b, "NT-0009", "2025-04-01");
+  auto raw = [](std::map<std::string, std::string> h) {
+    h["Accept"] = "application/octet-stream";
+    return h;
+  };
+  auto header_meta = [](const HttpResult& r) {
+    const auto it = r.headers.find("x-hie-document");
+    if (it == r.headers.end()) return json();
+    const auto bytes = crypto::from_base64(it->second);
+    return bytes ? json::parse(bytes->begin(), bytes->end(), nullptr, false) : json();
+  };
+  const std::string path = std::string("/v1/facilities/") + kB + "/documents/b-pdf";
+  for (const bool cached : {false, true}) {
+    const auto r = a->call("GET", path, raw(as("dr-sato")));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.headers.at("content-type"), "application/octet-stream");
+    EXPECT_TRUE(r.body == pdf) << "content differs, " << r.body.size() << " bytes";
+    const json m = header_meta(r);
+    EXPECT_EQ(m["id"], "b-pdf");
+    EXPECT_EQ(m["facility"], kB);
+    EXPECT_EQ(m["content_type"], "application/pdf");
+    EXPECT_EQ(m["title"], "診療情報提供書");
+    EXPECT_EQ(m["size"], pdf.size());
+    EXPECT_EQ(m["cached"], cached) << m.dump();
+    EXPECT_FALSE(m.contains("content_base64"));
+  }
+  // Without the Accept: the same document as JSON with base64 content.
+  const auto j = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(j.status, 200);
+  const auto b64 = crypto::from_base64(json::parse(j.body)["content_base64"].get<std::string>());
+  ASSERT_TRUE(b64);
+  EXPECT_TRUE(std::string(b64->begin(), b64->end()) == pdf);
+  // The holding facility's own EHR reads it raw too.
+  const auto own = b->call("GET", "/v1/documents/b-pdf", raw({}));
+  ASSERT_EQ(own.status, 200);
+  EXPECT_TRUE(own.body == pdf);
+  EXPECT_EQ(header_meta(own)["patient"], "NT-0009");
+  // A gateway that keeps no copies asks B every time.
+  for (int i = 0; i < 2; ++i) {
+    const auto r = c->call("GET", path, raw(as("dr-sato")));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_TRUE(r.body == pdf);
+    EXPECT_EQ(header_meta(r)["cached"], false);
+  }
+  // A refusal is JSON whatever the Accept.
+  ASSERT_EQ(b->call("DELETE", "/v1/consents/NT-0009", {{"X-HIE-User", "clerk-1"}}).status, 200);
+  for (const auto* gw : {a.get(), c.get()}) {
+    const auto r = gw->call("GET", path, raw(as("dr-sato")));
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_EQ(json::parse(r.body)["error"]["code"], "consent_withdrawn");
+    EXPECT_EQ(r.headers.count("x-hie-document"), 0U);
+  }
 }
 
 TEST_F(Network, BadInputIsRefusedCleanly) {
