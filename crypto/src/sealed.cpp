@@ -11,6 +11,7 @@ constexpr std::uint8_t kMagic[4] = {'H', 'G', 'S', 'R'};
 constexpr std::uint8_t kFormatAead = 1;
 constexpr std::uint8_t kFormatStream = 2;
 using StreamState = crypto_secretstream_xchacha20poly1305_state;
+static_assert(sizeof(StreamState) <= kStreamStateSize && alignof(StreamState) <= 16);
 static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 24);
 static_assert(crypto_secretstream_xchacha20poly1305_HEADERBYTES == 24);
 static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES + kSealHeaderSize == kSealOverhead);
@@ -99,9 +100,9 @@ std::optional<std::uint32_t> sealed_key_version(ByteView sealed) {
 }
 
 StreamSealer::StreamSealer(const KeyRing& ring, std::uint32_t version, const Binding& binding)
-    : state_(sizeof(StreamState)), header_(header_prefix(kFormatStream, version)) {
+    : header_(header_prefix(kFormatStream, version)) {
   header_.resize(kSealHeaderSize);
-  crypto_secretstream_xchacha20poly1305_init_push(reinterpret_cast<StreamState*>(state_.writable().data()),
+  crypto_secretstream_xchacha20poly1305_init_push(reinterpret_cast<StreamState*>(state_.data()),
                                                   header_.data() + 9,
                                                   ring.subkey(version, KeyPurpose::content).data());
   ad_ = associated_data(header_, binding);
@@ -110,7 +111,7 @@ StreamSealer::StreamSealer(const KeyRing& ring, std::uint32_t version, const Bin
 Bytes StreamSealer::push(ByteView plain, bool last) {
   Bytes out(plain.size() + kStreamChunkOverhead);
   crypto_secretstream_xchacha20poly1305_push(
-      reinterpret_cast<StreamState*>(state_.writable().data()), out.data(), nullptr, plain.data(), plain.size(),
+      reinterpret_cast<StreamState*>(state_.data()), out.data(), nullptr, plain.data(), plain.size(),
       ad_.data(), ad_.size(),
       last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
   return out;
@@ -121,8 +122,7 @@ Result<StreamOpener> StreamOpener::start(const KeyRing& ring, const Binding& bin
   if (!version) return std::move(version).error();
   if (header.size() != kSealHeaderSize) return make_error("record_malformed", "bad stream header size");
   StreamOpener o;
-  o.state_ = SecureBuffer(sizeof(StreamState));
-  if (crypto_secretstream_xchacha20poly1305_init_pull(reinterpret_cast<StreamState*>(o.state_.writable().data()),
+  if (crypto_secretstream_xchacha20poly1305_init_pull(reinterpret_cast<StreamState*>(o.state_.data()),
                                                       header.data() + 9,
                                                       ring.subkey(*version, KeyPurpose::content).data()) != 0) {
     return corrupt();
@@ -137,7 +137,7 @@ Result<Bytes> StreamOpener::pull(ByteView chunk) {
   }
   Bytes out(chunk.size() - kStreamChunkOverhead);
   unsigned char tag = 0;
-  if (crypto_secretstream_xchacha20poly1305_pull(reinterpret_cast<StreamState*>(state_.writable().data()),
+  if (crypto_secretstream_xchacha20poly1305_pull(reinterpret_cast<StreamState*>(state_.data()),
                                                  out.data(), nullptr, &tag, chunk.data(), chunk.size(), ad_.data(),
                                                  ad_.size()) != 0) {
     return corrupt();

@@ -38,6 +38,8 @@ SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
   return *this;
 }
 
+void wipe(void* data, std::size_t size) noexcept { sodium_memzero(data, size); }
+
 void SecureBuffer::protect() noexcept {
   if (data_ != nullptr) sodium_mprotect_readonly(data_);
 }

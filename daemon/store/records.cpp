@@ -1,13 +1,30 @@
 // Generic sealed key -> value tables (consents, users, exports, directives, audit,
 // emergencies).
+#include <array>
+
 #include "store/store_impl.hpp"
 
 namespace hiegate::daemon {
 namespace {
 
-bool durable(RecordTable t) {
-  return t == RecordTable::directives || t == RecordTable::audit || t == RecordTable::exports ||
-         t == RecordTable::emergencies;
+// Every record table commits durably (synchronous=FULL): users and
+// consents too, since a withdrawal or a suspension answered 200 must not
+// come undone at a power loss. Only the cache of other facilities'
+// documents (cache.cpp) does without.
+constexpr bool kDurable = true;
+
+/// SELECT sealed FROM <table> WHERE key_hash=? — one stable string per
+/// table, so that the reader connections keep it prepared.
+const char* select_sql(RecordTable t) {
+  static const std::array<std::string, 6> sql = [] {
+    std::array<std::string, 6> out;
+    for (int i = 0; i < 6; ++i) {
+      out[static_cast<std::size_t>(i)] =
+          std::string("SELECT sealed FROM ") + table_name(static_cast<RecordTable>(i)) + " WHERE key_hash=?";
+    }
+    return out;
+  }();
+  return sql.at(static_cast<std::size_t>(t)).c_str();
 }
 
 std::string kind(RecordTable t, const char* what) { return std::string(table_name(t)) + ":" + what; }
@@ -33,7 +50,13 @@ Result<bool> erase_all_versions(Store::Impl& s, sqlite::Db& db, RecordTable t, c
 
 void Store::put_record(RecordTable t, StoredRecord rec, Callback<void> done) {
   Impl& s = *impl_;
-  s.write<void>(durable(t), std::move(done), [&s, t, rec = std::move(rec)](sqlite::Db& db) -> Status {
+  if (Impl::memoized(t)) {
+    done = [&s, t, key = rec.key, done = std::move(done)](Result<void> st) {
+      s.forget(t, key);
+      done(std::move(st));
+    };
+  }
+  s.write<void>(kDurable, std::move(done), [&s, t, rec = std::move(rec)](sqlite::Db& db) -> Status {
     if (rec.key.empty()) return make_error("invalid_argument", "a record needs a key");
     if (auto e = erase_all_versions(s, db, t, rec.key); !e) return std::move(e).error();
     const auto v = s.write_version();
@@ -51,15 +74,43 @@ void Store::put_record(RecordTable t, StoredRecord rec, Callback<void> done) {
 
 void Store::get_record(RecordTable t, std::string key, Callback<StoredRecord> done) {
   Impl& s = *impl_;
+  if (Impl::memoized(t)) {
+    std::optional<std::optional<StoredRecord>> hit;
+    std::uint64_t generation = 0;
+    {
+      std::lock_guard lock(s.memo.mu);
+      const auto it = s.memo.entries.find({t, key});
+      if (it != s.memo.entries.end()) hit = it->second;
+      generation = s.memo.generation;
+    }
+    if (hit) {
+      if (*hit) return done(std::move(**hit));
+      return done(make_error("not_found", std::string("no such record in ") + table_name(t)));
+    }
+    done = [&s, t, key, generation, done = std::move(done)](Result<StoredRecord> r) {
+      if (r || r.error().code == "not_found") {
+        std::lock_guard lock(s.memo.mu);
+        if (s.memo.generation == generation) {
+          if (s.memo.entries.size() >= Impl::RecordMemo::kMaxEntries) s.memo.entries.clear();
+          s.memo.entries[{t, key}] = r ? std::optional<StoredRecord>(*r) : std::nullopt;
+        }
+      }
+      done(std::move(r));
+    };
+  }
   s.read<StoredRecord>(std::move(done), [&s, t, key = std::move(key)](sqlite::Db& db) -> Result<StoredRecord> {
-    auto q = db.prepare(std::string("SELECT sealed FROM ") + table_name(t) + " WHERE key_hash=?");
+    auto q = db.cached(select_sql(t));
     if (!q) return std::move(q).error();
     for (const auto v : s.lookup_versions()) {
       const IdHash kh = s.hash(v, kind(t, "key"), key);
-      q->reset();
-      auto r = q->bind(1, ByteView(kh)).step();
+      (*q)->reset();
+      auto r = (*q)->bind(1, ByteView(kh)).step();
       if (!r) return std::move(r).error();
-      if (*r) return record_from(s.open_row(table_name(t), kh, q->blob(0), 3));
+      if (*r) {
+        auto out = record_from(s.open_row(table_name(t), kh, (*q)->blob(0), 3));
+        (*q)->reset();  // a kept statement left on a row would pin this reader's snapshot
+        return out;
+      }
     }
     return make_error("not_found", std::string("no such record in ") + table_name(t));
   });
@@ -90,7 +141,13 @@ void Store::list_records(RecordTable t, std::string group, Callback<std::vector<
 
 void Store::erase_record(RecordTable t, std::string key, Callback<void> done) {
   Impl& s = *impl_;
-  s.write<void>(durable(t), std::move(done), [&s, t, key = std::move(key)](sqlite::Db& db) -> Status {
+  if (Impl::memoized(t)) {
+    done = [&s, t, key, done = std::move(done)](Result<void> st) {
+      s.forget(t, key);
+      done(std::move(st));
+    };
+  }
+  s.write<void>(kDurable, std::move(done), [&s, t, key = std::move(key)](sqlite::Db& db) -> Status {
     auto e = erase_all_versions(s, db, t, key);
     if (!e) return std::move(e).error();
     if (!*e) return make_error("not_found", std::string("no such record in ") + table_name(t));

@@ -1,6 +1,7 @@
 // Internals shared by the store's source files.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,6 +84,24 @@ struct Store::Impl {
   std::shared_ptr<const crypto::KeyRing> keys;  // guarded by mu; replaced only on the writer thread (adopt_keys)
   std::unique_ptr<store::Writer> writer;       // destroyed after the readers
   std::unique_ptr<store::ReaderPool> readers;  // reader jobs may post writes
+
+  /// Users and consents, opened, kept in memory: every clinical request
+  /// reads one of them. Filled by reads; a write of a key drops it before
+  /// its caller is answered, and a read that overlapped a write is not kept
+  /// (generation check), so a withdrawal or suspension is seen at once.
+  struct RecordMemo {
+    static constexpr std::size_t kMaxEntries = 50'000;  // cleared when full
+    std::mutex mu;
+    std::uint64_t generation = 0;
+    std::map<std::pair<RecordTable, std::string>, std::optional<StoredRecord>> entries;
+  } memo;
+  [[nodiscard]] static bool memoized(RecordTable t) { return t == RecordTable::users || t == RecordTable::consents; }
+  /// Forgets `key` (after a write of it committed or failed).
+  void forget(RecordTable t, const std::string& key) {
+    std::lock_guard lock(memo.mu);
+    ++memo.generation;
+    memo.entries.erase({t, key});
+  }
 
   mutable std::mutex mu;
   std::uint32_t store_version = 0;  // version of records not yet rekeyed

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <utility>
 
 namespace hiegate::crypto {
@@ -37,6 +39,19 @@ TEST(SecureBufferDeathTest, WriteToProtectedBufferFaults) {
   k.unprotect();
   k.writable()[0] = 1;  // writable again
   EXPECT_EQ(k.data()[0], 1);
+}
+
+TEST(WipedArray, StartsZeroedAndAMovedFromCopyIsWiped) {
+  WipedArray<64> a;
+  EXPECT_TRUE(std::all_of(a.data(), a.data() + 64, [](std::uint8_t b) { return b == 0; }));
+  std::fill_n(a.data(), 64, std::uint8_t{0xA5});
+  WipedArray<64> b(std::move(a));
+  EXPECT_TRUE(std::all_of(b.data(), b.data() + 64, [](std::uint8_t x) { return x == 0xA5; }));
+  EXPECT_TRUE(std::all_of(a.data(), a.data() + 64, [](std::uint8_t x) { return x == 0; }));  // NOLINT(bugprone-use-after-move)
+  WipedArray<64> c;
+  c = std::move(b);
+  EXPECT_EQ(c.data()[63], 0xA5);
+  EXPECT_EQ(b.data()[0], 0);  // NOLINT(bugprone-use-after-move)
 }
 
 }  // namespace

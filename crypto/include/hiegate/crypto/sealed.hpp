@@ -50,6 +50,9 @@ struct Binding {
 /// Key version of a sealed record or stream header; nullopt if malformed.
 [[nodiscard]] std::optional<std::uint32_t> sealed_key_version(ByteView sealed);
 
+/// Room for libsodium's secretstream state.
+inline constexpr std::size_t kStreamStateSize = 64;
+
 /// Encrypts one stream: header() first, then push() each chunk in order.
 class StreamSealer {
 public:
@@ -59,7 +62,8 @@ public:
   [[nodiscard]] Bytes push(ByteView plain, bool last);
 
 private:
-  SecureBuffer state_;
+  /// crypto_secretstream_xchacha20poly1305_state (52 bytes; checked in sealed.cpp).
+  WipedArray<kStreamStateSize> state_;
   Bytes header_;
   Bytes ad_;
 };
@@ -74,7 +78,7 @@ public:
 
 private:
   StreamOpener() = default;
-  SecureBuffer state_;
+  WipedArray<kStreamStateSize> state_;
   Bytes ad_;
   bool finished_ = false;
 };
