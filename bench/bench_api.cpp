@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   std::printf("closed loop, %.1f s per phase; handler: encrypted-store user lookup + JSON answer\n\n", seconds);
   std::printf("| connections | unaudited req/s | audited req/s | ratio | p50 ms (off / on) | p99 ms (off / on) | added p99 ms |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::vector<std::pair<int, double>> summary;
   for (const int conns : conn_counts) {
     auto phase = [&](const char* kind) {
       return drive(port, conns, seconds, 0, [kind](HttpConn& c, int t, long i) {
@@ -123,7 +124,11 @@ int main(int argc, char** argv) {
     std::printf("| %d | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | %.2f |\n", conns, off.per_s(), on.per_s(),
                 on.per_s() / off.per_s(), off.pct(0.5) / 1000, on.pct(0.5) / 1000, off.pct(0.99) / 1000,
                 on.pct(0.99) / 1000, (on.pct(0.99) - off.pct(0.99)) / 1000);
+    summary.push_back({conns, on.per_s() / off.per_s()});
   }
+  std::printf("\n");
+  for (const auto& [conns, ratio] : summary)
+    std::printf("RATIO|audited local API, %d connections|auditing off, req/s|%.2f|>= 0.80\n", conns, ratio);
   server.close_all();
   work.reset();
   ioc.stop();

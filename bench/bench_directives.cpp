@@ -221,6 +221,10 @@ int main(int argc, char** argv) {
   char what[64];
   std::snprintf(what, sizeof what, "hiegate-secretariat push to %d, all acks", n);
   summary(what, push_ms);
+  std::sort(refusal_ms.begin(), refusal_ms.end());
+  std::sort(push_ms.begin(), push_ms.end());
+  if (!refusal_ms.empty()) std::printf("FIGURE|pushed stop to first refusal, median|%.1f ms|<= 10 ms\n", refusal_ms[refusal_ms.size() / 2]);
+  if (!push_ms.empty()) std::printf("FIGURE|push to %d gateways, all acknowledged, median|%.0f ms|\n", n, push_ms[push_ms.size() / 2]);
   for (auto& g : gws) g.child->signal(SIGTERM);
   for (auto& g : gws) (void)g.child->wait(std::chrono::seconds(10));
   return 0;

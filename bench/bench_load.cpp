@@ -193,5 +193,9 @@ int main(int argc, char** argv) {
               rss_conns, rss_slow, rss_burst, rss_after);
   std::printf("audited requests answered: %ld (%ld of them not 200); records in T's trail for those users: %ld (%s)\n",
               answered, refused.load(), recorded, answered == recorded ? "equal" : "MISMATCH");
+  std::printf("FIGURE|cold start to READY|%.2f s|\n", ready_s);
+  std::printf("FIGURE|RSS idle / with %d connections / after|%.1f / %.1f / %.1f MiB|\n", conns, rss_idle / 1024.0,
+              rss_conns / 1024.0, rss_after / 1024.0);
+  std::printf("FIGURE|audited answers without their record|%ld|0\n", answered - recorded);
   return answered == recorded ? 0 : 3;
 }

@@ -107,14 +107,23 @@ int main(int argc, char** argv) {
   std::printf("| path                   |     MiB/s |   conn/s | p50 (us) | p99 (us) |\n");
   std::printf("|------------------------|-----------|----------|----------|----------|\n");
   report("direct TCP (baseline)", measure(backend.port(), mib, conns, trips));
-  report("hiegate tunnel", measure(a.outbound_endpoint("bench")->port, mib, conns, trips));
+  const Result3 ours = measure(a.outbound_endpoint("bench")->port, mib, conns, trips);
+  report("hiegate tunnel", ours);
+  Result3 theirs;
   {
     // stunnel4 client (facility 0) -> stunnel4 server (facility 1) -> backend.
     const std::uint16_t mid = free_port(), front = free_port();
     const Stunnel server(pki, "srv", 1, false, mid, backend.port());
     const Stunnel client(pki, "cli", 0, true, front, mid);
     if (!server.ready() || !client.ready()) std::fprintf(stderr, "stunnel4 did not start\n");
-    report("stunnel4 client+server", measure(front, mib, conns, trips));
+    theirs = measure(front, mib, conns, trips);
+    report("stunnel4 client+server", theirs);
+  }
+  // Summary lines for scripts/bench (higher is better in every ratio).
+  if (theirs.mib_s > 0 && ours.p50_us > 0) {
+    std::printf("RATIO|tunnel: MiB/s|stunnel4|%.2f|\n", ours.mib_s / theirs.mib_s);
+    std::printf("RATIO|tunnel: connections/s|stunnel4|%.2f|\n", ours.conn_s / theirs.conn_s);
+    std::printf("RATIO|tunnel: 1 KiB round trip p50 (theirs/ours)|stunnel4|%.2f|\n", theirs.p50_us / ours.p50_us);
   }
   a.stop();
   b.stop();
