@@ -464,41 +464,70 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
       });
     });
   });
+  // A read of one of this facility's own documents: the same user rules as
+  // any clinical read, audited with the patient taken from the document.
   router.add(http::verb::get, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
     const std::string id(req.param("id"));
     if (!policy::is_document_id(id)) {
       return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
     }
-    auto rp = std::make_shared<Responder>(std::move(r));
+    const std::string user_id(req.msg[kUserHeader]);
+    auto rec = std::make_shared<AuditRecord>();
+    rec->event = "document_read_local";
+    rec->action = AuditAction::read;
+    rec->user = gw.config()->network.facility + "/" + user_id;
+    rec->request_id = req.request_id;
+    rec->document_ids = {id};
+    auto rp = audited_responder(gw, std::make_shared<Responder>(std::move(r)), rec);
+    if (!policy::is_local_id(user_id)) {
+      return rp->send(bad_request("invalid_user", "X-HIE-User must name a registered user ([A-Za-z0-9._-]{1,64})"));
+    }
     const bool raw = wants_raw(req.msg[http::field::accept]);
-    gw.store.get_document(id, [&gw, rp, id, raw](Result<DocumentRecord> d) {
+    // The document first, so that even a refusal is recorded with its patient.
+    gw.store.get_document(id, [&gw, rp, rec, id, raw, user_id](Result<DocumentRecord> d) {
       if (!d) return rp->send(store_error(d.error()));
-      auto buf = std::make_shared<std::string>();
-      auto meta = json::parse(d->metadata_json, nullptr, false);
-      gw.store.read_content(
-          id,
-          [buf](crypto::ByteView chunk) -> Status {
-            buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
-            return {};
-          },
-          [rp, buf, meta, id, raw](Result<void> st) mutable {
-            if (!st) return rp->send(store_error(st.error()));
-            meta["id"] = id;
-            meta["size"] = buf->size();
-            rp->send(document_response(raw, std::move(meta), std::move(*buf)));
-          });
+      rec->patient = d->patient_id;
+      auto meta = std::make_shared<json>(json::parse(d->metadata_json, nullptr, false));
+      find_user(gw, user_id, [&gw, rp, rec, id, raw, meta](Result<std::optional<policy::UserRecord>> u) {
+        if (!u) return rp->send(store_error(u.error()));
+        const auto who =
+            policy::decide_user(u->has_value() ? &**u : nullptr, gw.mode().orders.user_suspended(rec->user));
+        if (!who) {
+          rec->reason_code = who.code;
+          rec->rule = who.rule;
+          return rp->send(refusal(who));
+        }
+        rec->role = std::string(policy::name((*u)->role));
+        read_all_content(gw, id, [rp, meta, id, raw](Result<std::string> content) {
+          if (!content) return rp->send(store_error(content.error()));
+          json m = *meta;
+          m["id"] = id;
+          m["size"] = content->size();
+          rp->send(document_response(raw, std::move(m), std::move(*content)));
+        });
+      });
     });
   });
+  // Withdrawal of a published document: a registered user, like publishing.
   router.add(http::verb::delete_, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
     const std::string id(req.param("id"));
     if (!policy::is_document_id(id)) {
       return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
     }
-    if (auto m = refuse_by_mode(gw.mode(), policy::Function::publish)) return r.send(std::move(*m));
+    const auto mode = gw.mode();
+    if (auto m = refuse_by_mode(mode, policy::Function::publish)) return r.send(std::move(*m));
+    const std::string user_id(req.msg[kUserHeader]);
+    if (!policy::is_local_id(user_id)) return r.send(bad_request("invalid_user", "X-HIE-User is required"));
     auto rp = std::make_shared<Responder>(std::move(r));
-    gw.store.remove_document(id, [rp](Result<void> st) {
-      if (!st) return rp->send(store_error(st.error()));
-      rp->send(json_response(http::status::ok, {{"deleted", true}}));
+    const std::string network_user = gw.config()->network.facility + "/" + user_id;
+    find_user(gw, user_id, [&gw, rp, id, mode, network_user](Result<std::optional<policy::UserRecord>> u) {
+      if (!u) return rp->send(store_error(u.error()));
+      const auto who = policy::decide_user(u->has_value() ? &**u : nullptr, mode.orders.user_suspended(network_user));
+      if (!who) return rp->send(refusal(who));
+      gw.store.remove_document(id, [rp](Result<void> st) {
+        if (!st) return rp->send(store_error(st.error()));
+        rp->send(json_response(http::status::ok, {{"deleted", true}}));
+      });
     });
   });
 }
@@ -629,31 +658,34 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               }
               // A current peer sends the content raw (metadata in a header);
               // an older one base64 inside JSON.
-              auto answer = read_peer_document(*res);
-              if (!answer) {
-                return rp->send(error_response(http::status::bad_gateway, "peer_error", answer.error().message));
+              auto got = read_peer_document(*res);
+              if (!got) {
+                return rp->send(error_response(http::status::bad_gateway, "peer_error", got.error().message));
               }
-              auto& [meta, content] = *answer;
+              auto& [meta, content] = *got;
               refused->allowed(code, id);
-              auto data = std::make_shared<const std::string>(std::move(content));
-              if (keep_copy) {
-                meta["decided_at"] = gw.clock().time_since_epoch().count();
-                auto pos = std::make_shared<std::size_t>(0);
-                CachedDocument cd{code, id, meta.dump(), 0, 0};
-                meta.erase("decided_at");
-                gw.store.cache_put(
-                    std::move(cd),
-                    [data, pos](std::span<std::uint8_t> o) -> Result<std::size_t> {
-                      const std::size_t n = std::min(o.size(), data->size() - *pos);
-                      std::copy_n(data->data() + *pos, n, o.data());
-                      *pos += n;
-                      return n;
-                    },
-                    gw.clock().time_since_epoch().count(), [data](Result<void>) {});
-              }
-              meta["facility"] = code;
-              meta["cached"] = false;
-              rp->send(document_response(raw, std::move(meta), *data));
+              auto data = std::make_shared<std::string>(std::move(content));
+              json answer = meta;
+              answer["facility"] = code;
+              answer["cached"] = false;
+              if (!keep_copy) return rp->send(document_response(raw, std::move(answer), std::move(*data)));
+              // The copy is stored (not durably: it is only a cache) before
+              // the answer, so that the next fetch finds it; a failed write
+              // costs only the copy.
+              meta["decided_at"] = gw.clock().time_since_epoch().count();
+              auto pos = std::make_shared<std::size_t>(0);
+              gw.store.cache_put(
+                  CachedDocument{code, id, meta.dump(), 0, 0},
+                  [data, pos](std::span<std::uint8_t> o) -> Result<std::size_t> {
+                    const std::size_t n = std::min(o.size(), data->size() - *pos);
+                    std::copy_n(data->data() + *pos, n, o.data());
+                    *pos += n;
+                    return n;
+                  },
+                  gw.clock().time_since_epoch().count(),
+                  [rp, data, raw, answer = std::move(answer)](Result<void>) mutable {
+                    rp->send(document_response(raw, std::move(answer), std::move(*data)));
+                  });
             });
       };
       // A cached copy is served only after the disclosing side decides
@@ -748,7 +780,15 @@ Status add_clinical_routes(Router& router, Gateway& gw) {
     const std::string event = get ? "consent_read" : r.method == http::verb::put ? "consent_register" : "consent_withdraw";
     return audited_route(gw, event, get ? AuditAction::read : AuditAction::update, r.handler);
   });
-  add_document_routes(router, gw, windows);
+  // Publication and withdrawal of this facility's documents are audited
+  // (the patient from the body; reads audit themselves, see above).
+  Router own;
+  add_document_routes(own, gw, windows);
+  router.add_all(own, [&gw](const Router::Route& r) -> Handler {
+    if (r.method == http::verb::put) return audited_route(gw, "document_publish", AuditAction::create, r.handler);
+    if (r.method == http::verb::delete_) return audited_route(gw, "document_withdraw", AuditAction::del, r.handler);
+    return r.handler;
+  });
   add_network_routes(router, gw, windows);
   add_audit_routes(router, gw);
   return {};

@@ -287,6 +287,20 @@ std::optional<policy::Function> peer_function(std::string_view path) {
   return policy::Function::serve;
 }
 
+void read_all_content(Gateway& gw, const std::string& id, std::function<void(Result<std::string>)> done) {
+  auto buf = std::make_shared<std::string>();
+  gw.store.read_content(
+      id,
+      [buf](crypto::ByteView chunk) -> Status {
+        buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+        return {};
+      },
+      [buf, done = std::move(done)](Result<void> st) {
+        if (!st) return done(std::move(st).error());
+        done(std::move(*buf));
+      });
+}
+
 bool wants_raw(std::string_view accept) { return accept.find(kRawContentType) != std::string_view::npos; }
 
 HttpResponse raw_document_response(const json& meta, std::string content) {

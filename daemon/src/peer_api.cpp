@@ -196,31 +196,24 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
         meta["rule"] = d.decision.rule;
         return (*reply)(peer_json(200, meta));
       }
-      auto buf = std::make_shared<std::string>();
-      gw.store.read_content(
-          id,
-          [buf](crypto::ByteView chunk) -> Status {
-            buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
-            return {};
-          },
-          [reply, buf, meta, id, d, raw](Result<void> st) mutable {
-            if (!st) return (*reply)(PeerResponse::error(503, st.error().code, "the store failed"));
-            meta["id"] = id;
-            meta["size"] = buf->size();
-            meta["emergency"] = d.emergency;
-            meta["rule"] = d.decision.rule;
-            if (raw) {
-              // The content as the body, the metadata in a header: no
-              // base64 and no JSON parse of the content on either side.
-              PeerResponse res;
-              res.content_type = std::string(kRawContentType);
-              res.headers.emplace_back(kDocumentHeader, crypto::to_base64(crypto::as_bytes(meta.dump())));
-              res.body = std::move(*buf);
-              return (*reply)(std::move(res));
-            }
-            meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*buf));
-            (*reply)(peer_json(200, meta));
-          });
+      read_all_content(gw, id, [reply, meta, id, d, raw](Result<std::string> content) mutable {
+        if (!content) return (*reply)(PeerResponse::error(503, content.error().code, "the store failed"));
+        meta["id"] = id;
+        meta["size"] = content->size();
+        meta["emergency"] = d.emergency;
+        meta["rule"] = d.decision.rule;
+        if (raw) {
+          // The content as the body, the metadata in a header: no base64
+          // and no JSON parse of the content on either side.
+          PeerResponse res;
+          res.content_type = std::string(kRawContentType);
+          res.headers.emplace_back(kDocumentHeader, crypto::to_base64(crypto::as_bytes(meta.dump())));
+          res.body = std::move(*content);
+          return (*reply)(std::move(res));
+        }
+        meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*content));
+        (*reply)(peer_json(200, meta));
+      });
     });
   });
 }

@@ -331,10 +331,25 @@ TEST_F(Network, RawDocumentsAndAGatewayThatKeepsNoCopies) {
   ASSERT_TRUE(b64);
   EXPECT_TRUE(std::string(b64->begin(), b64->end()) == pdf);
   // The holding facility's own EHR reads it raw too.
-  const auto own = b->call("GET", "/v1/documents/b-pdf", raw({}));
+  const auto own = b->call("GET", "/v1/documents/b-pdf", raw({{"X-HIE-User", "clerk-1"}}));
   ASSERT_EQ(own.status, 200);
   EXPECT_TRUE(own.body == pdf);
   EXPECT_EQ(header_meta(own)["patient"], "NT-0009");
+  // ...as a registered, active user, and every read is audited with the
+  // document's patient, like the publication before it.
+  const auto anonymous = b->call("GET", "/v1/documents/b-pdf", raw({}));
+  EXPECT_EQ(anonymous.status, 400);
+  EXPECT_EQ(json::parse(anonymous.body)["error"]["code"], "invalid_user");
+  ASSERT_EQ(b->call("PUT", "/v1/users/clerk-2", {}, json{{"role", "clerk"}, {"active", false}}.dump()).status, 200);
+  const auto inactive = b->call("GET", "/v1/documents/b-pdf", raw({{"X-HIE-User", "clerk-2"}}));
+  EXPECT_EQ(inactive.status, 403) << inactive.body;
+  const auto report = run({binary("hiegatectl").string(), "audit", "report", "--patient", "NT-0009", "--state-dir",
+                           (b->dir() / "state").string(), "--key", (b->dir() / "master-key").string()});
+  ASSERT_EQ(report.status, 0) << report.output;
+  for (const char* event : {"document_publish", "document_read_local", "consent_register"}) {
+    EXPECT_NE(report.output.find(event), std::string::npos) << event << "\n" << report.output;
+  }
+  EXPECT_NE(report.output.find(std::string(kB) + "/clerk-2"), std::string::npos) << report.output;  // the refusal too
   // A gateway that keeps no copies asks B every time.
   for (int i = 0; i < 2; ++i) {
     const auto r = c->call("GET", path, raw(as("dr-sato")));
