@@ -75,7 +75,12 @@ std::string encode_body(std::uint64_t seq, const AuditRecord& r) {
       {"documents", r.document_ids},
       {"emergency", r.emergency},
   };
-  return j.dump();  // object keys are sorted: canonical
+  // Object keys are sorted: canonical. Fields that came from request headers
+  // may hold invalid UTF-8: it is replaced by U+FFFD, never thrown on (an
+  // exception here would end the writer thread, and the daemon with it).
+  // Verification hashes the stored body, so this choice is part of the
+  // record, not re-derived.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<AuditEntry> decode_body(std::string_view body) {

@@ -13,7 +13,7 @@ std::string checkpoint_to_json(const AuditCheckpoint& c) {
                             {"head", crypto::to_hex(c.head)},
                             {"public_key", crypto::to_hex(c.public_key)},
                             {"signature", crypto::to_hex(c.signature)}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<AuditCheckpoint> checkpoint_from_json(std::string_view line) {
@@ -60,7 +60,7 @@ std::string entry_to_json(const AuditEntry& e, std::string_view patient_hash_hex
       {"request_id", r.request_id},
   };
   if (with_patient) j["entity"]["patient"] = r.patient;
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace hiegate::daemon

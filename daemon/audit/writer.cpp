@@ -8,6 +8,7 @@
 #include <future>
 
 #include "audit/chain.hpp"
+#include "hiegate/common/utf8.hpp"
 #include "audit/spool.hpp"
 #include "audit/syslog.hpp"
 #include "hiegate/crypto/encoding.hpp"
@@ -110,6 +111,13 @@ Status AuditLog::Impl::load_state() {
 
 Status AuditLog::Impl::insert(std::uint64_t seq, AuditRecord& r, std::vector<AuditEntry>& forwarded) {
   if (r.time_ms == 0) r.time_ms = now();
+  // Header-borne fields may hold any bytes: repair them once, here, so that
+  // the sealed body, the keyed lookup columns and the syslog copy agree.
+  for (std::string* f : {&r.event, &r.facility, &r.user, &r.role, &r.peer_facility, &r.patient, &r.purpose,
+                         &r.reason_code, &r.rule, &r.detail, &r.request_id}) {
+    *f = valid_utf8(*f);
+  }
+  for (auto& d : r.document_ids) d = valid_utf8(d);
   const auto v = keys->active_version();
   const std::string body = audit::encode_body(seq, r);
   const crypto::ByteView plain(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());

@@ -89,7 +89,7 @@ void add_audit_routes(Router& router, Gateway& gw) {
     rec.event = "audit_report";
     rec.action = AuditAction::read;
     rec.facility = cfg->network.facility;
-    rec.user = cfg->network.facility + "/" + std::string(req.msg[kUserHeader]);
+    rec.user = cfg->network.facility + "/" + valid_utf8(req.msg[kUserHeader]);
     rec.request_id = req.request_id;
     auto rp = std::make_shared<Responder>(std::move(r));
     std::size_t limit = 0;

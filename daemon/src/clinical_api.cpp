@@ -76,7 +76,8 @@ public:
     const json j = {{"user", e.user}, {"patient", e.patient}, {"reason", e.reason},
                     {"opened_at", policy::format_rfc3339(e.opened_at)},
                     {"expires_at", policy::format_rfc3339(e.expires_at)}};
-    StoredRecord rec{e.user + "\n" + e.patient + "\n" + policy::format_rfc3339(e.opened_at), kGroup, j.dump()};
+    StoredRecord rec{e.user + "\n" + e.patient + "\n" + policy::format_rfc3339(e.opened_at), kGroup,
+                     j.dump(-1, ' ', false, json::error_handler_t::replace)};
     store.put_record(RecordTable::emergencies, std::move(rec),
                      [this, e = std::move(e), done = std::move(done)](Result<void> r) mutable {
                        if (r) remember(std::move(e));
@@ -152,7 +153,7 @@ void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req
   auto rec = std::make_shared<AuditRecord>();
   rec->event = "decision";
   rec->action = AuditAction::read;
-  rec->user = gw.config()->network.facility + "/" + std::string(req.msg[kUserHeader]);
+  rec->user = gw.config()->network.facility + "/" + valid_utf8(req.msg[kUserHeader]);
   rec->patient = patient;
   rec->purpose = std::string(req.msg[kPurposeHeader]);
   rec->request_id = req.request_id;
@@ -339,7 +340,7 @@ void add_consent_routes(Router& router, Gateway& gw) {
     auto c = consent_from_json(b);
     if (!c) return r.send(bad_request(c.error().code, c.error().message));
     c->registered_at = policy::format_rfc3339(gw.clock());
-    if (c->registered_by.empty()) c->registered_by = std::string(req.msg[kUserHeader]);
+    if (c->registered_by.empty()) c->registered_by = valid_utf8(req.msg[kUserHeader]);
     auto rp = std::make_shared<Responder>(std::move(r));
     json out = consent_to_json(*c);
     gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
@@ -475,7 +476,7 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
     auto rec = std::make_shared<AuditRecord>();
     rec->event = "document_read_local";
     rec->action = AuditAction::read;
-    rec->user = gw.config()->network.facility + "/" + user_id;
+    rec->user = gw.config()->network.facility + "/" + valid_utf8(user_id);
     rec->request_id = req.request_id;
     rec->document_ids = {id};
     auto rp = audited_responder(gw, std::make_shared<Responder>(std::move(r)), rec);

@@ -222,7 +222,7 @@ Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handle
     AuditRecord rec;
     rec.event = event;
     rec.action = action;
-    rec.user = gw.config()->network.facility + "/" + std::string(req.msg[kUserHeader]);
+    rec.user = gw.config()->network.facility + "/" + valid_utf8(req.msg[kUserHeader]);
     rec.request_id = req.request_id;
     const auto body = json::parse(req.msg.body(), nullptr, false);
     if (!body.is_discarded() && body.is_object()) {
@@ -257,8 +257,8 @@ void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, Aud
 
 std::string decode_reason(std::string_view v) {
   std::string out;
-  if (!percent_decode(v, out)) return std::string(v);
-  return out;
+  if (!percent_decode(v, out)) out = std::string(v);
+  return valid_utf8(out);
 }
 
 std::string encode_reason(std::string_view reason) {

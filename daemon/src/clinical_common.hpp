@@ -9,6 +9,7 @@
 #include <string>
 
 #include "hiegate/common/result.hpp"
+#include "hiegate/common/utf8.hpp"
 #include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/gateway.hpp"
 #include "hiegate/daemon/http.hpp"
@@ -74,7 +75,8 @@ void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, Aud
 [[nodiscard]] Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner,
                                     std::function<void(const ApiRequest&, AuditRecord&)> fill = {});
 
-/// Percent-decodes an emergency reason sent in a header (UTF-8 allowed).
+/// Percent-decodes an emergency reason sent in a header (UTF-8 allowed;
+/// invalid sequences become U+FFFD).
 [[nodiscard]] std::string decode_reason(std::string_view header_value);
 /// Percent-encodes a reason for a header.
 [[nodiscard]] std::string encode_reason(std::string_view reason);

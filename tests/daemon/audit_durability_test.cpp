@@ -166,3 +166,36 @@ TEST(AuditDurability, NoPlaintextIdentifiersOnDisk) {
 
 }  // namespace
 }  // namespace hiegate::daemon
+
+namespace hiegate::daemon {
+namespace {
+
+using namespace testing;
+
+// Fields copied from request headers can hold any bytes. A record whose user
+// or detail is not valid UTF-8 is stored with U+FFFD in their place — an
+// exception in the encoder would have ended the writer thread and the
+// daemon (found by fuzz_local_api; its input is kept in the corpus).
+TEST_F(AuditTrailTest, InvalidUtf8FromHeadersIsStoredReplacedNotThrown) {
+  opt_ = audit_options(dir_, clock_);
+  {
+    auto log = open_audit(opt_, keys_, logger_);
+    ASSERT_TRUE(log);
+    AuditRecord r = sample_record(1);
+    r.user = std::string("1300000001/ap\xff\xff", 15) + "prover1";
+    r.detail = "\xe3\x81";  // a truncated 3-byte sequence
+    ASSERT_TRUE(append_wait(*log, r).ok());
+    ASSERT_TRUE(append_wait(*log, sample_record(2)).ok());  // the writer lives on
+  }
+  EXPECT_TRUE(verify(opt_, keys_).ok());
+  auto rd = reader();
+  ASSERT_TRUE(rd);
+  auto all = rd->query({});
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2U);
+  EXPECT_EQ((*all)[0].record.user, "1300000001/ap\xEF\xBF\xBD\xEF\xBF\xBDprover1");
+  EXPECT_EQ((*all)[0].record.detail, "\xEF\xBF\xBD\xEF\xBF\xBD");  // one per offending byte
+}
+
+}  // namespace
+}  // namespace hiegate::daemon

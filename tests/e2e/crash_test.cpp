@@ -14,7 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kPatient = "NT-0001";
 
 /// A FHIR Binary of about `size` bytes, different for each `seed`.
 std::string large_document(std::size_t size, unsigned seed) {

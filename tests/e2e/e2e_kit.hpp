@@ -22,6 +22,9 @@
 
 namespace hiegate::test::e2e {
 
+/// The synthetic patient of the end-to-end scenarios.
+inline constexpr const char* kPatient = "NT-0001";
+
 using nlohmann::json;
 using Seconds = std::chrono::sys_seconds;
 

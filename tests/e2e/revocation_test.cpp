@@ -10,7 +10,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kPatient = "NT-0001";
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;

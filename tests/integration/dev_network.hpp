@@ -12,6 +12,10 @@
 
 namespace hiegate::test {
 
+/// The facility codes the multi-gateway tests use: A asks, B holds.
+inline constexpr const char* kA = "1300000001";
+inline constexpr const char* kB = "1300000002";
+
 class DevNetwork : public ::testing::Test {
 protected:
   static constexpr const char* kFacilities[] = {"1300000001", "1300000002", "1300000003"};

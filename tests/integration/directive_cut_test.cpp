@@ -15,8 +15,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kA = "1300000001";  // the asking hospital, to be stopped
-constexpr const char* kB = "1300000002";  // the clinic holding a big document
 
 /// Reads at most `chunk` bytes per call, so the sender stays blocked on us.
 class SlowReader {

@@ -18,8 +18,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kA = "1300000001";
-constexpr const char* kB = "1300000002";
 
 /// An orders endpoint (GET /peer/v1/orders, any caller of the network) that
 /// presents the certificate in `cert_dir` of the dev PKI in `pki`.

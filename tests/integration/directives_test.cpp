@@ -13,8 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kA = "1300000001";
-constexpr const char* kB = "1300000002";
 constexpr const char* kC = "1300000003";
 
 json status_of(const Gateway& gw) {

@@ -17,8 +17,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kA = "1300000001";  // the asking hospital
-constexpr const char* kB = "1300000002";  // a clinic holding documents
 constexpr const char* kC = "1300000003";  // another clinic
 
 class Network : public DevNetwork {

@@ -23,8 +23,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kA = "1300000001";  // the caller
-constexpr const char* kB = "1300000002";  // offers the services
 constexpr const char* kC = "1300000003";  // the only facility allowed to B's "dicom"
 
 // A loopback TCP server echoing every byte back and half-closing when its

@@ -10,7 +10,7 @@ using namespace std::chrono;
 
 constexpr sys_days kToday = 2026y / November / 21;
 const TimePoint kNow = TimePoint{kToday} + hours(9);
-constexpr const char* kUs = "1312345678";
+constexpr const char* kThisFacility = "1312345678";
 constexpr const char* kPeer = "1319999999";
 
 Consent signed_days_ago(int d) {
