@@ -536,6 +536,7 @@ private:
     // Pooled connections were checked against the old CRL: the next request
     // to each peer handshakes again under the new one.
     if (peer_client_) peer_client_->drop_connections();
+    if (peer_server_) peer_server_->drop_connections();
     log_.log(Level::info, events::kTlsReloaded, "TLS credentials reloaded",
              {{"SERIAL", credentials_->current()->serial()}});
     for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {

@@ -241,6 +241,31 @@ TEST_F(PeerServerTest, ClientPoolReusesConnectionAndPinsIdentity) {
   EXPECT_EQ(wrong.error().code, "wrong_peer");
 }
 
+// A CRL reload must not leave a revoked peer its open connections: after
+// drop_connections() the pooled keep-alive connection is closed, the client's
+// retry handshakes again and is refused.
+TEST_F(PeerServerTest, DroppedConnectionsAreValidatedAgainAfterACrlReload) {
+  auto client_store = pki.store(pki.facility_dir(1));
+  PeerClient client(ioc, TlsContext::create(client_store, TlsSettings{}));
+  const std::string code = pki.net.facility_codes[0];
+  ASSERT_TRUE(request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));
+  ASSERT_EQ(client.state(code).open, 1u);
+  const auto serial = pki::serial_hex(test::read_file(pki.facility_dir(1) / "cert.pem"));
+  ASSERT_TRUE(serial);
+  ASSERT_TRUE(pki::ca_revoke(pki.ca_dir(), *serial, Clock::now()));
+  ASSERT_TRUE(store->reload(Clock::now()));
+  // Without the drop the old connection, validated before the revocation,
+  // would keep answering.
+  server->drop_connections();
+  for (int i = 0; i < 250 && server->active_connections() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the io thread closes it
+  }
+  EXPECT_EQ(server->active_connections(), 0u);
+  auto r = request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""});
+  EXPECT_FALSE(r && r->status == 200u) << "a revoked peer was served on its old connection";
+  EXPECT_GE(server->stats().handshake_failures, 1u) << "the retry's handshake is refused";
+}
+
 /// A port on 127.0.0.1 where nothing listens.
 std::uint16_t unreachable_port(asio::io_context& ioc) {
   asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});

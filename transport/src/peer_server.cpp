@@ -43,6 +43,9 @@ struct PeerServer::Impl : std::enable_shared_from_this<PeerServer::Impl> {
   std::set<std::shared_ptr<Session>> sessions;
   PeerServerStats counters;
   bool stopped = false;
+  /// Bumped by drop_connections(): a session accepted under an older epoch
+  /// was validated under credentials (a CRL) that no longer hold.
+  std::atomic<std::uint64_t> epoch{0};
 };
 
 namespace {
@@ -67,7 +70,18 @@ Response to_beast(const PeerResponse& r, unsigned version, bool keep_alive) {
 class Session : public std::enable_shared_from_this<Session> {
 public:
   Session(tcp::socket s, std::shared_ptr<PeerServer::Impl> server)
-      : server_(std::move(server)), remote_(remote_of(s)), stream_(std::move(s), server_->tls, TlsRole::server) {}
+      : server_(std::move(server)),
+        remote_(remote_of(s)),
+        stream_(std::move(s), server_->tls, TlsRole::server),
+        epoch_(server_->epoch.load()) {}
+
+  /// After a credentials reload: closes the connection now if it is
+  /// between requests, else once the request in progress is answered.
+  void drop() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->stream_.close();
+    });
+  }
 
   void start() {
     stream_.expires_after(server_->opts.handshake_timeout);
@@ -89,6 +103,8 @@ public:
 
 private:
   void read_request(std::chrono::milliseconds wait) {
+    busy_ = false;
+    if (epoch_ != server_->epoch.load()) return shutdown();  // validated under old credentials
     stream_.expires_after(wait);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->opts.max_header_bytes));
@@ -108,6 +124,7 @@ private:
         ec == http::error::bad_content_length)
       return reply_error(400, "bad_request", "malformed HTTP request");
     if (ec) return finish();
+    busy_ = true;
     Request req = parser_->release();
     {
       std::lock_guard lock(server_->mu);
@@ -220,6 +237,8 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<Response> response_;
+  const std::uint64_t epoch_;  ///< the server epoch its handshake was validated in
+  bool busy_ = false;          ///< a request is being handled (strand only)
   std::shared_ptr<void> in_flight_;  // the request's registration with track_request, if any
 };
 
@@ -289,6 +308,16 @@ void PeerServer::stop() {
     self->acceptor.close(ig);
   });
   for (const auto& s : open) s->abort();
+}
+
+void PeerServer::drop_connections() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(impl_->mu);
+    ++impl_->epoch;
+    open.assign(impl_->sessions.begin(), impl_->sessions.end());
+  }
+  for (const auto& s : open) s->drop();
 }
 
 std::uint16_t PeerServer::port() const {

@@ -69,6 +69,11 @@ public:
   [[nodiscard]] Status start();
   /// Stops accepting and aborts open connections.
   void stop();
+  /// After a credentials reload (a new CRL): every open connection was
+  /// validated under the old credentials, so each is closed — at once if
+  /// it is between requests, after its answer otherwise. Peers reconnect and
+  /// are validated again; a revoked one is refused.
+  void drop_connections();
   [[nodiscard]] std::uint16_t port() const;
   [[nodiscard]] std::size_t active_connections() const;
   [[nodiscard]] PeerServerStats stats() const;
