@@ -450,6 +450,9 @@ private:
       if (tunnels_) tunnels_->mode_changed();
       mode_tick();
       notifier_.status(summary());
+      // A heartbeat that names newer orders than held: fetch them now rather
+      // than at the next poll.
+      if (puller_ && gateway_ && gateway_->mode().freshness.behind) puller_->pull_soon();
     };
   }
 

@@ -83,7 +83,9 @@ struct DirectivePuller::State : std::enable_shared_from_this<State> {
   const Failed failed;
   std::mutex mu;  // guards stopped, failures, rng and the timer
   bool stopped = false;
+  bool fetching = false;  // a pull is under way
   unsigned failures = 0;
+  std::chrono::steady_clock::time_point last_soon{};
   std::minstd_rand rng{std::random_device{}()};
 
   /// Under mu, so that stop() rules out any later use of `client` (whose
@@ -91,6 +93,7 @@ struct DirectivePuller::State : std::enable_shared_from_this<State> {
   void pull() {
     std::lock_guard lk(mu);
     if (stopped) return;
+    fetching = true;
     transport::OutboundRequest req;
     req.method = "GET";
     req.target = url.target;
@@ -112,6 +115,7 @@ struct DirectivePuller::State : std::enable_shared_from_this<State> {
       why = make_error("pull_rejected", "the pulled directives were not all accepted");
     }
     std::lock_guard lk(mu);
+    fetching = false;
     if (stopped) return;
     failures = why ? failures + 1 : 0;
     const double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
@@ -139,6 +143,14 @@ DirectivePuller::~DirectivePuller() { stop(); }
 void DirectivePuller::start() {
   std::lock_guard lk(state_->mu);
   if (!state_->stopped) state_->arm(std::chrono::milliseconds(0));
+}
+
+void DirectivePuller::pull_soon() {
+  std::lock_guard lk(state_->mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (state_->stopped || state_->fetching || now - state_->last_soon < kPullSoonSpacing) return;
+  state_->last_soon = now;
+  state_->arm(std::chrono::milliseconds(0));  // replaces the scheduled wait
 }
 
 void DirectivePuller::stop() {

@@ -75,12 +75,12 @@ private:
 
 class DirectivePull : public DirectiveNetwork {
 protected:
-  std::unique_ptr<Gateway> make_puller(const std::string& url) {
+  std::unique_ptr<Gateway> make_puller(const std::string& url, const std::string& interval = "1s") {
     std::map<std::string, std::uint16_t> ports;
     for (const char* f : kFacilities) ports[f] = free_port();
     auto gw = std::make_unique<Gateway>("", "", std::vector<std::string>{}, kA);
     gw->write_config(gw->config_text("") + tls_and_peers(kA, ports) + directives_section() + "pull_url = \"" + url +
-                     "\"\npull_interval = \"1s\"\n");
+                     "\"\npull_interval = \"" + interval + "\"\n");
     gw->start();
     return gw;
   }
@@ -107,6 +107,24 @@ TEST_F(DirectivePull, TheGatewayPullsAndFollowsTheSecretariat) {
   const json s = json::parse(a->get("/v1/status").body);
   EXPECT_EQ(s["directives"]["orders_sequence"], 2);
   EXPECT_EQ(a->log().find("pulling orders from"), std::string::npos) << a->log();
+}
+
+// A heartbeat (pushed, or taken in locally) that names orders newer than
+// those held makes the gateway pull at once instead of at its next poll.
+TEST_F(DirectivePull, AHeartbeatNamingNewerOrdersIsFollowedByAPullAtOnce) {
+  OrdersServer server(pki(), pki() / "secretariat");
+  server.serve(orders_.delivery(1, json::array()));
+  auto a = make_puller(server.url(), "1h");
+  ASSERT_TRUE(wait_for_mode(*a, "normal")) << a->log();
+  const int polls = server.requests();
+  const json stop = json::array({LiveOrders::stop("2026-0062", json::array({kA}))});
+  server.serve(orders_.delivery(2, stop));
+  const auto [o2, h2] = orders_.signed_set(2, stop);
+  const auto r = a->call("POST", "/v1/directives", {}, "[" + h2 + "]");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(wait_for_mode(*a, "stopped")) << a->log();  // seconds, not the hour of the poll
+  EXPECT_GT(server.requests(), polls);
+  EXPECT_EQ(json::parse(a->get("/v1/status").body)["directives"]["orders_sequence"], 2);
 }
 
 TEST_F(DirectivePull, AServerWithAFacilityCertificateIsNotBelieved) {

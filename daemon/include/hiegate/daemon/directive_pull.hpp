@@ -58,6 +58,11 @@ public:
   DirectivePuller& operator=(const DirectivePuller&) = delete;
 
   void start();
+  /// Pulls now instead of at the next poll (a heartbeat named newer orders
+  /// than held); at most once per kPullSoonSpacing, never beside a pull
+  /// already under way.
+  void pull_soon();
+  static constexpr std::chrono::seconds kPullSoonSpacing{2};
   /// No pull starts after this returns; a fetch under way is ignored.
   void stop();
 
