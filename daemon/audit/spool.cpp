@@ -1,6 +1,7 @@
 #include "audit/spool.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -39,6 +40,15 @@ Status fsync_dir(const std::filesystem::path& d) {
   return {};
 }
 
+/// A tool run as root (hiegatectl) must leave the spool readable by the
+/// daemon's service user, which owns the audit directory: what root creates
+/// there is handed to that owner.
+void adopt_owner(int fd, const std::filesystem::path& owner_of) {
+  struct stat st {};
+  if (::geteuid() != 0 || ::stat(owner_of.c_str(), &st) != 0 || st.st_uid == 0) return;
+  (void)::fchown(fd, st.st_uid, st.st_gid);
+}
+
 }  // namespace
 
 Result<WriterLock> WriterLock::acquire(const std::filesystem::path& dir) {
@@ -63,7 +73,13 @@ std::filesystem::path spool_dir(const std::filesystem::path& dir) { return dir /
 Status spool_write(const std::filesystem::path& dir, const Keys& keys, const AuditRecord& r) {
   const auto sd = spool_dir(dir);
   std::error_code ec;
-  std::filesystem::create_directories(sd, ec);
+  if (std::filesystem::create_directories(sd, ec)) {
+    const int dfd = ::open(sd.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      adopt_owner(dfd, dir);
+      ::close(dfd);
+    }
+  }
   if (ec) return make_error("audit_unavailable", "cannot create " + sd.string() + ": " + ec.message());
   const std::string body = encode_body(0, r);
   const auto sealed = crypto::seal(keys.ring(), keys.active_version(), {kSpoolBinding, {}},
@@ -74,6 +90,7 @@ Status spool_write(const std::filesystem::path& dir, const Keys& keys, const Aud
   const auto tmp = sd / (name + ".tmp");
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return make_error("audit_unavailable", "cannot create " + tmp.string() + ": " + std::strerror(errno));
+  adopt_owner(fd, dir);
   Status st = write_all(fd, sealed);
   if (st && ::fsync(fd) != 0) st = make_error("audit_unavailable", "cannot fsync " + tmp.string());
   ::close(fd);

@@ -2,6 +2,11 @@
 // trail has one writer (a second is refused), an offline record is appended
 // at once, and one made while a daemon writes is spooled, then appended by
 // that daemon with its own time; a forged spool file is moved aside.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "support/process.hpp"
@@ -82,6 +87,40 @@ TEST_F(AuditOfflineTest, BesideADaemonTheRecordIsSpooledThenAppendedByIt) {
   EXPECT_EQ(got[0].record.time_ms, made_at);  // the tool's time, not the ingestion's
   EXPECT_EQ(got[0].record.detail, "from=/backups/x.db");
   EXPECT_TRUE(verify(opt_, keys_).ok());
+}
+
+// hiegatectl is often run as root beside a daemon that runs as the service
+// user: what it spools must belong to the trail's owner, or the daemon could
+// not read (and so never append) it.
+TEST_F(AuditOfflineTest, ASpoolFileMadeByRootBelongsToTheTrailsOwner) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to hand files to another user";
+  opt_ = audit_options(dir_, clock_);
+  {
+    auto log = open_audit(opt_, keys_, logger_);
+    ASSERT_TRUE(log);
+    append_samples(*log, 1, 1);
+  }
+  constexpr uid_t kService = 65534;
+  ASSERT_EQ(::chown(opt_.dir.c_str(), kService, kService), 0);
+  const int lock = ::open((opt_.dir / "audit.lock").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX | LOCK_NB), 0);  // stands for the running daemon
+  auto where = record_offline(opt_, keys_, admin_record("backup"), logger_);
+  ::close(lock);
+  ASSERT_TRUE(where.ok()) << where.error().message;
+  EXPECT_EQ(*where, "spooled");
+  const auto spool = opt_.dir / "audit-spool";
+  struct stat st {};
+  ASSERT_EQ(::stat(spool.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kService);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(spool)) {
+    ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kService) << e.path();
+    EXPECT_EQ(st.st_mode & 0777, 0600U) << e.path();
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
 }
 
 TEST_F(AuditOfflineTest, SpooledRecordsWaitingAtStartAreAppendedAndForgeriesMovedAside) {
