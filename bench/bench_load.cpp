@@ -44,13 +44,17 @@ void line(const char* what, LoadResult r) {
 }
 
 /// Audit records of `user` in T's trail (report API, as the admin).
+/// Records of `user` in T's trail, counted by `hiegatectl audit report` on
+/// the trail itself (read-only beside the running daemon; the report API
+/// caps its answer), or -1.
 long audit_count(const Hiegated& t, const std::string& user) {
-  std::string body;
-  HttpConn c(t.port());
-  if (c.request("GET", "/v1/audit/report?limit=10000&user=" + t.code() + "/" + user, as_user("auditor"), "", body) != 200)
-    return -1;
-  const auto j = json::parse(body, nullptr, false);
-  return j.is_discarded() || j.value("truncated", true) ? -1 : j.value("count", -1L);
+  const auto r = test::run({test::binary("hiegatectl").string(), "audit", "report", "--user", t.code() + "/" + user,
+                            "--state-dir", (t.dir() / "state").string(), "--key", (t.dir() / "master-key").string()});
+  if (r.status != 0) return -1;
+  const auto end = r.output.rfind(" record(s)");
+  if (end == std::string::npos) return -1;
+  const auto start = r.output.rfind('\n', end);
+  return std::strtol(r.output.c_str() + (start == std::string::npos ? 0 : start + 1), nullptr, 10);
 }
 
 }  // namespace
@@ -196,6 +200,6 @@ int main(int argc, char** argv) {
   std::printf("FIGURE|cold start to READY|%.2f s|\n", ready_s);
   std::printf("FIGURE|RSS idle / with %d connections / after|%.1f / %.1f / %.1f MiB|\n", conns, rss_idle / 1024.0,
               rss_conns / 1024.0, rss_after / 1024.0);
-  std::printf("FIGURE|audited answers without their record|%ld|0\n", answered - recorded);
+  std::printf("FIGURE|audited answers without their record|%ld|<= 0\n", answered - recorded);
   return answered == recorded ? 0 : 3;
 }

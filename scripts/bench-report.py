@@ -40,7 +40,7 @@ def seal_ratios(path):
     for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
-        name = b["name"].split("/")
+        name = b.get("run_name", b["name"]).split("/")
         if len(name) >= 2 and "bytes_per_second" in b:
             rate[(name[0], name[1])] = b["bytes_per_second"]
     out = []
