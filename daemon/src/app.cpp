@@ -504,11 +504,8 @@ private:
                {{"CONFIG_KEY", key}});
       applied += " restart_needed=" + key;
     }
-    {
-      std::lock_guard lk(config_mu_);
-      config_ = load.config;
-    }
-    log_.set_level(load.config->daemon.log_level);
+    // Tunnels first: once the new configuration shows (its digest in
+    // /v1/status), the listeners it adds are bound.
     if (tunnels_) {
       if (auto st = tunnels_->apply(load.config->tunnels); !st) {
         log_.log(Level::error, events::kConfigRejected,
@@ -517,6 +514,11 @@ private:
         applied += " tunnels_unchanged=" + st.error().code;
       }
     }
+    {
+      std::lock_guard lk(config_mu_);
+      config_ = load.config;
+    }
+    log_.set_level(load.config->daemon.log_level);
     if (credentials_) {
       const Status st = credentials_->reload(std::chrono::system_clock::now());
       credentials_reloaded(st);

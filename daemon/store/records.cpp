@@ -27,6 +27,16 @@ const char* select_sql(RecordTable t) {
   return sql.at(static_cast<std::size_t>(t)).c_str();
 }
 
+/// `done`, after which a memoized table forgets `key` (a write of it
+/// committed or failed; either way the next read goes to the database).
+Callback<void> forgetting(Store::Impl& s, RecordTable t, std::string key, Callback<void> done) {
+  if (!Store::Impl::memoized(t)) return done;
+  return [&s, t, key = std::move(key), done = std::move(done)](Result<void> st) {
+    s.forget(t, key);
+    done(std::move(st));
+  };
+}
+
 std::string kind(RecordTable t, const char* what) { return std::string(table_name(t)) + ":" + what; }
 
 Result<StoredRecord> record_from(Result<std::vector<std::string>> f) {
@@ -50,12 +60,7 @@ Result<bool> erase_all_versions(Store::Impl& s, sqlite::Db& db, RecordTable t, c
 
 void Store::put_record(RecordTable t, StoredRecord rec, Callback<void> done) {
   Impl& s = *impl_;
-  if (Impl::memoized(t)) {
-    done = [&s, t, key = rec.key, done = std::move(done)](Result<void> st) {
-      s.forget(t, key);
-      done(std::move(st));
-    };
-  }
+  done = forgetting(s, t, rec.key, std::move(done));
   s.write<void>(kDurable, std::move(done), [&s, t, rec = std::move(rec)](sqlite::Db& db) -> Status {
     if (rec.key.empty()) return make_error("invalid_argument", "a record needs a key");
     if (auto e = erase_all_versions(s, db, t, rec.key); !e) return std::move(e).error();
@@ -141,12 +146,7 @@ void Store::list_records(RecordTable t, std::string group, Callback<std::vector<
 
 void Store::erase_record(RecordTable t, std::string key, Callback<void> done) {
   Impl& s = *impl_;
-  if (Impl::memoized(t)) {
-    done = [&s, t, key, done = std::move(done)](Result<void> st) {
-      s.forget(t, key);
-      done(std::move(st));
-    };
-  }
+  done = forgetting(s, t, key, std::move(done));
   s.write<void>(kDurable, std::move(done), [&s, t, key = std::move(key)](sqlite::Db& db) -> Status {
     auto e = erase_all_versions(s, db, t, key);
     if (!e) return std::move(e).error();
