@@ -107,45 +107,63 @@ struct LoadResult {
   }
 };
 
-/// Closed loop: `conns` threads, each with its own keep-alive connection to
-/// `port`, call `one(conn, thread, i)` (true = answered as expected) until
-/// `seconds` pass or `one` returns nullopt-like -1 via `stop` (a shared
-/// budget: `max_requests` in total, 0 = unbounded). A failed connection is
-/// reopened once per failure.
-inline LoadResult drive(std::uint16_t port, int conns, double seconds, long max_requests,
-                        const std::function<bool(HttpConn&, int, long)>& one) {
+/// One client thread's requests: `request(i, from)` sends request i and
+/// counts its latency from `from`.
+struct ClientThread {
+  std::unique_ptr<HttpConn> conn;
+  std::vector<double> micros;
+  long ok = 0, failed = 0;
+  /// Sends request `i` through `one` (true = answered as expected); a failed
+  /// connection is reopened first.
+  void request(std::uint16_t port, const std::function<bool(HttpConn&, int, long)>& one, int t, long i,
+               Clock::time_point from) {
+    if (!conn || !conn->ok()) conn = std::make_unique<HttpConn>(port);
+    if (one(*conn, t, i)) {
+      ++ok;
+      micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - from).count());
+    } else {
+      ++failed;
+    }
+  }
+};
+
+/// Runs `body(thread, t)` on `conns` threads and merges what they counted;
+/// `seconds` is measured from `t0`.
+inline LoadResult run_clients(int conns, Clock::time_point t0, const std::function<void(ClientThread&, int)>& body) {
   LoadResult r;
   std::mutex mu;
-  std::atomic<long> issued{0};
-  const auto t0 = Clock::now();
-  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> threads;
   for (int t = 0; t < conns; ++t) {
     threads.emplace_back([&, t] {
-      auto conn = std::make_unique<HttpConn>(port);
-      std::vector<double> mine;
-      long ok = 0, failed = 0;
-      while (Clock::now() < deadline) {
-        const long i = issued++;
-        if (max_requests > 0 && i >= max_requests) break;
-        if (!conn->ok()) conn = std::make_unique<HttpConn>(port);
-        const auto s = Clock::now();
-        if (one(*conn, t, i)) {
-          ++ok;
-          mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - s).count());
-        } else {
-          ++failed;
-        }
-      }
+      ClientThread c;
+      body(c, t);
       const std::lock_guard lock(mu);
-      r.micros.insert(r.micros.end(), mine.begin(), mine.end());
-      r.ok += ok;
-      r.failed += failed;
+      r.micros.insert(r.micros.end(), c.micros.begin(), c.micros.end());
+      r.ok += c.ok;
+      r.failed += c.failed;
     });
   }
   for (auto& th : threads) th.join();
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return r;
+}
+
+/// Closed loop: `conns` threads, each with its own keep-alive connection to
+/// `port`, call `one(conn, thread, i)` (true = answered as expected) until
+/// `seconds` pass or a shared budget of `max_requests` (0 = unbounded) is
+/// spent. A failed connection is reopened once per failure.
+inline LoadResult drive(std::uint16_t port, int conns, double seconds, long max_requests,
+                        const std::function<bool(HttpConn&, int, long)>& one) {
+  std::atomic<long> issued{0};
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  return run_clients(conns, t0, [&](ClientThread& c, int t) {
+    while (Clock::now() < deadline) {
+      const long i = issued++;
+      if (max_requests > 0 && i >= max_requests) break;
+      c.request(port, one, t, i, Clock::now());
+    }
+  });
 }
 
 /// Open loop at a fixed offered load: `conns` threads share `rate` requests
@@ -155,39 +173,18 @@ inline LoadResult drive(std::uint16_t port, int conns, double seconds, long max_
 /// coordinated omission); a thread more than a second late stops early.
 inline LoadResult drive_rate(std::uint16_t port, int conns, double rate, double seconds,
                              const std::function<bool(HttpConn&, int, long)>& one) {
-  LoadResult r;
-  std::mutex mu;
   const auto t0 = Clock::now() + std::chrono::milliseconds(20);
   const long per_thread = static_cast<long>(rate * seconds) / conns;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < conns; ++t) {
-    threads.emplace_back([&, t] {
-      auto conn = std::make_unique<HttpConn>(port);
-      std::vector<double> mine;
-      long ok = 0, failed = 0;
-      for (long k = 0; k < per_thread; ++k) {
-        const auto at = t0 + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(static_cast<double>(k * conns + t) / rate));
-        const auto now = Clock::now();
-        if (now - at > std::chrono::seconds(1)) break;
-        if (now < at) std::this_thread::sleep_until(at);
-        if (!conn->ok()) conn = std::make_unique<HttpConn>(port);
-        if (one(*conn, t, k * conns + t)) {
-          ++ok;
-          mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - at).count());
-        } else {
-          ++failed;
-        }
-      }
-      const std::lock_guard lock(mu);
-      r.micros.insert(r.micros.end(), mine.begin(), mine.end());
-      r.ok += ok;
-      r.failed += failed;
-    });
-  }
-  for (auto& th : threads) th.join();
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return r;
+  return run_clients(conns, t0, [&](ClientThread& c, int t) {
+    for (long k = 0; k < per_thread; ++k) {
+      const auto at = t0 + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(static_cast<double>(k * conns + t) / rate));
+      const auto now = Clock::now();
+      if (now - at > std::chrono::seconds(1)) break;
+      if (now < at) std::this_thread::sleep_until(at);
+      c.request(port, one, t, k * conns + t, at);
+    }
+  });
 }
 
 /// The headers of an authenticated local API request as `user` (none: as the client itself).
