@@ -303,9 +303,13 @@ void read_all_content(Gateway& gw, const std::string& id, std::function<void(Res
 
 bool wants_raw(std::string_view accept) { return accept.find(kRawContentType) != std::string_view::npos; }
 
+std::string document_header(const json& meta) {
+  return crypto::to_base64(crypto::as_bytes(meta.dump(-1, ' ', false, json::error_handler_t::replace)));
+}
+
 HttpResponse raw_document_response(const json& meta, std::string content) {
   HttpResponse res = text_response(http::status::ok, std::move(content), kRawContentType);
-  res.set(kDocumentHeader, crypto::to_base64(crypto::as_bytes(meta.dump(-1, ' ', false, json::error_handler_t::replace))));
+  res.set(kDocumentHeader, document_header(meta));
   return res;
 }
 

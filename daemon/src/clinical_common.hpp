@@ -92,6 +92,8 @@ void read_all_content(Gateway& gw, const std::string& id, std::function<void(Res
 inline constexpr const char* kDocumentHeader = "X-HIE-Document";
 inline constexpr std::string_view kRawContentType = "application/octet-stream";
 [[nodiscard]] bool wants_raw(std::string_view accept);
+/// The X-HIE-Document value of `meta` (inverse of read_document_header).
+[[nodiscard]] std::string document_header(const nlohmann::json& meta);
 /// 200 with `content` as the body and `meta` in X-HIE-Document.
 [[nodiscard]] HttpResponse raw_document_response(const nlohmann::json& meta, std::string content);
 /// `meta` with "content_base64" added, as a JSON answer.

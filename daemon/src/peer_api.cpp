@@ -207,7 +207,7 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
           // and no JSON parse of the content on either side.
           PeerResponse res;
           res.content_type = std::string(kRawContentType);
-          res.headers.emplace_back(kDocumentHeader, crypto::to_base64(crypto::as_bytes(meta.dump())));
+          res.headers.emplace_back(kDocumentHeader, document_header(meta));
           res.body = std::move(*content);
           return (*reply)(std::move(res));
         }
