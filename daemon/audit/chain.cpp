@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hiegate/common/utf8.hpp"
 #include "hiegate/crypto/sealed.hpp"
 
 namespace hiegate::daemon::audit {
@@ -54,7 +55,55 @@ crypto::Bytes Keys::id_hash(std::uint32_t v, std::string_view kind, std::string_
 
 std::string action_code(AuditAction a) { return std::string(1, static_cast<char>(a)); }
 
-std::string encode_body(std::uint64_t seq, const AuditRecord& r) {
+namespace {
+
+// JSON string as nlohmann::json dumps it with ensure_ascii off: the two
+// mandatory escapes, the short forms of five controls, \u00xx (lower-case
+// hex) for the other controls, every other byte as is. Precondition: `s`
+// is valid UTF-8.
+void put_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xF]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void put_field(std::string& out, std::string_view key, std::string_view value) {
+  out.push_back('"');
+  out.append(key);
+  out += "\":";
+  put_string(out, value);
+  out.push_back(',');
+}
+
+void put_int(std::string& out, std::string_view key, long long value) {
+  out.push_back('"');
+  out.append(key);
+  out += "\":";
+  out += std::to_string(value);
+  out.push_back(',');
+}
+
+std::string encode_body_json(std::uint64_t seq, const AuditRecord& r) {
   nlohmann::json j = {
       {"v", 1},
       {"seq", seq},
@@ -75,12 +124,61 @@ std::string encode_body(std::uint64_t seq, const AuditRecord& r) {
       {"documents", r.document_ids},
       {"emergency", r.emergency},
   };
-  // Object keys are sorted: canonical. Fields that came from request headers
-  // may hold invalid UTF-8: it is replaced by U+FFFD, never thrown on (an
-  // exception here would end the writer thread, and the daemon with it).
-  // Verification hashes the stored body, so this choice is part of the
-  // record, not re-derived.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string encode_body_reference(std::uint64_t seq, const AuditRecord& r) { return encode_body_json(seq, r); }
+
+std::string encode_body(std::uint64_t seq, const AuditRecord& r) {
+  // The canonical form is nlohmann::json's compact dump of the record with
+  // its keys sorted; verification hashes the stored bytes, so these must
+  // never change. Written out by hand (one allocation, no tree) because
+  // every audited request pays for it on the writer thread; the test suite
+  // checks it byte for byte against the library. Text that is not valid
+  // UTF-8 (the writer repairs header-borne fields first) goes through the
+  // library, which replaces it by U+FFFD rather than throwing.
+  bool valid = true;
+  for (const std::string* f : {&r.event, &r.facility, &r.user, &r.role, &r.peer_facility, &r.patient, &r.purpose,
+                               &r.reason_code, &r.rule, &r.detail, &r.request_id}) {
+    valid = valid && is_valid_utf8(*f);
+  }
+  for (const auto& d : r.document_ids) valid = valid && is_valid_utf8(d);
+  if (!valid) return encode_body_json(seq, r);
+  std::string out;
+  std::size_t size = 256 + r.event.size() + r.facility.size() + r.user.size() + r.role.size() +
+                     r.peer_facility.size() + r.patient.size() + r.purpose.size() + r.reason_code.size() +
+                     r.rule.size() + r.detail.size() + r.request_id.size();
+  for (const auto& d : r.document_ids) size += d.size() + 3;
+  out.reserve(size);
+  out.push_back('{');
+  put_field(out, "action", action_code(r.action));
+  put_field(out, "detail", r.detail);
+  out += "\"documents\":[";
+  for (std::size_t i = 0; i < r.document_ids.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    put_string(out, r.document_ids[i]);
+  }
+  out += "],\"emergency\":";
+  out += r.emergency ? "true," : "false,";
+  put_field(out, "event", r.event);
+  put_field(out, "facility", r.facility);
+  put_int(out, "outcome", static_cast<int>(r.outcome));
+  put_field(out, "patient", r.patient);
+  put_field(out, "peer", r.peer_facility);
+  put_field(out, "purpose", r.purpose);
+  put_field(out, "reason", r.reason_code);
+  put_field(out, "request_id", r.request_id);
+  put_field(out, "role", r.role);
+  put_field(out, "rule", r.rule);
+  out += "\"seq\":";
+  out += std::to_string(seq);
+  out.push_back(',');
+  put_int(out, "time_ms", r.time_ms);
+  put_field(out, "user", r.user);
+  out += "\"v\":1}";
+  return out;
 }
 
 Result<AuditEntry> decode_body(std::string_view body) {

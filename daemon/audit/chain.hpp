@@ -43,6 +43,9 @@ private:
 
 /// Canonical body: compact JSON with sorted keys, including `seq`.
 [[nodiscard]] std::string encode_body(std::uint64_t seq, const AuditRecord& r);
+/// The same through nlohmann::json (the definition of the canonical form;
+/// tests compare the two).
+[[nodiscard]] std::string encode_body_reference(std::uint64_t seq, const AuditRecord& r);
 /// Inverse of encode_body; record_malformed on anything unexpected.
 Result<AuditEntry> decode_body(std::string_view body);
 

@@ -115,9 +115,9 @@ Status AuditLog::Impl::insert(std::uint64_t seq, AuditRecord& r, std::vector<Aud
   // the sealed body, the keyed lookup columns and the syslog copy agree.
   for (std::string* f : {&r.event, &r.facility, &r.user, &r.role, &r.peer_facility, &r.patient, &r.purpose,
                          &r.reason_code, &r.rule, &r.detail, &r.request_id}) {
-    *f = valid_utf8(*f);
+    repair_utf8(*f);
   }
-  for (auto& d : r.document_ids) d = valid_utf8(d);
+  for (auto& d : r.document_ids) repair_utf8(d);
   const auto v = keys->active_version();
   const std::string body = audit::encode_body(seq, r);
   const crypto::ByteView plain(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());

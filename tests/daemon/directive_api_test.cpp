@@ -17,7 +17,7 @@ namespace {
 using nlohmann::json;
 using policy::testing::DirectiveKit;
 
-constexpr const char* kUs = "1312345678";
+using testing::kUs;
 policy::Time now() { return policy::parse_rfc3339("2026-11-21T09:05:00Z").value(); }
 
 class DirectiveApiTest : public ::testing::Test {

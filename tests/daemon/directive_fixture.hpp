@@ -11,6 +11,9 @@
 
 namespace hiegate::daemon::testing {
 
+/// The facility the directive tests run as.
+inline constexpr const char* kUs = "1312345678";
+
 inline DirectiveService make_directive_service(const std::filesystem::path& dir,
                                                const policy::testing::DirectiveKit& kit,
                                                const policy::VerifierOptions& verifier) {

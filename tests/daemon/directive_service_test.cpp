@@ -22,7 +22,7 @@ using policy::testing::DirectiveKit;
 
 policy::Time at(const char* s) { return policy::parse_rfc3339(s).value(); }
 
-constexpr const char* kUs = "1312345678";
+using testing::kUs;
 constexpr const char* kNow = "2026-11-21T09:05:00Z";
 
 class DirectiveServiceTest : public ::testing::Test {
