@@ -5,6 +5,8 @@ namespace hiegate::daemon::audit {
 
 namespace {
 
+// Format 2: the patient and user lookups moved from per-record indexes to
+// segments (audit/lookup.hpp).
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS audit_meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 INSERT OR IGNORE INTO audit_meta(k, v) VALUES ('format', '1'), ('anchor_seq', '0');
@@ -20,8 +22,8 @@ CREATE TABLE IF NOT EXISTS audit_records(
   user_h BLOB,
   body BLOB NOT NULL,
   hash BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_records_patient ON audit_records(patient_h, time_ms);
-CREATE INDEX IF NOT EXISTS audit_records_user ON audit_records(user_h, time_ms);
+DROP INDEX IF EXISTS audit_records_patient;
+DROP INDEX IF EXISTS audit_records_user;
 CREATE INDEX IF NOT EXISTS audit_records_emergency ON audit_records(time_ms) WHERE emergency = 1;
 CREATE TABLE IF NOT EXISTS audit_checkpoints(
   seq INTEGER PRIMARY KEY,
@@ -30,6 +32,19 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints(
   head BLOB NOT NULL,
   public_key BLOB NOT NULL,
   signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_lookup(
+  seg INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  key BLOB NOT NULL,
+  seqs BLOB NOT NULL,
+  PRIMARY KEY(seg, kind, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_segments(
+  seg INTEGER PRIMARY KEY,
+  first_seq INTEGER NOT NULL,
+  min_ms INTEGER NOT NULL,
+  max_ms INTEGER NOT NULL);
+INSERT OR IGNORE INTO audit_meta(k, v) VALUES ('indexed_seq', '0');
+UPDATE audit_meta SET v = '2' WHERE k = 'format';
 )sql";
 
 }  // namespace
@@ -54,7 +69,9 @@ Result<sqlite::Db> open_db(const std::filesystem::path& dir, bool readonly) {
   } else {
     auto fmt = db->scalar("SELECT CAST(v AS INTEGER) FROM audit_meta WHERE k = 'format'");
     if (!fmt) return std::move(fmt).error();
-    if (*fmt != 1) return make_error("audit_format", "unknown audit trail format in " + file.string());
+    // Format 1 (no lookup index; the writer upgrades it at its next start)
+    // reads the same way: every record is in the scanned tail.
+    if (*fmt != 1 && *fmt != 2) return make_error("audit_format", "unknown audit trail format in " + file.string());
   }
   return db;
 }

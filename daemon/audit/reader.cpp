@@ -1,6 +1,10 @@
 // AuditReader: opening, queries and ordered iteration.
 #include "audit/reader.hpp"
 
+#include <algorithm>
+
+#include "audit/lookup.hpp"
+
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/sealed.hpp"
 
@@ -71,53 +75,118 @@ Result<std::unique_ptr<AuditReader>> AuditReader::open(const std::filesystem::pa
 
 Result<std::vector<AuditCheckpoint>> AuditReader::checkpoints() { return audit::load_checkpoints(impl_->db); }
 
-Result<std::vector<AuditEntry>> AuditReader::query(const AuditQuery& q) {
-  const auto& keys = *impl_->keys;
+namespace {
+
+Error corrupt(std::uint64_t seq, const std::string& why) {
+  return make_error("record_corrupt", "audit record " + std::to_string(seq) + " " + why + "; run audit verify");
+}
+
+// Matching records, oldest first, inside the caller's read transaction.
+// Records in written segments are found through the lookup index; the tail
+// after them by their plaintext key columns.
+Result<std::vector<AuditEntry>> run_query(sqlite::Db& db, const audit::Keys& keys, const AuditQuery& q) {
   const auto versions = keys.ring().versions();
-  std::string sql = audit::select_rows("WHERE time_ms >= ? AND time_ms <= ?");
-  auto in_list = [&](const char* col) {
+  auto hashes = [&](std::string_view kind, const std::string& id) {
+    std::vector<crypto::Bytes> out;
+    for (auto v : versions) out.push_back(keys.id_hash(v, kind, id));
+    return out;
+  };
+  const auto patient_hs = q.patient ? hashes("patient", *q.patient) : std::vector<crypto::Bytes>{};
+  const auto user_hs = q.user ? hashes("user", *q.user) : std::vector<crypto::Bytes>{};
+  const bool by_key = q.patient || q.user;
+  std::vector<AuditEntry> out;
+
+  // `exact`: the row was selected by these fields, so a body that disagrees
+  // is corrupt (fail closed), not merely another record.
+  auto take = [&](const audit::Row& row, bool exact_patient, bool exact_user) -> Status {
+    auto opened = audit::open_row(keys, row);
+    if (!opened) return corrupt(row.seq, "does not open (" + opened.error().code + ")");
+    const auto& r = opened->entry.record;
+    const bool patient_ok = !q.patient || r.patient == *q.patient;
+    const bool user_ok = !q.user || r.user == *q.user;
+    if ((exact_patient && !patient_ok) || (exact_user && !user_ok) || (q.emergency_only && row.emergency == 1 && !r.emergency)) {
+      return corrupt(row.seq, "disagrees with its index");
+    }
+    if (patient_ok && user_ok && (!q.emergency_only || r.emergency) && row.time_ms >= q.from_ms &&
+        row.time_ms <= q.to_ms) {
+      out.push_back(std::move(opened->entry));
+    }
+    return {};
+  };
+
+  std::uint64_t tail_from = 0;
+  if (by_key) {
+    auto indexed = audit::load_indexed_seq(db);
+    auto anchor = audit::load_anchor(db);
+    auto segments = audit::load_segments(db);
+    if (!indexed || !anchor || !segments) {
+      return !indexed ? indexed.error() : !anchor ? anchor.error() : segments.error();
+    }
+    tail_from = *indexed;
+    const auto kind = q.patient ? audit::KeyKind::patient : audit::KeyKind::user;
+    const auto& keys_hs = q.patient ? patient_hs : user_hs;
+    std::vector<std::uint64_t> seqs;
+    for (const auto& seg : *segments) {
+      if (seg.max_ms < q.from_ms || seg.min_ms > q.to_ms) continue;
+      for (const auto& h : keys_hs) {
+        auto found = audit::lookup(db, seg.seg, kind, h);
+        if (!found) return std::move(found).error();
+        seqs.insert(seqs.end(), found->begin(), found->end());
+      }
+    }
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    auto st = db.prepare(audit::select_rows("WHERE seq = ?"));
+    if (!st) return std::move(st).error();
+    for (const auto seq : seqs) {
+      if (seq <= *anchor) continue;  // pruned with its segment's older part
+      st->reset();
+      st->bind(1, static_cast<std::int64_t>(seq));
+      auto row = st->step();
+      if (!row) return std::move(row).error();
+      if (!*row) return corrupt(seq, "is listed in the lookup index but missing");
+      if (auto s = take(audit::read_row(*st), q.patient.has_value(), !q.patient && q.user); !s) {
+        return std::move(s).error();
+      }
+    }
+  }
+
+  std::string sql = audit::select_rows("WHERE seq > ? AND time_ms >= ? AND time_ms <= ?");
+  auto in_list = [&](const char* col, std::size_t n) {
     sql += std::string(" AND ") + col + " IN (";
-    for (std::size_t i = 0; i < versions.size(); ++i) sql += i == 0 ? "?" : ",?";
+    for (std::size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ",?";
     sql += ")";
   };
-  if (q.patient) in_list("patient_h");
-  if (q.user) in_list("user_h");
+  if (q.patient) in_list("patient_h", patient_hs.size());
+  if (q.user) in_list("user_h", user_hs.size());
   if (q.emergency_only) sql += " AND emergency = 1";
   sql += " ORDER BY seq";
-  auto st = impl_->db.prepare(sql);
+  auto st = db.prepare(sql);
   if (!st) return std::move(st).error();
-  int i = 1;
-  st->bind(1, q.from_ms).bind(2, q.to_ms);
-  i = 3;
-  std::vector<crypto::Bytes> hashes;  // bound as SQLITE_TRANSIENT; kept for clarity
-  auto bind_ids = [&](std::string_view kind, const std::string& id) {
-    for (auto v : versions) {
-      hashes.push_back(keys.id_hash(v, kind, id));
-      st->bind(i++, crypto::ByteView(hashes.back()));
-    }
-  };
-  if (q.patient) bind_ids("patient", *q.patient);
-  if (q.user) bind_ids("user", *q.user);
-  std::vector<AuditEntry> out;
+  st->bind(1, static_cast<std::int64_t>(tail_from)).bind(2, q.from_ms).bind(3, q.to_ms);
+  int i = 4;
+  for (const auto& h : patient_hs) st->bind(i++, crypto::ByteView(h));
+  for (const auto& h : user_hs) st->bind(i++, crypto::ByteView(h));
   for (;;) {
     auto more = st->step();
     if (!more) return std::move(more).error();
     if (!*more) break;
-    const auto row = audit::read_row(*st);
-    auto opened = audit::open_row(keys, row);
-    if (!opened) {
-      return make_error("record_corrupt", "audit record " + std::to_string(row.seq) +
-                                              " does not open (" + opened.error().code + "); run audit verify");
+    if (auto s = take(audit::read_row(*st), q.patient.has_value(), q.user.has_value()); !s) {
+      return std::move(s).error();
     }
-    const auto& r = opened->entry.record;
-    // The columns matched; the sealed body must agree (fail closed).
-    if ((q.patient && r.patient != *q.patient) || (q.user && r.user != *q.user) ||
-        (q.emergency_only && !r.emergency)) {
-      return make_error("record_corrupt", "audit record " + std::to_string(row.seq) +
-                                              " disagrees with its index columns; run audit verify");
-    }
-    out.push_back(std::move(opened->entry));
   }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<AuditEntry>> AuditReader::query(const AuditQuery& q) {
+  // One read transaction: the index, its segments and the tail are read
+  // from the same snapshot while the daemon writes.
+  auto& db = impl_->db;
+  if (auto s = db.exec("BEGIN"); !s) return std::move(s).error();
+  auto out = run_query(db, *impl_->keys, q);
+  (void)db.exec("COMMIT");
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "audit/lookup.hpp"
 #include "audit/reader.hpp"
 #include "hiegate/crypto/sealed.hpp"
 
@@ -34,6 +35,10 @@ struct Walk {
   std::set<std::uint64_t> wanted;       // checkpoint sequence numbers (local and external)
   std::map<std::uint64_t, Hash> heads;  // chain head after each wanted record walked
   std::uint64_t max_seen = 0;
+  std::vector<audit::Segment> segments;  // the lookup index
+  std::uint64_t indexed = 0;
+  std::uint64_t rows_of = 0;  // the segment whose rows are loaded
+  audit::SegmentRows rows;
 
   void add(std::string kind, std::uint64_t seq, std::string msg) {
     if (rep.findings.size() < kMaxFindings) rep.findings.push_back({std::move(kind), seq, std::move(msg)});
@@ -52,6 +57,34 @@ struct Walk {
       auto o = audit::open_row(keys, audit::read_row(*st));
       if (o && o->entry.seq >= lo && o->entry.seq < hi) found.insert(o->entry.seq);
     }
+  }
+
+  // A record whose segment is written must be listed under its patient and
+  // user: otherwise a report would not show it.
+  Status indexed_check(std::uint64_t i, const audit::Row& row) {
+    if (i > indexed || i <= anchor) return {};
+    const auto seg = std::lower_bound(segments.begin(), segments.end(), i,
+                                      [](const audit::Segment& s, std::uint64_t v) { return s.seg < v; });
+    if (seg == segments.end() || seg->first_seq > i) {
+      add("index_changed", i, "record " + std::to_string(i) + " is in no lookup segment: reports would not show it");
+      return {};
+    }
+    if (rows_of != seg->seg) {
+      auto loaded = audit::segment_rows(db, seg->seg);
+      if (!loaded) return std::move(loaded).error();
+      rows = std::move(loaded).value();
+      rows_of = seg->seg;
+    }
+    for (const auto& [kind, key, name] : {std::tuple{audit::KeyKind::patient, &row.patient_h, "patient"},
+                                          std::tuple{audit::KeyKind::user, &row.user_h, "user"}}) {
+      if (key->empty()) continue;
+      const auto it = rows.find({kind, *key});
+      if (it == rows.end() || !std::binary_search(it->second.begin(), it->second.end(), i)) {
+        add("index_changed", i, "record " + std::to_string(i) + " is missing from the " + name +
+                                    " lookup index: a report by " + name + " would not show it");
+      }
+    }
+    return {};
   }
 
   Status records(Hash prev) {
@@ -81,6 +114,8 @@ struct Walk {
       if (rep.first_seq == 0) rep.first_seq = i;
       if (auto col = audit::column_mismatch(keys, row, e); !col.empty()) {
         add("record_changed", i, "record " + std::to_string(i) + ": column " + col + " was changed");
+      } else if (auto s = indexed_check(i, row); !s) {
+        return s;
       }
       if (e.record.event == "audit_pruned" && e.record.detail.starts_with("anchor=" + std::to_string(anchor) + " ")) {
         anchor_explained = true;
@@ -148,11 +183,17 @@ struct Walk {
 };
 
 Result<Walk> walk_trail(const audit::Keys& keys, sqlite::Db& db, const std::vector<AuditCheckpoint>& external) {
-  Walk w{keys, db, {}, 0, {}, {}, 0};
+  Walk w{keys, db, {}, 0, {}, {}, 0, {}, 0, 0, {}};
   for (const auto& c : external) w.wanted.insert(c.seq);
   auto anchor = audit::load_anchor(db);
   if (!anchor) return std::move(anchor).error();
   w.anchor = *anchor;
+  auto indexed = audit::load_indexed_seq(db);
+  if (!indexed) return std::move(indexed).error();
+  w.indexed = *indexed;
+  auto segments = audit::load_segments(db);
+  if (!segments) return std::move(segments).error();
+  w.segments = std::move(segments).value();
   auto cps = audit::load_checkpoints(db);
   if (!cps) return std::move(cps).error();
   for (const auto& c : *cps) w.wanted.insert(c.seq);

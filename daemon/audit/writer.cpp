@@ -8,6 +8,7 @@
 #include <future>
 
 #include "audit/chain.hpp"
+#include "audit/lookup.hpp"
 #include "hiegate/common/utf8.hpp"
 #include "audit/spool.hpp"
 #include "audit/syslog.hpp"
@@ -55,6 +56,7 @@ struct AuditLog::Impl {
   audit::WriterLock lock;   // this process is the trail's only writer
   sqlite::Db db;            // writer thread only (after start)
   ChainState state;         // writer thread only (after start)
+  audit::PendingLookup lookup;  // writer thread only (after start)
   bool failing = false;     // writer thread only
   // Adaptive group window (group_max_wait 0): the size of the last group and
   // how long its commit took. Writer thread only.
@@ -73,6 +75,8 @@ struct AuditLog::Impl {
   Status insert(std::uint64_t seq, AuditRecord& r, std::vector<AuditEntry>& forwarded);
   Status insert_checkpoint();
   bool checkpoint_due() const;
+  Status close_due(bool checkpoint, bool segment, bool& segment_written);
+  void settle(const Status& st, const ChainState& saved, bool segment_written);
   void commit_records(std::vector<Job>& batch);
   void forward(const std::vector<AuditEntry>& entries);
   void run_checkpoint(Job& job);
@@ -106,7 +110,7 @@ Status AuditLog::Impl::load_state() {
     state.head = audit::to_hash(st->blob(1));
   }
   if (state.checkpoint_ms == 0) state.checkpoint_ms = now();
-  return {};
+  return audit::catch_up(db, lookup);
 }
 
 Status AuditLog::Impl::insert(std::uint64_t seq, AuditRecord& r, std::vector<AuditEntry>& forwarded) {
@@ -137,6 +141,7 @@ Status AuditLog::Impl::insert(std::uint64_t seq, AuditRecord& r, std::vector<Aud
   if (!user_h.empty()) s.bind(9, crypto::ByteView(user_h));
   s.bind(10, crypto::ByteView(sealed)).bind(11, crypto::ByteView(h));
   if (auto st = s.run(); !st) return st;
+  lookup.add(seq, r.time_ms, patient_h, user_h);
   state.last_seq = seq;
   state.head = h;
   if (forwarder) forwarded.push_back({seq, r});
@@ -165,6 +170,28 @@ Status AuditLog::Impl::insert_checkpoint() {
   return {};
 }
 
+// Inside a transaction: the checkpoint if one is due (or `checkpoint`), and
+// the pending lookup segment with it, once it is full, or if `segment`.
+Status AuditLog::Impl::close_due(bool checkpoint, bool segment, bool& segment_written) {
+  checkpoint = checkpoint || checkpoint_due();
+  if (checkpoint || segment || lookup.size() >= audit::kSegmentMax) {
+    if (auto s = lookup.write(db); !s) return s;
+    segment_written = lookup.size() > 0;
+  }
+  return checkpoint ? insert_checkpoint() : Status{};
+}
+
+// After a transaction: a failed one leaves the chain and the pending lookup
+// as they were before it.
+void AuditLog::Impl::settle(const Status& st, const ChainState& saved, bool segment_written) {
+  if (!st) {
+    state = saved;
+    lookup.truncate(saved.last_seq);
+  } else if (segment_written) {
+    lookup.reset(lookup.last_seq());
+  }
+}
+
 void AuditLog::Impl::report(const Status& st) {
   if (!st && !failing) {
     log.log(Level::error, events::kAuditUnavailable, "the audit trail cannot be written; requests are refused",
@@ -178,13 +205,14 @@ void AuditLog::Impl::report(const Status& st) {
 void AuditLog::Impl::commit_records(std::vector<Job>& batch) {
   const ChainState saved = state;
   std::vector<AuditEntry> forwarded;
+  bool segment = false;
   Status st = sqlite::transaction(db, [&]() -> Status {
     for (auto& j : batch) {
       if (auto s = insert(state.last_seq + 1, j.record, forwarded); !s) return s;
     }
-    return checkpoint_due() ? insert_checkpoint() : Status{};
+    return close_due(false, false, segment);
   });
-  if (!st) state = saved;
+  settle(st, saved, segment);
   report(st);
   if (st) forward(forwarded);  // before the callbacks: a caller then sees its record queued
   const Status out = st ? Status{} : Status(unavailable(st.error()));
@@ -203,10 +231,12 @@ void AuditLog::Impl::forward(const std::vector<AuditEntry>& entries) {
 
 void AuditLog::Impl::run_checkpoint(Job& job) {
   Status st;
-  if (state.last_seq > state.checkpoint_seq) {
+  // Also closes a segment left open, e.g. the records indexed at start.
+  if (state.last_seq > state.checkpoint_seq || lookup.size() > 0) {
     const ChainState saved = state;
-    st = sqlite::transaction(db, [&] { return insert_checkpoint(); });
-    if (!st) state = saved;
+    bool segment = false;
+    st = sqlite::transaction(db, [&] { return close_due(state.last_seq > state.checkpoint_seq, true, segment); });
+    settle(st, saved, segment);
   }
   if (job.done) job.done(st ? Status{} : Status(unavailable(st.error())));
 }
@@ -237,13 +267,14 @@ void AuditLog::Impl::run_prune(Job& job) {
     removed = static_cast<std::uint64_t>(db.changes());
     if (auto s = db.exec("DELETE FROM audit_checkpoints WHERE seq < " + seq); !s) return s;
     if (auto s = db.exec("UPDATE audit_meta SET v = '" + seq + "' WHERE k = 'anchor_seq'"); !s) return s;
+    if (auto s = audit::drop_segments(db, cut->seq); !s) return s;
     job.record.event = "audit_pruned";
     job.record.action = AuditAction::del;
     job.record.detail = "anchor=" + seq + " removed=" + std::to_string(removed);
     return insert(state.last_seq + 1, job.record, forwarded);
   });
+  settle(st, saved, false);
   if (!st) {
-    state = saved;
     job.pruned(unavailable(st.error()));
     return;
   }

@@ -2,7 +2,8 @@
 //
 // Records live in their own SQLite database `<dir>/audit.db` (WAL,
 // synchronous=FULL), written by one writer thread that commits many records
-// with one fsync (group commit). Each record's body is sealed; only the
+// with one fsync (group commit). Lookups by patient and user go through an
+// index written in segments, not per record (daemon/audit/lookup.hpp). Each record's body is sealed; only the
 // sequence, time, action, outcome, event type, emergency flag and keyed
 // hashes of patient and user are plaintext columns. Records form a keyed
 // BLAKE2b hash chain; checkpoints of the chain head are signed with an
@@ -96,7 +97,8 @@ struct AuditCheckpoint {
 struct AuditFinding {
   /// record_changed, record_removed, record_inserted, records_reordered,
   /// tail_truncated, checkpoint_invalid, checkpoint_mismatch,
-  /// checkpoint_missing.
+  /// checkpoint_missing, index_changed (a record missing from the patient
+  /// or user lookup index, which reports use).
   std::string kind;
   std::uint64_t seq = 0;  ///< the record (or checkpoint) concerned
   std::string message;
