@@ -1,8 +1,9 @@
 // The tamper-evident audit trail (docs/audit.md).
 //
-// Records live in their own SQLite database `<dir>/audit.db` (WAL,
-// synchronous=FULL), written by one writer thread that commits many records
-// with one fsync (group commit). Lookups by patient and user go through an
+// Records live in their own SQLite database `<dir>/audit.db` (WAL), written
+// by one writer thread that commits many records at once (group commit); a
+// second thread flushes the WAL (fdatasync) and only then runs the callbacks,
+// so the writer's next group overlaps the flush (daemon/audit/syncer.hpp). Lookups by patient and user go through an
 // index written in segments, not per record (daemon/audit/lookup.hpp). Each record's body is sealed; only the
 // sequence, time, action, outcome, event type, emergency flag and keyed
 // hashes of patient and user are plaintext columns. Records form a keyed
@@ -65,7 +66,7 @@ struct AuditOptions {
   std::chrono::microseconds group_max_wait{0};
   std::uint64_t checkpoint_every = 1000;  ///< records between checkpoints
   std::chrono::seconds checkpoint_interval{300};
-  bool durable = true;           ///< synchronous=FULL; false only for benchmarks
+  bool durable = true;           ///< every commit flushed before its callbacks; false only for benchmarks
   std::int64_t max_page_count = 0;  ///< SQLite page limit (tests of a full disk); 0 = none
   std::chrono::hours retention{24 * 365 * 5};
   std::string syslog_socket;     ///< Unix datagram socket for RFC 5424 forwarding ("" = off)
@@ -162,7 +163,7 @@ private:
 };
 
 /// The writing side, owned by the daemon. All methods are thread-safe.
-/// Callbacks run on the writer thread: keep them short, never call back into
+/// Callbacks run on the audit flusher thread, in commit order: keep them short, never call back into
 /// append() synchronously waiting for it.
 class AuditLog {
 public:
