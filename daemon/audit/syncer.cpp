@@ -46,12 +46,7 @@ Status Syncer::flush() {
     }
   }
   if (::fdatasync(fd_) != 0) {
-    const int e = errno;
-    // After a failed flush the kernel may have dropped the dirty pages:
-    // reopen next time, and refuse these requests.
-    ::close(fd_);
-    fd_ = -1;
-    return make_error("audit_unavailable", "cannot flush " + wal_.string() + ": " + std::strerror(e));
+    return make_error("audit_unavailable", "cannot flush " + wal_.string() + ": " + std::strerror(errno));
   }
   return {};
 }
@@ -67,14 +62,18 @@ void Syncer::loop() {
     lk.unlock();
     bool any = false;
     for (const auto& g : groups) any = any || static_cast<bool>(g.committed);
-    const Status flushed = any ? flush() : Status{};
-    if (!flushed && !failing_) {
-      log_.log(Level::error, events::kAuditUnavailable, "the audit trail cannot be flushed; requests are refused",
-               {{"CODE", flushed.error().code}, {"ERROR", flushed.error().message}});
-    } else if (flushed && any && failing_) {
-      log_.log(Level::notice, events::kAuditRecovered, "the audit trail is flushed again");
+    Status flushed;
+    if (broken_) {
+      flushed = *broken_;
+    } else if (any) {
+      flushed = flush();
+      if (!flushed) {
+        broken_ = flushed.error();
+        log_.log(Level::critical, events::kAuditUnavailable,
+                 "the audit trail could not be flushed; audited requests are refused until hiegated restarts",
+                 {{"CODE", flushed.error().code}, {"ERROR", flushed.error().message}});
+      }
     }
-    if (any) failing_ = !flushed;
     for (auto& g : groups) {
       const Status st = g.committed ? flushed : g.committed;
       for (auto& cb : g.callbacks) {

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -40,7 +41,11 @@ public:
 
   /// Queues the callbacks of one committed group. `committed` is the
   /// group's own outcome: an error is passed on as it is, without a flush;
-  /// ok becomes the outcome of the flush that covers it.
+  /// ok becomes the outcome of the flush that covers it. After one failed
+  /// flush every later group fails too, until the process restarts: the
+  /// kernel may have dropped the unflushed frames, and WAL recovery stops at
+  /// the first missing frame, so records committed after them could not be
+  /// vouched for either.
   void push(Status committed, std::vector<Callback> callbacks);
 
 private:
@@ -54,8 +59,8 @@ private:
   std::filesystem::path wal_;
   bool durable_;
   Logger& log_;
-  int fd_ = -1;        // syncer thread only
-  bool failing_ = false;  // syncer thread only
+  int fd_ = -1;                   // syncer thread only
+  std::optional<Error> broken_;   // syncer thread only: the flush that failed
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Group> queue_;

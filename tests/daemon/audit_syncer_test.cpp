@@ -38,7 +38,7 @@ TEST(AuditSyncer, CallbacksRunAfterTheFlushInCommitOrder) {
   for (const auto& st : got) EXPECT_TRUE(st.ok());
 }
 
-TEST(AuditSyncer, AFlushThatFailsRefusesAndAFailedCommitPassesThrough) {
+TEST(AuditSyncer, AFailedFlushRefusesUntilRestartAndAFailedCommitPassesThrough) {
   test::TempDir dir;
   QuietLogger log;
   audit::Syncer syncer(dir.path() / "missing" / "audit.db-wal", true, log);
@@ -52,6 +52,15 @@ TEST(AuditSyncer, AFlushThatFailsRefusesAndAFailedCommitPassesThrough) {
   const auto b = failed.get_future().get();
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.error().message, "disk full");
+  // Once a flush has failed, nothing later is vouched for, even when the
+  // file is there again: the process must restart (and recover the WAL).
+  std::filesystem::create_directories(dir.path() / "missing");
+  std::ofstream(dir.path() / "missing" / "audit.db-wal") << "frames";
+  std::promise<Status> later;
+  syncer.push({}, {[&](Status st) { later.set_value(std::move(st)); }});
+  const auto c = later.get_future().get();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "audit_unavailable");
 }
 
 }  // namespace
