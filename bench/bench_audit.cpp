@@ -11,6 +11,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
+#include <ctime>
+#include <fstream>
 #include <filesystem>
 #include <future>
 #include <sstream>
@@ -29,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Measured {
   double per_second = 0, p50_us = 0, p99_us = 0;
+  double cpu_us = 0, writer_us = 0, flusher_us = 0;  // CPU per append: process, audit writer, flusher
 };
 
 daemon::AuditRecord record(int t, int i) {
@@ -45,7 +49,36 @@ daemon::AuditRecord record(int t, int i) {
   return r;
 }
 
+double process_cpu() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// CPU seconds (user + system) of this process's threads named `name`.
+double thread_cpu(const std::string& name) {
+  double total = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(t.path() / "comm");
+    std::string n;
+    std::getline(comm, n);
+    if (n != name) continue;
+    std::ifstream stat(t.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string f;
+    double ticks = 0;
+    for (int i = 3; fields >> f && i <= 15; ++i) {
+      if (i == 14 || i == 15) ticks += std::stod(f);  // utime, stime
+    }
+    total += ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  return total;
+}
+
 Measured run(daemon::AuditLog* log, int threads, double seconds) {
+  const double cpu0 = process_cpu(), w0 = thread_cpu("hiegate-audit"), f0 = thread_cpu("hiegate-auditfs");
   std::vector<std::vector<double>> lat(static_cast<std::size_t>(threads));
   std::atomic<std::uint64_t> count{0};
   std::atomic<bool> stop{false};
@@ -77,6 +110,10 @@ Measured run(daemon::AuditLog* log, int threads, double seconds) {
   std::sort(all.begin(), all.end());
   Measured r;
   r.per_second = static_cast<double>(count.load()) / elapsed;
+  const double n = static_cast<double>(std::max<std::uint64_t>(count.load(), 1));
+  r.cpu_us = (process_cpu() - cpu0) * 1e6 / n;
+  r.writer_us = (thread_cpu("hiegate-audit") - w0) * 1e6 / n;
+  r.flusher_us = (thread_cpu("hiegate-auditfs") - f0) * 1e6 / n;
   if (!all.empty()) {
     r.p50_us = all[all.size() / 2];
     r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
@@ -115,7 +152,8 @@ int main(int argc, char** argv) {
   if (!ring) return 1;
   auto keys = std::make_shared<const crypto::KeyRing>(std::move(ring).value());
   daemon::Logger logger(daemon::Logger::Sink::stderr_text, daemon::Level::warning);
-  std::printf("%-22s %8s %12s %10s %10s\n", "mode", "threads", "appends/s", "p50 us", "p99 us");
+  std::printf("%-22s %8s %12s %10s %10s %10s %10s %10s\n", "mode", "threads", "appends/s", "p50 us", "p99 us",
+              "CPU us", "writer us", "flush us");
   std::vector<std::pair<int, double>> durable_vs_off;
   for (int threads : thread_counts) {
     double durable_rate = 0;
@@ -135,7 +173,8 @@ int main(int argc, char** argv) {
         }
         r = run(log->get(), threads, seconds);
       }
-      std::printf("%-22s %8d %12.0f %10.1f %10.1f\n", mode, threads, r.per_second, r.p50_us, r.p99_us);
+      std::printf("%-22s %8d %12.0f %10.1f %10.1f %10.2f %10.2f %10.2f\n", mode, threads, r.per_second, r.p50_us,
+                  r.p99_us, r.cpu_us, r.writer_us, r.flusher_us);
       if (mode[0] == 'd') durable_rate = r.per_second;
       if (std::strcmp(mode, "no fsync (OFF)") == 0 && r.per_second > 0)
         durable_vs_off.push_back({threads, durable_rate / r.per_second});
