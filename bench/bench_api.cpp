@@ -20,6 +20,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "bench_cpu.hpp"
 #include "bench_http.hpp"
 #include "clinical_common.hpp"
 #include "hiegate/crypto/keys.hpp"
@@ -157,7 +158,12 @@ int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
   auto work = boost::asio::make_work_guard(ioc);
   std::vector<std::thread> io;  // two io threads, as the daemon's default
-  for (int i = 0; i < 2; ++i) io.emplace_back([&ioc] { ioc.run(); });
+  for (int i = 0; i < 2; ++i) {
+    io.emplace_back([&ioc] {
+      name_thread("bench-io");
+      ioc.run();
+    });
+  }
 
   std::printf("closed loop, %.1f s per phase\n", seconds);
   struct Row {
@@ -165,11 +171,25 @@ int main(int argc, char** argv) {
     int conns;
     double ratio, cpu_ratio;
   };
+  // CPU per request by role: io threads, audit writer, flusher; the rest is
+  // the clients and the store's threads.
+  const char* roles[] = {"bench-io", "hiegate-audit", "hiegate-auditfs"};
+  struct Cpu {
+    double total = 0;
+    double role[3] = {};
+  };
   std::vector<Row> summary;
-  auto cpu_seconds = [] {
-    timespec ts{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  struct Breakdown {
+    std::string handler;
+    int conns;
+    Cpu off, on;
+  };
+  std::vector<Breakdown> breakdown;
+  auto cpu_now = [&] {
+    Cpu c;
+    c.total = process_cpu();
+    for (int i = 0; i < 3; ++i) c.role[i] = thread_cpu(roles[i]);
+    return c;
   };
   const struct {
     const char* name;
@@ -184,8 +204,8 @@ int main(int argc, char** argv) {
                 "| added p99 ms | CPU µs/request (off / on) | CPU ratio |\n");
     std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const int conns : conn_counts) {
-      auto phase = [&](const char* kind, double& cpu_us) {
-        const double c0 = cpu_seconds();
+      auto phase = [&](const char* kind, Cpu& per_request) {
+        const Cpu c0 = cpu_now();
         auto r = drive(port, conns, seconds, 0, [kind, &h](HttpConn& c, int t, long i) {
           std::string body;
           auto headers = as_user("user-" + std::to_string(t));
@@ -193,21 +213,35 @@ int main(int argc, char** argv) {
           return c.request("GET", std::string("/v1/bench/") + kind + "/" + std::to_string(i), headers, "", body) ==
                  200;
         });
-        cpu_us = r.ok > 0 ? (cpu_seconds() - c0) * 1e6 / static_cast<double>(r.ok) : 0;
+        const Cpu c1 = cpu_now();
+        const double n = static_cast<double>(std::max(r.ok, 1L));
+        per_request.total = (c1.total - c0.total) * 1e6 / n;
+        for (int k = 0; k < 3; ++k) per_request.role[k] = (c1.role[k] - c0.role[k]) * 1e6 / n;
         return r;
       };
-      double cpu_off = 0, cpu_on = 0;
+      Cpu cpu_off, cpu_on;
       auto off = phase(h.plain, cpu_off);
       auto on = phase(h.audited, cpu_on);
       if (off.failed + on.failed > 0) std::fprintf(stderr, "%ld failed requests\n", off.failed + on.failed);
-      const double cpu_ratio = cpu_on > 0 ? cpu_off / cpu_on : 0;
+      const double cpu_ratio = cpu_on.total > 0 ? cpu_off.total / cpu_on.total : 0;
+      breakdown.push_back({h.plain, conns, cpu_off, cpu_on});
       std::printf("| %d | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | %.2f | %.1f / %.1f | %.2f |\n", conns,
                   off.per_s(), on.per_s(), on.per_s() / off.per_s(), off.pct(0.5) / 1000, on.pct(0.5) / 1000,
-                  off.pct(0.99) / 1000, on.pct(0.99) / 1000, (on.pct(0.99) - off.pct(0.99)) / 1000, cpu_off, cpu_on,
+                  off.pct(0.99) / 1000, on.pct(0.99) / 1000, (on.pct(0.99) - off.pct(0.99)) / 1000, cpu_off.total, cpu_on.total,
                   cpu_ratio);
       summary.push_back({h.plain == std::string("plain") ? "audited local API" : "audited local document read",
                          conns, on.per_s() / off.per_s(), cpu_ratio});
     }
+  }
+  std::printf("\nCPU µs per request by thread (off / on):\n\n"
+              "| handler | connections | io threads | audit writer | audit flusher | clients and store | total |\n"
+              "|---|---:|---:|---:|---:|---:|---:|\n");
+  for (const auto& b : breakdown) {
+    std::printf("| %s | %d |", b.handler.c_str(), b.conns);
+    auto rest = [](const Cpu& c) { return c.total - c.role[0] - c.role[1] - c.role[2]; };
+    for (int k = 0; k < 3; ++k) std::printf(" %.1f / %.1f |", b.off.role[k], b.on.role[k]);
+    std::printf(" %.1f / %.1f |", rest(b.off), rest(b.on));
+    std::printf(" %.1f / %.1f |\n", b.off.total, b.on.total);
   }
   std::printf("\n");
   for (const auto& r : summary) {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_cpu.hpp"
 #include "hiegate/crypto/keys.hpp"
 #include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/log.hpp"
@@ -28,6 +29,8 @@
 namespace {
 
 using namespace hiegate;
+using bench::process_cpu;
+using bench::thread_cpu;
 using Clock = std::chrono::steady_clock;
 
 struct Measured {
@@ -47,34 +50,6 @@ daemon::AuditRecord record(int t, int i) {
   r.document_ids = {"DOC-" + std::to_string(i)};
   r.request_id = std::to_string(t) + "-" + std::to_string(i);
   return r;
-}
-
-double process_cpu() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// CPU seconds (user + system) of this process's threads named `name`.
-double thread_cpu(const std::string& name) {
-  double total = 0;
-  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(t.path() / "comm");
-    std::string n;
-    std::getline(comm, n);
-    if (n != name) continue;
-    std::ifstream stat(t.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    std::istringstream fields(line.substr(line.rfind(')') + 2));
-    std::string f;
-    double ticks = 0;
-    for (int i = 3; fields >> f && i <= 15; ++i) {
-      if (i == 14 || i == 15) ticks += std::stod(f);  // utime, stime
-    }
-    total += ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  }
-  return total;
 }
 
 Measured run(daemon::AuditLog* log, int threads, double seconds) {
