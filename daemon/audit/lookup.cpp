@@ -44,8 +44,9 @@ void PendingLookup::reset(std::uint64_t indexed_seq) {
 void PendingLookup::add(std::uint64_t seq, std::int64_t time_ms, crypto::ByteView patient_h,
                         crypto::ByteView user_h) {
   records_.emplace_back(seq, time_ms);
-  if (!patient_h.empty()) keys_[{KeyKind::patient, {patient_h.begin(), patient_h.end()}}].push_back(seq);
-  if (!user_h.empty()) keys_[{KeyKind::user, {user_h.begin(), user_h.end()}}].push_back(seq);
+  // Keys are the 32-byte keyed hashes (or empty: no patient, no user).
+  if (patient_h.size() == 32) keys_[{KeyKind::patient, to_hash(patient_h)}].push_back(seq);
+  if (user_h.size() == 32) keys_[{KeyKind::user, to_hash(user_h)}].push_back(seq);
 }
 
 void PendingLookup::truncate(std::uint64_t last_kept) {
@@ -66,7 +67,7 @@ Status PendingLookup::write(sqlite::Db& db) const {
   if (!ins) return std::move(ins).error();
   for (const auto& [k, seqs] : keys_) {
     (*ins)->reset();
-    (*ins)->bind(1, seg).bind(2, static_cast<std::int64_t>(k.first)).bind(3, crypto::ByteView(k.second));
+    (*ins)->bind(1, seg).bind(2, static_cast<std::int64_t>(k.first)).bind(3, crypto::ByteView(k.second.data(), k.second.size()));
     (*ins)->bind(4, crypto::ByteView(pack(seqs)));
     if (auto s = (*ins)->run(); !s) return s;
   }

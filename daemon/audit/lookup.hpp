@@ -54,7 +54,8 @@ public:
 private:
   std::uint64_t indexed_ = 0;
   std::vector<std::pair<std::uint64_t, std::int64_t>> records_;  // (seq, time), ascending
-  std::map<std::pair<KeyKind, crypto::Bytes>, std::vector<std::uint64_t>> keys_;  // as SegmentRows
+  // Keyed hashes are 32 bytes: held inline, no allocation per record.
+  std::map<std::pair<KeyKind, Hash>, std::vector<std::uint64_t>> keys_;
 };
 
 /// The last record in a segment (0: none; a trail without the index).

@@ -152,14 +152,16 @@ Status AuditLog::Impl::insert(std::uint64_t seq, AuditRecord& r, std::vector<Aud
       "INSERT INTO audit_records(seq, time_ms, event, action, outcome, emergency, key_version, patient_h, "
       "user_h, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   if (!ins) return std::move(ins).error();
+  // Every bound buffer outlives the statement's run: bound without a copy.
   auto& s = **ins;
-  s.bind(1, static_cast<std::int64_t>(seq)).bind(2, r.time_ms).bind(3, std::string_view(r.event));
-  s.bind(4, std::string_view(audit::action_code(r.action))).bind(5, std::int64_t{static_cast<int>(r.outcome)});
+  const char action = static_cast<char>(r.action);
+  s.bind(1, static_cast<std::int64_t>(seq)).bind(2, r.time_ms).bind_static(3, std::string_view(r.event));
+  s.bind_static(4, std::string_view(&action, 1)).bind(5, std::int64_t{static_cast<int>(r.outcome)});
   s.bind(6, std::int64_t{r.emergency ? 1 : 0}).bind(7, std::int64_t{v});
-  if (!patient_h.empty()) s.bind(8, crypto::ByteView(patient_h));
+  if (!patient_h.empty()) s.bind_static(8, crypto::ByteView(patient_h));
   const auto user_h = keys->id_hash(v, "user", r.user);
-  if (!user_h.empty()) s.bind(9, crypto::ByteView(user_h));
-  s.bind(10, crypto::ByteView(sealed)).bind(11, crypto::ByteView(h));
+  if (!user_h.empty()) s.bind_static(9, crypto::ByteView(user_h));
+  s.bind_static(10, crypto::ByteView(sealed)).bind_static(11, crypto::ByteView(h));
   if (auto st = s.run(); !st) return st;
   lookup.add(seq, r.time_ms, patient_h, user_h);
   state.last_seq = seq;
@@ -364,19 +366,24 @@ void AuditLog::Impl::loop() {
       cv.wait_for(lk, window, [&] { return stopping || queue.size() >= want; });
       wake_at = SIZE_MAX;
     }
-    std::vector<Job> batch;
-    if (queue.front().kind != Job::Kind::record) {
-      batch.push_back(std::move(queue.front()));
-      queue.pop_front();
-      lk.unlock();
-      if (batch[0].kind == Job::Kind::checkpoint) run_checkpoint(batch[0]);
-      else run_prune(batch[0]);
-    } else {
-      while (!queue.empty() && queue.front().kind == Job::Kind::record && batch.size() < opt.group_max_records) {
-        batch.push_back(std::move(queue.front()));
-        queue.pop_front();
+    // Everything queued, taken at once: appenders never wait on the lock
+    // while jobs are moved.
+    std::deque<Job> taken;
+    taken.swap(queue);
+    lk.unlock();
+    while (!taken.empty()) {
+      if (taken.front().kind != Job::Kind::record) {
+        Job job = std::move(taken.front());
+        taken.pop_front();
+        if (job.kind == Job::Kind::checkpoint) run_checkpoint(job);
+        else run_prune(job);
+        continue;
       }
-      lk.unlock();
+      std::vector<Job> batch;
+      while (!taken.empty() && taken.front().kind == Job::Kind::record && batch.size() < opt.group_max_records) {
+        batch.push_back(std::move(taken.front()));
+        taken.pop_front();
+      }
       const auto t0 = std::chrono::steady_clock::now();
       commit_records(batch);
       last_commit = std::chrono::steady_clock::now() - t0;

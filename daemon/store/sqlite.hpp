@@ -43,6 +43,16 @@ public:
     return *this;
   }
   Stmt& bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  /// Binds without a copy: `v` must stay valid until the statement is reset
+  /// or rebound (e.g. until run() returns).
+  Stmt& bind_static(int i, ByteView v) {
+    sqlite3_bind_blob64(s_, i, v.empty() ? "" : static_cast<const void*>(v.data()), v.size(), SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& bind_static(int i, std::string_view v) {
+    sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+    return *this;
+  }
   /// SQLITE_ROW -> true, SQLITE_DONE -> false, anything else -> error.
   Result<bool> step();
   /// Steps to completion (for statements without rows).
