@@ -34,25 +34,13 @@ public:
   Stmt& operator=(const Stmt&) = delete;
   ~Stmt() { sqlite3_finalize(s_); }
 
-  Stmt& bind(int i, ByteView v) {
-    sqlite3_bind_blob64(s_, i, v.empty() ? "" : static_cast<const void*>(v.data()), v.size(), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, std::string_view v) {
-    sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-    return *this;
-  }
+  Stmt& bind(int i, ByteView v) { return bind_with(i, v, SQLITE_TRANSIENT); }
+  Stmt& bind(int i, std::string_view v) { return bind_with(i, v, SQLITE_TRANSIENT); }
   Stmt& bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
   /// Binds without a copy: `v` must stay valid until the statement is reset
   /// or rebound (e.g. until run() returns).
-  Stmt& bind_static(int i, ByteView v) {
-    sqlite3_bind_blob64(s_, i, v.empty() ? "" : static_cast<const void*>(v.data()), v.size(), SQLITE_STATIC);
-    return *this;
-  }
-  Stmt& bind_static(int i, std::string_view v) {
-    sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
-    return *this;
-  }
+  Stmt& bind_static(int i, ByteView v) { return bind_with(i, v, SQLITE_STATIC); }
+  Stmt& bind_static(int i, std::string_view v) { return bind_with(i, v, SQLITE_STATIC); }
   /// SQLITE_ROW -> true, SQLITE_DONE -> false, anything else -> error.
   Result<bool> step();
   /// Steps to completion (for statements without rows).
@@ -74,6 +62,14 @@ public:
   [[nodiscard]] bool is_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
 
 private:
+  Stmt& bind_with(int i, ByteView v, sqlite3_destructor_type d) {
+    sqlite3_bind_blob64(s_, i, v.empty() ? "" : static_cast<const void*>(v.data()), v.size(), d);
+    return *this;
+  }
+  Stmt& bind_with(int i, std::string_view v, sqlite3_destructor_type d) {
+    sqlite3_bind_text64(s_, i, v.data(), v.size(), d, SQLITE_UTF8);
+    return *this;
+  }
   sqlite3_stmt* s_ = nullptr;
 };
 
