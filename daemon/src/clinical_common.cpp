@@ -235,7 +235,10 @@ Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handle
     if (const auto p = req.param("patient"); !p.empty()) rec.patient = std::string(p);
     if (fill) fill(req, rec);
     auto plain = std::make_shared<Responder>(std::move(r));
-    Responder wrapped([&gw, plain, rec](HttpResponse res) { send_audited(gw, plain, rec, std::move(res)); });
+    // A Responder's sink runs once: the record moves along, not copied.
+    Responder wrapped([&gw, plain, rec = std::move(rec)](HttpResponse res) mutable {
+      send_audited(gw, plain, std::move(rec), std::move(res));
+    });
     inner(req, std::move(wrapped));
   };
 }
