@@ -131,21 +131,37 @@ std::string encode_body_json(std::uint64_t seq, const AuditRecord& r) {
 
 std::string encode_body_reference(std::uint64_t seq, const AuditRecord& r) { return encode_body_json(seq, r); }
 
+namespace {
+
+// Every free-text field of a record but the document ids.
+template <class Record>
+auto text_fields(Record& r) {
+  return std::array{&r.event,   &r.facility, &r.user, &r.role,   &r.peer_facility, &r.patient,
+                    &r.purpose, &r.reason_code, &r.rule, &r.detail, &r.request_id};
+}
+
+}  // namespace
+
+void repair_text(AuditRecord& r) {
+  for (std::string* f : text_fields(r)) repair_utf8(*f);
+  for (auto& d : r.document_ids) repair_utf8(d);
+}
+
 std::string encode_body(std::uint64_t seq, const AuditRecord& r) {
+  // Text that is not valid UTF-8 goes through the library, which replaces
+  // it by U+FFFD rather than throwing.
+  bool valid = true;
+  for (const std::string* f : text_fields(r)) valid = valid && is_valid_utf8(*f);
+  for (const auto& d : r.document_ids) valid = valid && is_valid_utf8(d);
+  return valid ? encode_repaired_body(seq, r) : encode_body_json(seq, r);
+}
+
+std::string encode_repaired_body(std::uint64_t seq, const AuditRecord& r) {
   // The canonical form is nlohmann::json's compact dump of the record with
   // its keys sorted; verification hashes the stored bytes, so these must
   // never change. Written out by hand (one allocation, no tree) because
   // every audited request pays for it on the writer thread; the test suite
-  // checks it byte for byte against the library. Text that is not valid
-  // UTF-8 (the writer repairs header-borne fields first) goes through the
-  // library, which replaces it by U+FFFD rather than throwing.
-  bool valid = true;
-  for (const std::string* f : {&r.event, &r.facility, &r.user, &r.role, &r.peer_facility, &r.patient, &r.purpose,
-                               &r.reason_code, &r.rule, &r.detail, &r.request_id}) {
-    valid = valid && is_valid_utf8(*f);
-  }
-  for (const auto& d : r.document_ids) valid = valid && is_valid_utf8(d);
-  if (!valid) return encode_body_json(seq, r);
+  // checks it byte for byte against the library.
   std::string out;
   std::size_t size = 256 + r.event.size() + r.facility.size() + r.user.size() + r.role.size() +
                      r.peer_facility.size() + r.patient.size() + r.purpose.size() + r.reason_code.size() +

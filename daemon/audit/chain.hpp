@@ -43,6 +43,12 @@ private:
 
 /// Canonical body: compact JSON with sorted keys, including `seq`.
 [[nodiscard]] std::string encode_body(std::uint64_t seq, const AuditRecord& r);
+/// Replaces invalid UTF-8 in every text field by U+FFFD, as the writer
+/// stores records (header-borne fields may hold any bytes).
+void repair_text(AuditRecord& r);
+/// encode_body for a record whose text is valid UTF-8 (after repair_text):
+/// the same bytes without checking again.
+[[nodiscard]] std::string encode_repaired_body(std::uint64_t seq, const AuditRecord& r);
 /// The same through nlohmann::json (the definition of the canonical form;
 /// tests compare the two).
 [[nodiscard]] std::string encode_body_reference(std::uint64_t seq, const AuditRecord& r);

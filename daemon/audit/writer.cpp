@@ -11,7 +11,6 @@
 
 #include "audit/chain.hpp"
 #include "audit/lookup.hpp"
-#include "hiegate/common/utf8.hpp"
 #include "audit/spool.hpp"
 #include "audit/syncer.hpp"
 #include "audit/syslog.hpp"
@@ -137,13 +136,9 @@ Status AuditLog::Impl::insert(std::uint64_t seq, AuditRecord& r, std::vector<Aud
   if (r.time_ms == 0) r.time_ms = now();
   // Header-borne fields may hold any bytes: repair them once, here, so that
   // the sealed body, the keyed lookup columns and the syslog copy agree.
-  for (std::string* f : {&r.event, &r.facility, &r.user, &r.role, &r.peer_facility, &r.patient, &r.purpose,
-                         &r.reason_code, &r.rule, &r.detail, &r.request_id}) {
-    repair_utf8(*f);
-  }
-  for (auto& d : r.document_ids) repair_utf8(d);
+  audit::repair_text(r);
   const auto v = keys->active_version();
-  const std::string body = audit::encode_body(seq, r);
+  const std::string body = audit::encode_repaired_body(seq, r);
   const crypto::ByteView plain(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
   const auto sealed = crypto::seal(keys->ring(), v, {audit::kSealTable, {}}, plain);
   const Hash h = audit::chain_next(keys->chain_key(v), state.head, plain);
