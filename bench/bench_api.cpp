@@ -177,12 +177,13 @@ int main(int argc, char** argv) {
     int conns;
     double ratio, cpu_ratio;
   };
-  // CPU per request by role: io threads, audit writer, flusher; the rest is
-  // the clients and the store's threads.
-  const char* roles[] = {"bench-io", "hiegate-audit", "hiegate-auditfs"};
+  // CPU per request by role: io threads, audit writer, flusher, store
+  // readers; the rest is the clients (and the store's writer, idle here).
+  constexpr int kRoles = 4;
+  const char* roles[kRoles] = {"bench-io", "hiegate-audit", "hiegate-auditfs", "hiegate-storer"};
   struct Cpu {
     double total = 0;
-    double role[3] = {};
+    double role[kRoles] = {};
   };
   std::vector<Row> summary;
   struct Breakdown {
@@ -194,7 +195,7 @@ int main(int argc, char** argv) {
   auto cpu_now = [&] {
     Cpu c;
     c.total = process_cpu();
-    for (int i = 0; i < 3; ++i) c.role[i] = thread_cpu(roles[i]);
+    for (int i = 0; i < kRoles; ++i) c.role[i] = thread_cpu(roles[i]);
     return c;
   };
   const struct {
@@ -222,7 +223,7 @@ int main(int argc, char** argv) {
         const Cpu c1 = cpu_now();
         const double n = static_cast<double>(std::max(r.ok, 1L));
         per_request.total = (c1.total - c0.total) * 1e6 / n;
-        for (int k = 0; k < 3; ++k) per_request.role[k] = (c1.role[k] - c0.role[k]) * 1e6 / n;
+        for (int k = 0; k < kRoles; ++k) per_request.role[k] = (c1.role[k] - c0.role[k]) * 1e6 / n;
         return r;
       };
       // `reps` pairs of phases, unaudited then audited, side by side; the
@@ -255,12 +256,16 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("\nCPU µs per request by thread (off / on):\n\n"
-              "| handler | connections | io threads | audit writer | audit flusher | clients and store | total |\n"
-              "|---|---:|---:|---:|---:|---:|---:|\n");
+              "| handler | connections | io threads | audit writer | audit flusher | store readers | clients | total |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& b : breakdown) {
     std::printf("| %s | %d |", b.handler.c_str(), b.conns);
-    auto rest = [](const Cpu& c) { return c.total - c.role[0] - c.role[1] - c.role[2]; };
-    for (int k = 0; k < 3; ++k) std::printf(" %.1f / %.1f |", b.off.role[k], b.on.role[k]);
+    auto rest = [](const Cpu& c) {
+      double r = c.total;
+      for (double v : c.role) r -= v;
+      return r;
+    };
+    for (int k = 0; k < kRoles; ++k) std::printf(" %.1f / %.1f |", b.off.role[k], b.on.role[k]);
     std::printf(" %.1f / %.1f |", rest(b.off), rest(b.on));
     std::printf(" %.1f / %.1f |\n", b.off.total, b.on.total);
   }

@@ -1,5 +1,7 @@
 #include "store/worker.hpp"
 
+#include <pthread.h>
+
 namespace hiegate::daemon::store {
 
 Writer::Writer(sqlite::Db db, std::size_t max_batch)
@@ -32,6 +34,7 @@ void Writer::post_background(WriteJob job) {
 }
 
 void Writer::loop() {
+  ::pthread_setname_np(::pthread_self(), "hiegate-storew");  // as ps -L and top -H show it
   std::vector<WriteJob> batch;
   for (;;) {
     {
@@ -114,6 +117,7 @@ void ReaderPool::post(Job job) {
 }
 
 void ReaderPool::loop(sqlite::Db& db) {
+  ::pthread_setname_np(::pthread_self(), "hiegate-storer");
   for (;;) {
     Job job;
     {
