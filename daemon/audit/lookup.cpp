@@ -67,7 +67,8 @@ Status PendingLookup::write(sqlite::Db& db) const {
   if (!ins) return std::move(ins).error();
   for (const auto& [k, seqs] : keys_) {
     (*ins)->reset();
-    (*ins)->bind(1, seg).bind(2, static_cast<std::int64_t>(k.first)).bind(3, crypto::ByteView(k.second.data(), k.second.size()));
+    (*ins)->bind(1, seg).bind(2, static_cast<std::int64_t>(k.first));
+    (*ins)->bind(3, crypto::ByteView(k.second.data(), k.second.size()));
     (*ins)->bind(4, crypto::ByteView(pack(seqs)));
     if (auto s = (*ins)->run(); !s) return s;
   }
@@ -132,20 +133,21 @@ Status catch_up(sqlite::Db& db, PendingLookup& pending) {
   auto indexed = load_indexed_seq(db);
   if (!indexed) return std::move(indexed).error();
   pending.reset(*indexed);
+  const std::string sql = "SELECT seq, time_ms, patient_h, user_h FROM audit_records WHERE seq > ? ORDER BY seq LIMIT " +
+                          std::to_string(kSegmentMax);
   for (;;) {
     std::size_t n = 0;
     {
-    auto st = db.prepare("SELECT seq, time_ms, patient_h, user_h FROM audit_records WHERE seq > ? ORDER BY seq LIMIT " +
-                         std::to_string(kSegmentMax));
-    if (!st) return std::move(st).error();
-    st->bind(1, static_cast<std::int64_t>(pending.indexed_seq()));
-    for (;; ++n) {
-      auto row = st->step();
-      if (!row) return std::move(row).error();
-      if (!*row) break;
-      pending.add(static_cast<std::uint64_t>(st->int64(0)), st->int64(1), st->blob(2), st->blob(3));
-    }
-    }
+      auto st = db.prepare(sql);
+      if (!st) return std::move(st).error();
+      st->bind(1, static_cast<std::int64_t>(pending.indexed_seq()));
+      for (;; ++n) {
+        auto row = st->step();
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        pending.add(static_cast<std::uint64_t>(st->int64(0)), st->int64(1), st->blob(2), st->blob(3));
+      }
+    }  // the statement is finalised before the segment is written
     if (n < kSegmentMax) return {};
     const auto last = pending.last_seq();
     if (auto s = sqlite::transaction(db, [&] { return pending.write(db); }); !s) return s;
