@@ -108,7 +108,32 @@ ReaderPool::~ReaderPool() {
   for (auto& t : threads_) t.join();
 }
 
+namespace {
+// The pool and connection of the reader thread running this code, and how
+// deep its inline jobs are nested.
+thread_local const ReaderPool* tl_pool = nullptr;
+thread_local sqlite::Db* tl_db = nullptr;
+thread_local int tl_depth = 0;
+constexpr int kMaxInlineDepth = 8;  // a longer chain is queued: bounded stack
+}  // namespace
+
+sqlite::Db* ReaderPool::inline_db() const {
+  if (tl_pool != this || tl_db == nullptr || tl_depth >= kMaxInlineDepth) return nullptr;
+  // A job that called back while its transaction is still open: queue.
+  return sqlite3_get_autocommit(tl_db->get()) != 0 ? tl_db : nullptr;
+}
+
 void ReaderPool::post(Job job) {
+  if (auto* db = inline_db()) {
+    struct Depth {
+      Depth() { ++tl_depth; }
+      ~Depth() { --tl_depth; }
+      Depth(const Depth&) = delete;
+      Depth& operator=(const Depth&) = delete;
+    } depth;
+    job(*db);
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(job));
@@ -118,6 +143,8 @@ void ReaderPool::post(Job job) {
 
 void ReaderPool::loop(sqlite::Db& db) {
   ::pthread_setname_np(::pthread_self(), "hiegate-storer");
+  tl_pool = this;
+  tl_db = &db;
   for (;;) {
     Job job;
     {

@@ -49,7 +49,10 @@ private:
 };
 
 /// Threads each holding a read-only connection; jobs run in FIFO order on
-/// whichever is free. Destruction runs every queued job first.
+/// whichever is free. A job posted from one of the pool's own threads (a
+/// read chained in a read's callback) runs there at once, on that thread's
+/// connection, when it holds no transaction: a request's reads then cost no
+/// thread hand-off after the first. Destruction runs every queued job first.
 class ReaderPool {
 public:
   using Job = std::function<void(sqlite::Db&)>;
@@ -61,6 +64,9 @@ public:
 
 private:
   void loop(sqlite::Db& db);
+  /// The connection of the calling thread if it is one of this pool's and
+  /// may run a job now, else null.
+  sqlite::Db* inline_db() const;
 
   std::vector<sqlite::Db> dbs_;
   std::mutex mu_;

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <future>
+#include <thread>
+
 #include "hiegate/crypto/primitives.hpp"
 #include "store_fixture.hpp"
 #include "support/peak_memory.hpp"
@@ -207,6 +210,62 @@ TEST(Store, SixtyFourMebibyteDocumentInBoundedMemory) {
   if (test::kPeakRssMeaningful) {
     EXPECT_LT(grown, 16 * 1024) << "peak RSS grew by " << grown << " KiB for a 64 MiB document";
   }
+}
+
+
+// A read chained in a read's callback (what a handler does: the document,
+// then its content) runs at once on the same reader thread, before the call
+// returns; a read from any other thread is queued for a reader. A long
+// chain is queued past a bounded depth, and every callback still runs once.
+TEST(Store, ChainedReadsRunOnTheReaderThreadWithoutAHandOff) {
+  TempDir dir;
+  auto store = open_store(dir, make_ring({{1, 'a'}}));
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  ASSERT_TRUE(publish(s, doc("p1", "d1"), "content of d1").ok());
+
+  struct Seen {
+    std::thread::id outer, inner;
+    bool inner_before_return = false;
+    std::string content;
+  };
+  auto seen = wait<Seen>([&](auto cb) {
+    s.get_document("d1", [&s, cb](Result<DocumentRecord> d) {
+      EXPECT_TRUE(d);
+      auto out = std::make_shared<Seen>();
+      out->outer = std::this_thread::get_id();
+      auto returned = std::make_shared<bool>(false);
+      s.read_content("d1", sink_into(out->content), [out, returned, cb](Result<void> r) {
+        EXPECT_TRUE(r);
+        out->inner = std::this_thread::get_id();
+        out->inner_before_return = !*returned;
+        cb(*out);
+      });
+      *returned = true;
+    });
+  });
+  ASSERT_TRUE(seen);
+  EXPECT_NE(seen->outer, std::this_thread::get_id());
+  EXPECT_EQ(seen->inner, seen->outer);
+  EXPECT_TRUE(seen->inner_before_return);
+  EXPECT_EQ(seen->content, "content of d1");
+
+  // From this (non-store) thread the read is queued: it runs on a reader.
+  std::promise<std::thread::id> ran;
+  s.get_document("d1", [&ran](Result<DocumentRecord>) { ran.set_value(std::this_thread::get_id()); });
+  EXPECT_NE(ran.get_future().get(), std::this_thread::get_id());
+
+  // A chain of 50 reads, each in the previous one's callback: all answer.
+  std::function<void(int, std::function<void(Result<int>)>)> chain = [&](int left, auto cb) {
+    s.get_document("d1", [&chain, left, cb](Result<DocumentRecord> d) {
+      if (!d) return cb(std::move(d).error());
+      if (left == 0) return cb(50);
+      chain(left - 1, cb);
+    });
+  };
+  auto n = wait<int>([&](auto cb) { chain(50, cb); });
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 50);
 }
 
 }  // namespace
