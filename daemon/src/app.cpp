@@ -59,6 +59,14 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
     keys.emplace_back("local_api.unix_socket_mode");
   }
   if (!(a.audit == b.audit)) keys.emplace_back("audit");
+  const auto& p = a.peer_api;
+  const auto& q = b.peer_api;
+  if (p.address != q.address || p.port != q.port || p.max_connections != q.max_connections ||
+      p.max_body_bytes != q.max_body_bytes || p.request_timeout != q.request_timeout ||
+      p.idle_timeout != q.idle_timeout || p.fetch_timeout != q.fetch_timeout ||
+      p.connections_per_peer != q.connections_per_peer) {
+    keys.emplace_back("peer_api");
+  }
   return keys;
 }
 
@@ -375,6 +383,7 @@ private:
     pco.request_timeout = cfg.peer_api.fetch_timeout;
     pco.connect_timeout = std::min(cfg.peer_api.fetch_timeout, pco.connect_timeout);
     pco.handshake_timeout = std::min(cfg.peer_api.fetch_timeout, pco.handshake_timeout);
+    pco.max_per_peer = cfg.peer_api.connections_per_peer;
     peer_client_ = std::make_unique<transport::PeerClient>(ioc_, tls_, pco);
     transport::PeerServerOptions pso;
     pso.address = cfg.peer_api.address;

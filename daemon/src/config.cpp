@@ -231,6 +231,7 @@ void read_peer_api(Section& s, Config::PeerApi& p) {
   s.duration("request_timeout", p.request_timeout, Millis(100), Millis(3'600'000));
   s.duration("idle_timeout", p.idle_timeout, Millis(100), Millis(3'600'000));
   s.duration("fetch_timeout", p.fetch_timeout, Millis(100), Millis(120'000));
+  s.uint_as("connections_per_peer", p.connections_per_peer, 1, 1024);
   s.finish();
 }
 

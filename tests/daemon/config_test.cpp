@@ -99,6 +99,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"hostname", with("[local_api]\nlisten = [\"localhost:8470\"]\n"),
                 "is not an IP address"},
         BadCase{"threads_zero", with("[daemon]\nthreads = 0\n"), "must be between 1 and 64"},
+        BadCase{"peer_connections_zero", with("[peer_api]\nconnections_per_peer = 0\n"),
+                "peer_api.connections_per_peer: must be between 1 and 1024"},
         BadCase{"negative", with("[local_api]\nmax_connections = -5\n"), "not -5"},
         BadCase{"bad_duration", with("[local_api]\nidle_timeout = \"10 minutes\"\n"),
                 "local_api.idle_timeout: must be a duration string"},
@@ -253,6 +255,7 @@ crl_grace = "1d"
 address = "127.0.0.1"
 port = 18471
 fetch_timeout = "2s"
+connections_per_peer = 8
 [[peers]]
 facility = "1319999999"
 host = "127.0.0.1"
@@ -274,6 +277,7 @@ window = "12h"
   EXPECT_EQ(c.tls.crl_grace, Millis(86'400'000));
   EXPECT_EQ(c.peer_api.port, 18471);
   EXPECT_EQ(c.peer_api.fetch_timeout, Millis(2000));
+  EXPECT_EQ(c.peer_api.connections_per_peer, 8U);
   ASSERT_EQ(c.peers.size(), 1U);
   EXPECT_EQ(c.peers[0].name, "Tama Clinic");
   EXPECT_EQ(c.directives.stale_mode, "stop");

@@ -70,6 +70,23 @@ TEST(Lifecycle, ReloadSwapsAValidConfigAndKeepsTheOldOneOnError) {
   EXPECT_TRUE(gw.process().running());
 }
 
+// Keys read only at start: a reload that changes them says so (journal and
+// the reload's audit record) and keeps serving.
+TEST(Lifecycle, ReloadNamesTheChangesThatNeedARestart) {
+  Gateway gw;
+  gw.start();
+  std::string text = gw.config_text("");
+  text = std::regex_replace(text, std::regex("threads = 2"), "threads = 3");
+  gw.write_config(text + "[peer_api]\nconnections_per_peer = 4\n");
+  gw.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_for_line(gw.dir() / "hiegated.log", "config_reloaded"));
+  const std::string log = gw.log();
+  EXPECT_NE(log.find("daemon.threads changed; the new value takes effect at the next restart"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("peer_api changed; the new value takes effect at the next restart"), std::string::npos) << log;
+  EXPECT_EQ(gw.get("/v1/health", false).status, 200);
+}
+
 TEST(Lifecycle, TwoSighupsInARowAreBothHandled) {
   Gateway gw;
   gw.start();

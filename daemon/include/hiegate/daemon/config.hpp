@@ -86,6 +86,9 @@ struct Config {
     Millis idle_timeout{60'000};
     /// How long a list or fetch by our EHR waits for one peer.
     Millis fetch_timeout{5'000};
+    /// Outbound connections kept open to each facility: as many requests to
+    /// it run at once, the next waits for one to end.
+    std::size_t connections_per_peer = 32;
   } peer_api;
 
   /// The directory of participating facilities.

@@ -47,7 +47,7 @@ struct PeerClientOptions {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds idle_keepalive{30'000};  ///< drop pooled connections idle longer
-  std::size_t max_per_peer = 4;                        ///< open connections per facility
+  std::size_t max_per_peer = 32;                       ///< open connections per facility (requests at once)
   int max_retries = 2;                                 ///< extra attempts, idempotent methods only
   std::chrono::milliseconds backoff_base{200};         ///< doubled per attempt
   std::chrono::milliseconds backoff_max{5'000};
