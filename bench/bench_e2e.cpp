@@ -191,10 +191,10 @@ int main(int argc, char** argv) {
   }
   std::printf("\n");
   for (std::size_t i = 0; i + 2 < phases.size(); i += 3) {
-    std::printf("RATIO|document fetch end to end, %zu KiB, uncached|stunnel4 + nginx, req/s|%.2f|>= 1.0\n",
-                phases[i].kib, phases[i].sat.per_s() / phases[i + 2].sat.per_s());
-    std::printf("RATIO|document fetch end to end, %zu KiB, cached|stunnel4 + nginx, req/s|%.2f|>= 1.0\n",
-                phases[i].kib, phases[i + 1].sat.per_s() / phases[i + 2].sat.per_s());
+    std::printf("RATIO|document fetch end to end, %zu KiB, uncached, %d connections|stunnel4 + nginx, req/s|%.2f|>= 1.0\n",
+                phases[i].kib, conns, phases[i].sat.per_s() / phases[i + 2].sat.per_s());
+    std::printf("RATIO|document fetch end to end, %zu KiB, cached, %d connections|stunnel4 + nginx, req/s|%.2f|>= 1.0\n",
+                phases[i].kib, conns, phases[i + 1].sat.per_s() / phases[i + 2].sat.per_s());
   }
   return 0;
 }
