@@ -212,7 +212,6 @@ TEST(Store, SixtyFourMebibyteDocumentInBoundedMemory) {
   }
 }
 
-
 // A read chained in a read's callback (what a handler does: the document,
 // then its content) runs at once on the same reader thread, before the call
 // returns; a read from any other thread is queued for a reader. A long

@@ -70,8 +70,8 @@ TEST(Lifecycle, ReloadSwapsAValidConfigAndKeepsTheOldOneOnError) {
   EXPECT_TRUE(gw.process().running());
 }
 
-// Keys read only at start: a reload that changes them says so (journal and
-// the reload's audit record) and keeps serving.
+// Keys read only at start: a reload that changes them says so in the journal
+// and keeps serving.
 TEST(Lifecycle, ReloadNamesTheChangesThatNeedARestart) {
   Gateway gw;
   gw.start();

@@ -13,8 +13,9 @@
 // store is destroyed with operations queued (they then fail with
 // store_closed). A read called on a reader thread (a read chained in another
 // read's callback) runs there at once, so its callback may run before the
-// call returns, as a memoized user or consent always may. Writes to directives, audit and exports are committed with
-// synchronous=FULL; other writes are batched with synchronous=NORMAL.
+// call returns, as a memoized user or consent always may. Writes to
+// directives, audit and exports are committed with synchronous=FULL; other
+// writes are batched with synchronous=NORMAL.
 //
 // Integrity: a record that fails to open is reported through on_integrity
 // (table and key hash only), moved to the quarantine table, and the call
