@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench_cpu.hpp"
 #include "bench_http.hpp"
 
 namespace {
@@ -51,6 +52,8 @@ public:
                                            std::vector<std::string>{}, dir / "nginx.log");
   }
 
+  [[nodiscard]] pid_t pid() const { return child_->pid(); }
+
 private:
   std::unique_ptr<test::Child> child_;
 };
@@ -60,7 +63,59 @@ struct Phase {
   std::size_t kib;
   LoadResult sat;    ///< closed loop
   LoadResult fixed;  ///< open loop at the offered rate
+  std::map<std::string, double> cpu;  ///< closed loop: CPU µs per request by process and thread
 };
+
+/// CPU seconds so far of each (label, process): by thread role for a
+/// hiegated (long-lived threads), the whole process otherwise (stunnel4
+/// runs a thread per connection); "client" is this process, the load
+/// generator.
+using Procs = std::vector<std::tuple<std::string, pid_t, bool>>;  // label, pid, is hiegated
+std::map<std::string, double> cpu_now(const Procs& procs) {
+  static const std::map<std::string, std::string> kRoles = {
+      {"hiegated", "io"},          {"hiegate-audit", "audit writer"},  {"hiegate-auditfs", "audit flusher"},
+      {"hiegate-storer", "store readers"}, {"hiegate-storew", "store writer"}};
+  std::map<std::string, double> out;
+  for (const auto& [label, pid, ours] : procs) {
+    if (!ours) {
+      out[label] = process_cpu_of(pid);
+      continue;
+    }
+    for (const auto& [name, s] : threads_cpu(std::to_string(pid))) {
+      const auto role = kRoles.find(name);
+      out[label + " " + (role == kRoles.end() ? name : role->second)] += s;
+    }
+  }
+  out["client"] = process_cpu();
+  return out;
+}
+
+/// The closed-loop phase with the CPU it cost per request.
+LoadResult measured(const Procs& procs, std::map<std::string, double>& cpu, const std::function<LoadResult()>& run) {
+  const auto before = cpu_now(procs);
+  LoadResult r = run();
+  const auto after = cpu_now(procs);
+  for (const auto& [k, v] : after) {
+    const auto b = before.find(k);
+    const double used = v - (b == before.end() ? 0.0 : b->second);
+    if (r.ok > 0) cpu[k] = used * 1e6 / static_cast<double>(r.ok);
+  }
+  return r;
+}
+
+void cpu_row(const Phase& p) {
+  double total = 0;
+  std::string parts;
+  for (const auto& [k, us] : p.cpu) {
+    total += us;
+    if (us < 0.5) continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s %.0f", parts.empty() ? "" : " · ", k.c_str(), us);
+    parts += buf;
+  }
+  std::printf("| %6zu KiB | %-14s | %-8s | %6.0f | %s |\n", p.kib, p.path.c_str(), p.mode.c_str(), total,
+              parts.c_str());
+}
 
 void row(Phase& p) {
   std::printf("| %6zu KiB | %-14s | %-8s | %8.1f | %8.2f | %8.2f | %8.1f | %8.2f | %8.2f | %4ld |\n", p.kib,
@@ -167,12 +222,19 @@ int main(int argc, char** argv) {
       std::string body;
       return c.request("GET", "/" + doc_id(kib, i % n), {}, "", body) == 200 && body.size() == kib * 1024;
     };
-    Phase un{"hiegate", "uncached", kib, drive(a0.port(), conns, seconds, 0, fetch),
-             drive_rate(a0.port(), conns, rate, seconds, fetch)};
-    Phase ca{"hiegate", "cached", kib, drive(a.port(), conns, seconds, 0, fetch),
-             drive_rate(a.port(), conns, rate, seconds, fetch)};
-    Phase ng{"stunnel4+nginx", "static", kib, drive(st_client, conns, seconds, 0, baseline),
-             drive_rate(st_client, conns, rate, seconds, baseline)};
+    const Procs uncached_procs = {{"A0", a0.pid(), true}, {"B", b.pid(), true}};
+    const Procs cached_procs = {{"A", a.pid(), true}, {"B", b.pid(), true}};
+    const Procs baseline_procs = {
+        {"stunnel4 client", client.pid(), false}, {"stunnel4 server", server.pid(), false}, {"nginx", nginx.pid(), false}};
+    Phase un{"hiegate", "uncached", kib, {}, {}, {}};
+    un.sat = measured(uncached_procs, un.cpu, [&] { return drive(a0.port(), conns, seconds, 0, fetch); });
+    un.fixed = drive_rate(a0.port(), conns, rate, seconds, fetch);
+    Phase ca{"hiegate", "cached", kib, {}, {}, {}};
+    ca.sat = measured(cached_procs, ca.cpu, [&] { return drive(a.port(), conns, seconds, 0, fetch); });
+    ca.fixed = drive_rate(a.port(), conns, rate, seconds, fetch);
+    Phase ng{"stunnel4+nginx", "static", kib, {}, {}, {}};
+    ng.sat = measured(baseline_procs, ng.cpu, [&] { return drive(st_client, conns, seconds, 0, baseline); });
+    ng.fixed = drive_rate(st_client, conns, rate, seconds, baseline);
     phases.push_back(std::move(un));
     phases.push_back(std::move(ca));
     phases.push_back(std::move(ng));
@@ -183,6 +245,11 @@ int main(int argc, char** argv) {
   std::printf("| size       | path           | mode     |  sat req/s | p50 ms | p99 ms | @rate req/s | p50 ms | p99 ms | errs |\n");
   std::printf("|-----------:|----------------|----------|---------:|---------:|---------:|---------:|---------:|---------:|-----:|\n");
   for (auto& p : phases) row(p);
+  std::printf("\nCPU µs per request in the closed loop, by process and thread (A0, A, B: the gateways; client: the load\n"
+              "generator, this process; clock-tick resolution):\n\n");
+  std::printf("| size       | path           | mode     |  total | where |\n");
+  std::printf("|-----------:|----------------|----------|-------:|-------|\n");
+  for (const auto& p : phases) cpu_row(p);
   std::printf("\nratios hiegate/(stunnel4+nginx), saturated req/s:");
   for (std::size_t i = 0; i + 2 < phases.size(); i += 3) {
     std::printf("  %zu KiB uncached %.2f cached %.2f;", phases[i].kib,
