@@ -59,14 +59,14 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
     keys.emplace_back("local_api.unix_socket_mode");
   }
   if (!(a.audit == b.audit)) keys.emplace_back("audit");
-  const auto& p = a.peer_api;
-  const auto& q = b.peer_api;
-  if (p.address != q.address || p.port != q.port || p.max_connections != q.max_connections ||
-      p.max_body_bytes != q.max_body_bytes || p.request_timeout != q.request_timeout ||
-      p.idle_timeout != q.idle_timeout || p.fetch_timeout != q.fetch_timeout ||
-      p.connections_per_peer != q.connections_per_peer) {
-    keys.emplace_back("peer_api");
-  }
+  if (a.store.master_key != b.store.master_key) keys.emplace_back("store.master_key");
+  if (a.store.cache_max_bytes != b.store.cache_max_bytes) keys.emplace_back("store.cache_max_bytes");
+  if (a.store.cache_ttl != b.store.cache_ttl) keys.emplace_back("store.cache_ttl");
+  // Whole sections read at start. The TLS files themselves are re-read on
+  // reload (and when they change); their paths and the settings are not.
+  if (!(a.tls == b.tls)) keys.emplace_back("tls");
+  if (!(a.peer_api == b.peer_api)) keys.emplace_back("peer_api");
+  if (!(a.directives == b.directives)) keys.emplace_back("directives");
   return keys;
 }
 

@@ -77,13 +77,18 @@ TEST(Lifecycle, ReloadNamesTheChangesThatNeedARestart) {
   gw.start();
   std::string text = gw.config_text("");
   text = std::regex_replace(text, std::regex("threads = 2"), "threads = 3");
-  gw.write_config(text + "[peer_api]\nconnections_per_peer = 4\n");
+  text = std::regex_replace(text, std::regex("\\[store\\]\n"), "[store]\ncache_ttl = \"2h\"\n");
+  gw.write_config(text + "[peer_api]\nconnections_per_peer = 4\n[directives]\nstale_grace = \"2d\"\n");
   gw.process().signal(SIGHUP);
   ASSERT_TRUE(wait_for_line(gw.dir() / "hiegated.log", "config_reloaded"));
   const std::string log = gw.log();
   EXPECT_NE(log.find("daemon.threads changed; the new value takes effect at the next restart"), std::string::npos)
       << log;
-  EXPECT_NE(log.find("peer_api changed; the new value takes effect at the next restart"), std::string::npos) << log;
+  for (const char* key : {"peer_api", "store.cache_ttl", "directives"}) {
+    EXPECT_NE(log.find(std::string(key) + " changed; the new value takes effect at the next restart"),
+              std::string::npos)
+        << key << "\n" << log;
+  }
   EXPECT_EQ(gw.get("/v1/health", false).status, 200);
 }
 

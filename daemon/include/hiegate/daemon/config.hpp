@@ -75,6 +75,7 @@ struct Config {
     Millis expiry_warning{30LL * 86'400'000};
     Millis handshake_timeout{10'000};
     [[nodiscard]] bool enabled() const { return !cert.empty(); }
+    bool operator==(const Tls&) const = default;
   } tls;
 
   struct PeerApi {
@@ -89,6 +90,7 @@ struct Config {
     /// Outbound connections kept open to each facility: as many requests to
     /// it run at once, the next waits for one to end.
     std::size_t connections_per_peer = 32;
+    bool operator==(const PeerApi&) const = default;
   } peer_api;
 
   /// The directory of participating facilities.
@@ -110,6 +112,7 @@ struct Config {
     std::string failsafe_mode = "emergency_only";  ///< emergency_only | stop | keep
     std::string pull_url;  ///< https URL of the secretariat's orders; empty = push only
     Millis pull_interval{300'000};  ///< between successful pulls (failures retry sooner, backing off)
+    bool operator==(const Directives&) const = default;
   } directives;
 
   struct Policy {
