@@ -24,6 +24,7 @@
 
 #include "hiegate/transport/credentials.hpp"
 #include "hiegate/transport/pki.hpp"
+#include "hiegate/transport/tls.hpp"
 
 namespace hiegate::bench {
 namespace fs = std::filesystem;
@@ -187,6 +188,19 @@ struct BenchPki {
 /// One stunnel4 service (foreground process, killed on destruction) with
 /// facility `fac`'s credentials, TLS 1.2 and hiegate's suites and groups in
 /// hiegate's order, CA and CRL checked. `client`: plain in, TLS out.
+/// Our suites in our order (transport::tls_cipher_preference), in OpenSSL's
+/// names: the baseline negotiates what the gateways do.
+inline std::string openssl_suites() {
+  std::string out;
+  for (const auto& b : transport::tls_cipher_preference()) {
+    if (!out.empty()) out += ':';
+    out += b == "AES-256/GCM"   ? "ECDHE-ECDSA-AES256-GCM-SHA384"
+           : b == "AES-128/GCM" ? "ECDHE-ECDSA-AES128-GCM-SHA256"
+                                : "ECDHE-ECDSA-CHACHA20-POLY1305";
+  }
+  return out;
+}
+
 class Stunnel {
 public:
   Stunnel(const BenchPki& pki, const std::string& name, int fac, bool client, std::uint16_t accept,
@@ -198,8 +212,7 @@ public:
                         << "\nkey = " << (pki.facility(fac) / "key.pem").string()
                         << "\nsslVersion = TLSv1.2\nverifyChain = yes\nCAfile = "
                         << (pki.net.ca_dir / "ca.crt").string() << "\nCRLfile = " << (pki.net.ca_dir / "crl.pem").string()
-                        << "\nciphers = ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                           "ECDHE-ECDSA-AES128-GCM-SHA256\ncurves = X25519:P-256\n"
+                        << "\nciphers = " << openssl_suites() << "\ncurves = X25519:P-256\n"
                         << extra;
     pid_ = ::fork();
     if (pid_ == 0) {

@@ -1,6 +1,8 @@
 // The TLS stream as a server against openssl s_client as an independent peer.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tls_fixture.hpp"
 
 namespace hiegate::transport::testing {
@@ -151,6 +153,29 @@ TEST_F(TlsHandshake, RefusesOldProtocolsAndWeakSuites) {
     auto out = connect(args);
     EXPECT_EQ(out.handshake, TlsErrc::handshake_failed) << extra[0] << " " << extra[2];
   }
+}
+
+TEST_F(TlsHandshake, PicksItsOwnSuiteOrderAndStillTalksToChaChaOnlyPeers) {
+  // OpenSSL's names for the three suites, by Botan name.
+  const std::map<std::string, std::string> openssl = {{"AES-256/GCM", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+                                                      {"AES-128/GCM", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+                                                      {"ChaCha20Poly1305", "ECDHE-ECDSA-CHACHA20-POLY1305"}};
+  const auto& order = tls_cipher_preference();
+  ASSERT_EQ(order.size(), 3u);
+  // The client offers our least preferred suite first: the server's order decides.
+  auto args = cert_args(pki.facility_dir(1));
+  args.insert(args.end(), {"-tls1_2", "-cipher", openssl.at(order[2]) + ":" + openssl.at(order[1]) + ":" +
+                                                      openssl.at(order[0])});
+  auto out = connect(args);
+  ASSERT_FALSE(out.handshake) << out.handshake.message();
+  EXPECT_NE(test::read_file(pki.dir / "s_client.log").find("Cipher is " + openssl.at(order[0])), std::string::npos);
+  // A peer that offers only ChaCha20-Poly1305 (a CPU without AES instructions) is served.
+  auto chacha = cert_args(pki.facility_dir(1));
+  chacha.insert(chacha.end(), {"-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"});
+  out = connect(chacha);
+  ASSERT_FALSE(out.handshake) << out.handshake.message();
+  EXPECT_NE(test::read_file(pki.dir / "s_client.log").find("Cipher is ECDHE-ECDSA-CHACHA20-POLY1305"),
+            std::string::npos);
 }
 
 TEST_F(TlsHandshake, RefusesRenegotiation) {

@@ -1,8 +1,21 @@
 #include "hiegate/transport/tls.hpp"
 
+#include <botan/cpuid.h>
+
 #include "tls_context_impl.hpp"
 
 namespace hiegate::transport {
+
+const std::vector<std::string>& tls_cipher_preference() {
+  static const std::vector<std::string> order = [] {
+    if (Botan::CPUID::has_hw_aes() && Botan::CPUID::has_carryless_multiply()) {
+      return std::vector<std::string>{"AES-256/GCM", "AES-128/GCM", "ChaCha20Poly1305"};
+    }
+    return std::vector<std::string>{"ChaCha20Poly1305", "AES-256/GCM", "AES-128/GCM"};
+  }();
+  return order;
+}
+
 namespace {
 
 // boost::system::error_category has a protected non-virtual destructor.

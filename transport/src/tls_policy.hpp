@@ -5,6 +5,8 @@
 
 #include <botan/tls_policy.h>
 
+#include "hiegate/transport/tls.hpp"
+
 #include <cstddef>
 
 namespace hiegate::transport::detail {
@@ -13,9 +15,7 @@ class StrictPolicy final : public Botan::TLS::Policy {
 public:
   explicit StrictPolicy(std::size_t max_chain_bytes) : max_chain_bytes_(max_chain_bytes) {}
 
-  std::vector<std::string> allowed_ciphers() const override {
-    return {"ChaCha20Poly1305", "AES-256/GCM", "AES-128/GCM"};
-  }
+  std::vector<std::string> allowed_ciphers() const override { return tls_cipher_preference(); }
   std::vector<std::string> allowed_signature_hashes() const override { return {"SHA-384", "SHA-256"}; }
   std::vector<std::string> allowed_macs() const override { return {"AEAD"}; }
   std::vector<std::string> allowed_key_exchange_methods() const override { return {"ECDH"}; }  // ECDHE
