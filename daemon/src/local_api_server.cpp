@@ -14,6 +14,7 @@
 #include "hiegate/crypto/primitives.hpp"
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/in_flight.hpp"
+#include "hiegate/transport/read_room.hpp"
 
 namespace hiegate::daemon {
 
@@ -170,6 +171,7 @@ private:
     state_ = State::idle;
     cfg_ = server_->deps.config();
     if (draining_ || server_->is_draining()) return close();
+    transport::trim_read_room(buf_);
     if (buf_.size() > 0) return read_header();
     arm(cfg_->local_api.idle_timeout);
     sock_.async_read_some(buf_.prepare(1024),
@@ -259,6 +261,7 @@ private:
   }
 
   void read_body() {
+    transport::make_read_room(buf_, parser_->content_length().value_or(transport::kReadRoom));
     http::async_read(sock_, buf_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->disarm();

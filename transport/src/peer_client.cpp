@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 
+#include "hiegate/transport/read_room.hpp"
 #include "hiegate/transport/tls_stream.hpp"
 
 namespace hiegate::transport {
@@ -176,9 +177,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
       if (ec) return self->failed(job, conn, classify(ec, conn, "request"));
       auto parser = std::make_shared<http::response_parser<http::string_body>>();
       parser->body_limit(self->opts.max_response_body);
+      make_read_room(conn->buffer);
       http::async_read(*conn->stream, conn->buffer, *parser, [self, job, conn, parser](error_code rec, std::size_t) {
         if (rec) return self->failed(job, conn, classify(rec, conn, "response"));
         conn->stream->expires_never();
+        trim_read_room(conn->buffer);
         auto res = parser->release();
         PeerResponse pr;
         pr.status = res.result_int();
