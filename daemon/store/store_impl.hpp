@@ -150,9 +150,13 @@ struct Store::Impl {
   template <class T, class Fn>
   void read(Callback<T> done, Fn fn) {
     readers->post([done = std::move(done), fn = std::move(fn)](sqlite::Db& db) mutable {
-      if (auto s = db.exec("BEGIN"); !s) return done(std::move(s).error());
+      // Prepared once per connection: BEGIN and COMMIT are not parsed again
+      // for every read.
+      auto begin = db.cached("BEGIN");
+      if (!begin) return done(std::move(begin).error());
+      if (auto s = (*begin)->run(); !s) return done(std::move(s).error());
       auto r = fn(db);
-      (void)db.exec("COMMIT");
+      if (auto commit = db.cached("COMMIT"); commit) (void)(*commit)->run();
       done(std::move(r));
     });
   }
