@@ -55,9 +55,9 @@ Handler read_document(Gateway& gw) {
     gw.store.get_document("bench-doc", [&gw, rp, user](Result<DocumentRecord> d) {
       if (!d) return rp->send(store_error(d.error()));
       auto meta = std::make_shared<json>(json::parse(d->metadata_json, nullptr, false));
-      find_user(gw, user, [&gw, rp, meta](Result<std::optional<policy::UserRecord>> u) {
+      find_user(gw, user, [&gw, rp, meta, size = d->content_size](Result<std::optional<policy::UserRecord>> u) {
         if (!u) return rp->send(store_error(u.error()));
-        read_all_content(gw, "bench-doc", [rp, meta](Result<std::string> content) {
+        read_all_content(gw, "bench-doc", size, [rp, meta](Result<std::string> content) {
           if (!content) return rp->send(store_error(content.error()));
           json m = *meta;
           m["id"] = "bench-doc";

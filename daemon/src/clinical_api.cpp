@@ -489,7 +489,8 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
       if (!d) return rp->send(store_error(d.error()));
       rec->patient = d->patient_id;
       auto meta = std::make_shared<json>(json::parse(d->metadata_json, nullptr, false));
-      find_user(gw, user_id, [&gw, rp, rec, id, raw, meta](Result<std::optional<policy::UserRecord>> u) {
+      find_user(gw, user_id, [&gw, rp, rec, id, raw, meta, size = d->content_size](
+                                 Result<std::optional<policy::UserRecord>> u) {
         if (!u) return rp->send(store_error(u.error()));
         const auto who =
             policy::decide_user(u->has_value() ? &**u : nullptr, gw.mode().orders.user_suspended(rec->user));
@@ -499,7 +500,7 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
           return rp->send(refusal(who));
         }
         rec->role = std::string(policy::name((*u)->role));
-        read_all_content(gw, id, [rp, meta, id, raw](Result<std::string> content) {
+        read_all_content(gw, id, size, [rp, meta, id, raw](Result<std::string> content) {
           if (!content) return rp->send(store_error(content.error()));
           json m = *meta;
           m["id"] = id;

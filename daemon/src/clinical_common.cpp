@@ -290,8 +290,12 @@ std::optional<policy::Function> peer_function(std::string_view path) {
   return policy::Function::serve;
 }
 
-void read_all_content(Gateway& gw, const std::string& id, std::function<void(Result<std::string>)> done) {
+void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size,
+                      std::function<void(Result<std::string>)> done) {
   auto buf = std::make_shared<std::string>();
+  // The record's size is a hint only (the store checks the content itself):
+  // bounded by the largest document the local API accepts.
+  buf->reserve(static_cast<std::size_t>(std::min<std::uint64_t>(size, gw.config()->local_api.max_body_bytes)));
   gw.store.read_content(
       id,
       [buf](crypto::ByteView chunk) -> Status {

@@ -82,8 +82,10 @@ void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, Aud
 [[nodiscard]] std::string encode_reason(std::string_view reason);
 
 /// A document's whole content as one string (documents are bounded by the
-/// local API's body limit); `done` runs on a store thread.
-void read_all_content(Gateway& gw, const std::string& id, std::function<void(Result<std::string>)> done);
+/// local API's body limit); `done` runs on a store thread. `size`: the
+/// content's size from its record, reserved at once (0: grown as read).
+void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size,
+                      std::function<void(Result<std::string>)> done);
 
 /// Documents as raw bytes instead of base64 inside JSON (local and peer
 /// API): a request whose Accept names application/octet-stream gets the

@@ -182,7 +182,8 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
     const bool decision_only = pr.query == "decision_only=1";
     const bool raw = wants_raw(pr.header("Accept").value_or(""));
     decide(gw, pr, doc->patient_id, reply, rec,
-           [&gw, reply, id, meta, decision_only, raw](policy::DisclosureDecision d, Incoming) mutable {
+           [&gw, reply, id, meta, decision_only, raw, size = doc->content_size](policy::DisclosureDecision d,
+                                                                               Incoming) mutable {
       const auto rules = sharing_rules(*gw.config());
       if (d.emergency && !policy::emergency_type_allowed(meta.value("type", ""), gw.mode().orders.disaster, rules)) {
         return (*reply)(peer_refusal(policy::Decision::refuse(
@@ -196,7 +197,7 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
         meta["rule"] = d.decision.rule;
         return (*reply)(peer_json(200, meta));
       }
-      read_all_content(gw, id, [reply, meta, id, d, raw](Result<std::string> content) mutable {
+      read_all_content(gw, id, size, [reply, meta, id, d, raw](Result<std::string> content) mutable {
         if (!content) return (*reply)(PeerResponse::error(503, content.error().code, "the store failed"));
         meta["id"] = id;
         meta["size"] = content->size();

@@ -53,13 +53,15 @@ namespace {
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
-Response to_beast(const PeerResponse& r, unsigned version, bool keep_alive) {
+/// Takes the response by value: a document's body moves into the HTTP
+/// message, it is not copied.
+Response to_beast(PeerResponse r, unsigned version, bool keep_alive) {
   Response res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "hiegate");
   res.set(http::field::content_type, r.content_type);
   res.set(http::field::cache_control, "no-store");
   for (const auto& [k, v] : r.headers) res.insert(k, v);
-  res.body() = r.body;
+  res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
@@ -167,7 +169,7 @@ private:
         void send(PeerResponse r) {
           if (done.exchange(true)) return;
           asio::dispatch(self->stream_.get_executor(),
-                         [s = self, res = to_beast(r, version, keep_alive)]() mutable { s->write(std::move(res)); });
+                         [s = self, res = to_beast(std::move(r), version, keep_alive)]() mutable { s->write(std::move(res)); });
         }
         ~Guard() {
           send(PeerResponse::error(500, "internal_error", "the request was not answered"));
@@ -187,7 +189,7 @@ private:
         out = PeerResponse::error(500, "internal_error", "the request could not be handled");
       }
     }
-    write(to_beast(out, req.version(), req.keep_alive()));
+    write(to_beast(std::move(out), req.version(), req.keep_alive()));
   }
 
   void reply_error(unsigned status, std::string_view code, std::string_view message) {
