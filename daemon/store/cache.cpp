@@ -79,19 +79,52 @@ Status enforce_limits(sqlite::Db& db, std::int64_t now, std::uint64_t cap, const
   }
 }
 
+// A read of a cached document: noted in memory (Store::Impl::touches).
 void touch(Store::Impl& s, const IdHash& id, std::int64_t now) {
-  s.write<void>(false, [](Status) {}, [id, now](sqlite::Db& db) -> Status {
+  std::lock_guard lock(s.touches.mu);
+  auto& t = s.touches.last_used[id];
+  t = std::max(t, now);
+}
+
+// Inside a cache write, before it evicts: the reads noted since the last
+// one. Put back if the transaction fails (the caller's settle).
+Status apply_touches(sqlite::Db& db, const std::map<IdHash, std::int64_t>& touched) {
+  for (const auto& [id, when] : touched) {
     auto q = db.cached("UPDATE cache SET last_used=max(last_used, ?) WHERE id_hash=?");
     if (!q) return std::move(q).error();
-    return (*q)->bind(1, now).bind(2, ByteView(id)).run();
-  });
+    if (auto st = (*q)->bind(1, when).bind(2, ByteView(id)).run(); !st) return st;
+  }
+  return {};
+}
+
+std::map<IdHash, std::int64_t> take_touches(Store::Impl& s) {
+  std::lock_guard lock(s.touches.mu);
+  return std::exchange(s.touches.last_used, {});
+}
+
+void restore_touches(Store::Impl& s, const std::map<IdHash, std::int64_t>& touched) {
+  std::lock_guard lock(s.touches.mu);
+  for (const auto& [id, when] : touched) {
+    auto& t = s.touches.last_used[id];
+    t = std::max(t, when);
+  }
 }
 
 }  // namespace
 
 void Store::cache_put(CachedDocument doc, crypto::Source content, std::int64_t now, Callback<void> done) {
   Impl& s = *impl_;
-  s.write<void>(false, std::move(done), [&s, doc = std::move(doc), content = std::move(content), now](sqlite::Db& db) -> Status {
+  // The reads noted since the last cache write, taken on the writer thread;
+  // put back if this write does not commit.
+  auto touched = std::make_shared<std::map<IdHash, std::int64_t>>();
+  auto reported = [&s, touched, done = std::move(done)](Result<void> r) {
+    if (!r) restore_touches(s, *touched);
+    done(std::move(r));
+  };
+  s.write<void>(false, std::move(reported), [&s, touched, doc = std::move(doc), content = std::move(content),
+                                             now](sqlite::Db& db) -> Status {
+    *touched = take_touches(s);
+    if (auto st = apply_touches(db, *touched); !st) return st;
     const std::string key = cache_id(doc.facility, doc.document_id);
     for (const auto v : s.lookup_versions()) {
       if (auto st = delete_cached(db, s.hash(v, "cache", key)); !st) return st;

@@ -103,6 +103,16 @@ struct Store::Impl {
     memo.entries.erase({t, key});
   }
 
+  /// When cached documents were last read, not yet written to their rows:
+  /// a read must not cost a write transaction (nor reset the readers' page
+  /// caches, which every WAL commit does). Applied by the next cache write,
+  /// before it evicts anything, so eviction sees every read; lost at a
+  /// crash, which costs only LRU order.
+  struct PendingTouches {
+    std::mutex mu;
+    std::map<IdHash, std::int64_t> last_used;
+  } touches;
+
   mutable std::mutex mu;
   std::uint32_t store_version = 0;  // version of records not yet rekeyed
   RekeyStatus rekey;                // guarded by mu

@@ -73,17 +73,24 @@ TEST(Store, RecordsPersistAcrossReopen) {
   EXPECT_EQ(get_record(s, RecordTable::consents, "C1").error().code, "not_found");
 }
 
-TEST(Store, CacheTtlAndLruCap) {
-  TempDir dir;
+// A store whose cache holds 250 bytes for 100 s, and a put of `size` bytes
+// from facility F1.
+Result<std::unique_ptr<Store>> open_small_cache(const TempDir& dir) {
   StoreOptions opt;
   opt.cache_max_bytes = 250;
   opt.cache_ttl_seconds = 100;
-  auto store = open_store(dir, make_ring({{1, 'k'}}), opt);
+  return open_store(dir, make_ring({{1, 'k'}}), opt);
+}
+Status cache_put(Store& s, const std::string& id, std::size_t size, std::int64_t now) {
+  return wait<void>([&](auto cb) { s.cache_put({"F1", id, "{}", 0, 0}, source_of(std::string(size, 'c')), now, cb); });
+}
+
+TEST(Store, CacheTtlAndLruCap) {
+  TempDir dir;
+  auto store = open_small_cache(dir);
   ASSERT_TRUE(store.ok());
   Store& s = **store;
-  auto put = [&](const std::string& id, std::size_t size, std::int64_t now) {
-    return wait<void>([&](auto cb) { s.cache_put({"F1", id, "{}", 0, 0}, source_of(std::string(size, 'c')), now, cb); });
-  };
+  auto put = [&](const std::string& id, std::size_t size, std::int64_t now) { return cache_put(s, id, size, now); };
   auto get = [&](const std::string& id, std::int64_t now) {
     return wait<CachedDocument>([&](auto cb) { s.cache_get("F1", id, now, cb); });
   };
@@ -106,6 +113,40 @@ TEST(Store, CacheTtlAndLruCap) {
   ASSERT_TRUE(purged.ok());
   EXPECT_EQ(*purged, 1u);  // A expired; C (stored at 1003) expires at 1103
   EXPECT_EQ(*wait<std::uint64_t>([&](auto cb) { s.cache_purge(0, true, cb); }), 1u);
+}
+
+TEST(Store, CachedReadsWriteNothingButStillDecideEviction) {
+  TempDir dir;
+  auto store = open_small_cache(dir);
+  ASSERT_TRUE(store.ok());
+  Store& s = **store;
+  auto put = [&](const std::string& id, std::int64_t now) { return cache_put(s, id, 100, now); };
+  ASSERT_TRUE(put("A", 1000).ok());
+  ASSERT_TRUE(put("B", 1001).ok());
+  // Another connection sees whether anything was committed meanwhile.
+  sqlite3* watcher = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "state" / kStoreFileName).c_str(), &watcher), SQLITE_OK);
+  auto data_version = [&] {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(watcher, "PRAGMA data_version", -1, &st, nullptr);
+    std::int64_t v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  };
+  const auto before = data_version();
+  ASSERT_TRUE(wait<CachedDocument>([&](auto cb) { s.cache_get("F1", "A", 1002, cb); }).ok());
+  std::string content;
+  ASSERT_TRUE(wait<void>([&](auto cb) { s.cache_read("F1", "A", 1002, sink_into(content), cb); }).ok());
+  EXPECT_EQ(content.size(), 100u);
+  EXPECT_EQ(data_version(), before);  // reading a cached copy committed nothing
+  sqlite3_close(watcher);
+  EXPECT_EQ(count(dir, "SELECT count(*) FROM cache WHERE last_used=1002"), 0);
+  // The next cache write records the read before it evicts: B, not A, goes.
+  ASSERT_TRUE(put("C", 1003).ok());
+  EXPECT_EQ(count(dir, "SELECT count(*) FROM cache WHERE last_used=1002"), 1);
+  EXPECT_EQ(wait<CachedDocument>([&](auto cb) { s.cache_get("F1", "B", 1004, cb); }).error().code, "not_found");
+  EXPECT_TRUE(wait<CachedDocument>([&](auto cb) { s.cache_get("F1", "A", 1004, cb); }).ok());
 }
 
 TEST(Store, RefusesNewerSchemaWithoutChangingIt) {
