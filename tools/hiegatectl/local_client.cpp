@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "hiegate/transport/read_room.hpp"
+
 namespace hiegate::tools {
 
 namespace net = boost::asio;
@@ -32,11 +34,13 @@ Result<LocalResponse> exchange(Socket& sock, const std::string& method, const st
   http::write(sock, req, ec);
   if (ec) return make_error("io_error", "cannot send the request: " + ec.message());
   beast::flat_buffer buf;
+  transport::make_read_room(buf);  // an export or a document: 64 KiB reads, not 512-byte ones
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   http::read(sock, buf, parser, ec);
   if (ec) return make_error("io_error", "cannot read the answer: " + ec.message());
-  return LocalResponse{parser.get().result_int(), parser.get().body()};
+  auto res = parser.release();
+  return LocalResponse{res.result_int(), std::move(res.body())};
 }
 }  // namespace
 
