@@ -87,7 +87,7 @@ void touch(Store::Impl& s, const IdHash& id, std::int64_t now) {
 }
 
 // Inside a cache write, before it evicts: the reads noted since the last
-// one. Put back if the transaction fails (the caller's settle).
+// one (cache_put puts them back if its write does not commit).
 Status apply_touches(sqlite::Db& db, const std::map<IdHash, std::int64_t>& touched) {
   for (const auto& [id, when] : touched) {
     auto q = db.cached("UPDATE cache SET last_used=max(last_used, ?) WHERE id_hash=?");
