@@ -290,8 +290,8 @@ int main(int argc, char** argv) {
   std::printf("\nratios hiegate/stunnel4: full %.2f, resumed %.2f, MiB/s %.2f, idle memory %.2f\n",
               ours.full.per_s / theirs.full.per_s, ours.resumed.per_s / theirs.resumed.per_s,
               ours.mib_s / theirs.mib_s, ours.idle / theirs.idle);
-  std::printf("Botan %s seal, 16 KiB records: %.0f MiB/s\n", hiegate::transport::tls_cipher_preference().front().c_str(),
-              aead_mib_s(std::min<std::size_t>(mib, 512)));
+  const std::string& suite = hiegate::transport::tls_cipher_preference().front();
+  std::printf("Botan %s seal, 16 KiB records: %.0f MiB/s\n", suite.c_str(), aead_mib_s(std::min<std::size_t>(mib, 512)));
   // Summary lines for scripts/bench (higher is better in every ratio).
   std::printf("RATIO|mutual TLS: full handshakes/s|stunnel4|%.2f|\n", ours.full.per_s / theirs.full.per_s);
   std::printf("RATIO|mutual TLS: resumed handshakes/s|stunnel4|%.2f|>= 1.0\n", ours.resumed.per_s / theirs.resumed.per_s);

@@ -185,9 +185,6 @@ struct BenchPki {
   transport::pki::DevNetwork net;
 };
 
-/// One stunnel4 service (foreground process, killed on destruction) with
-/// facility `fac`'s credentials, TLS 1.2 and hiegate's suites and groups in
-/// hiegate's order, CA and CRL checked. `client`: plain in, TLS out.
 /// Our suites in our order (transport::tls_cipher_preference), in OpenSSL's
 /// names: the baseline negotiates what the gateways do.
 inline std::string openssl_suites() {
@@ -201,6 +198,9 @@ inline std::string openssl_suites() {
   return out;
 }
 
+/// One stunnel4 service (foreground process, killed on destruction) with
+/// facility `fac`'s credentials, TLS 1.2 and hiegate's suites and groups in
+/// hiegate's order, CA and CRL checked. `client`: plain in, TLS out.
 class Stunnel {
 public:
   Stunnel(const BenchPki& pki, const std::string& name, int fac, bool client, std::uint16_t accept,

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -144,7 +146,48 @@ std::optional<std::string> wait_for_line(const std::filesystem::path& file, cons
   return found;
 }
 
+namespace {
+// The first port the kernel may hand out by itself (bind to port 0, outgoing
+// connections); ports below it are only ever taken by asking for them.
+int ephemeral_low() {
+  int low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
+  }
+  return low;
+}
+
+bool bindable(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+  ::close(fd);
+  return ok;
+}
+}  // namespace
+
 std::uint16_t free_port() {
+  // A port from the ephemeral range, released and handed to a daemon later,
+  // can meanwhile be taken by any other test's port-0 listener or outgoing
+  // connection (ctest runs tests in parallel): pick below that range, each
+  // process from its own slice (by pid), and check that it binds.
+  constexpr int kFirst = 10000, kSlice = 100;
+  static const int last = ephemeral_low() - 1;
+  static std::atomic<int> next{0};
+  if (last - kFirst >= 10 * kSlice) {
+    const int span = last - kFirst + 1;
+    const int base = static_cast<int>(::getpid()) % (span / kSlice) * kSlice;
+    for (int tries = 0; tries < span; ++tries) {
+      const auto port = static_cast<std::uint16_t>(kFirst + (base + next.fetch_add(1)) % span);
+      if (bindable(port)) return port;
+    }
+  }
+  // No room below the ephemeral range: let the kernel choose.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;

@@ -168,8 +168,9 @@ private:
         std::atomic<bool> done{false};
         void send(PeerResponse r) {
           if (done.exchange(true)) return;
-          asio::dispatch(self->stream_.get_executor(),
-                         [s = self, res = to_beast(std::move(r), version, keep_alive)]() mutable { s->write(std::move(res)); });
+          asio::dispatch(self->stream_.get_executor(), [s = self, res = to_beast(std::move(r), version, keep_alive)]() mutable {
+            s->write(std::move(res));
+          });
         }
         ~Guard() {
           send(PeerResponse::error(500, "internal_error", "the request was not answered"));
