@@ -42,11 +42,16 @@ Status fsync_dir(const std::filesystem::path& d) {
 
 /// A tool run as root (hiegatectl) must leave the spool readable by the
 /// daemon's service user, which owns the audit directory: what root creates
-/// there is handed to that owner.
-void adopt_owner(int fd, const std::filesystem::path& owner_of) {
+/// there is handed to that owner. A record the daemon could not read would
+/// never reach the trail: failing to hand it over fails the write.
+Status adopt_owner(int fd, const std::filesystem::path& owner_of, const std::filesystem::path& what) {
   struct stat st {};
-  if (::geteuid() != 0 || ::stat(owner_of.c_str(), &st) != 0 || st.st_uid == 0) return;
-  (void)::fchown(fd, st.st_uid, st.st_gid);
+  if (::geteuid() != 0 || ::stat(owner_of.c_str(), &st) != 0 || st.st_uid == 0) return {};
+  if (::fchown(fd, st.st_uid, st.st_gid) != 0) {
+    return make_error("audit_unavailable", "cannot give " + what.string() + " to the owner of " + owner_of.string() +
+                                               ": " + std::strerror(errno));
+  }
+  return {};
 }
 
 }  // namespace
@@ -75,10 +80,10 @@ Status spool_write(const std::filesystem::path& dir, const Keys& keys, const Aud
   std::error_code ec;
   if (std::filesystem::create_directories(sd, ec)) {
     const int dfd = ::open(sd.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      adopt_owner(dfd, dir);
-      ::close(dfd);
-    }
+    if (dfd < 0) return make_error("audit_unavailable", "cannot open " + sd.string() + ": " + std::strerror(errno));
+    const Status owned = adopt_owner(dfd, dir, sd);
+    ::close(dfd);
+    if (!owned) return owned;
   }
   if (ec) return make_error("audit_unavailable", "cannot create " + sd.string() + ": " + ec.message());
   const std::string body = encode_body(0, r);
@@ -90,8 +95,8 @@ Status spool_write(const std::filesystem::path& dir, const Keys& keys, const Aud
   const auto tmp = sd / (name + ".tmp");
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return make_error("audit_unavailable", "cannot create " + tmp.string() + ": " + std::strerror(errno));
-  adopt_owner(fd, dir);
-  Status st = write_all(fd, sealed);
+  Status st = adopt_owner(fd, dir, tmp);
+  if (st) st = write_all(fd, sealed);
   if (st && ::fsync(fd) != 0) st = make_error("audit_unavailable", "cannot fsync " + tmp.string());
   ::close(fd);
   if (st && ::rename(tmp.c_str(), (sd / (name + ".rec")).c_str()) != 0) {
