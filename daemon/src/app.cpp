@@ -393,6 +393,10 @@ private:
     pso.request_timeout = cfg.peer_api.request_timeout;
     pso.idle_timeout = cfg.peer_api.idle_timeout;
     pso.handshake_timeout = cfg.tls.handshake_timeout;
+    pso.max_connections_per_facility = cfg.peer_api.max_connections_per_facility;
+    pso.max_handshakes_per_address = cfg.peer_api.max_handshakes_per_address;
+    pso.facility_requests_per_second = cfg.peer_api.requests_per_second_per_facility;
+    pso.facility_request_burst = static_cast<double>(cfg.peer_api.request_burst_per_facility);
     pso.on_handshake_failure = [this](const std::string& remote, const Error& why) {
       log_.log(Level::notice, events::kPeerRefused, "peer handshake refused: " + why.message,
                {{"REMOTE", remote}, {"CODE", why.code}});
@@ -506,22 +510,28 @@ private:
                            load.issues.front().key + " line " + std::to_string(load.issues.front().line));
       return;
     }
+    // Tunnels first: they are the part of a reload that can fail after
+    // validation (a new listener whose port is taken). Then nothing changes:
+    // apply() leaves every tunnel as it was, and the configuration in force
+    // stays the previous one. Once the new one shows (its digest in
+    // /v1/status), the listeners it adds are bound.
+    if (tunnels_) {
+      if (auto st = tunnels_->apply(load.config->tunnels); !st) {
+        log_.log(Level::error, events::kConfigRejected,
+                 "configuration rejected, the previous one stays in force: tunnels: " + st.error().message,
+                 {{"CODE", st.error().code}});
+        notifier_.ready("reload failed: tunnels not applied; previous configuration in force; " + summary());
+        audit_daemon_act("config_reload", AuditOutcome::serious_failure, st.error().code,
+                         "rejected: tunnels: " + st.error().message);
+        return;
+      }
+    }
     std::string applied = "digest=" + load.config->digest.substr(0, 16);
     for (const auto& key : restart_only_changes(*old, *load.config)) {
       log_.log(Level::warning, events::kConfigRestartNeeded,
                key + " changed; the new value takes effect at the next restart",
                {{"CONFIG_KEY", key}});
       applied += " restart_needed=" + key;
-    }
-    // Tunnels first: once the new configuration shows (its digest in
-    // /v1/status), the listeners it adds are bound.
-    if (tunnels_) {
-      if (auto st = tunnels_->apply(load.config->tunnels); !st) {
-        log_.log(Level::error, events::kConfigRejected,
-                 "tunnels not changed, the previous ones keep running: " + st.error().message,
-                 {{"CODE", st.error().code}});
-        applied += " tunnels_unchanged=" + st.error().code;
-      }
     }
     {
       std::lock_guard lk(config_mu_);

@@ -262,6 +262,16 @@ Result<std::pair<json, std::string>> read_peer_document(transport::PeerResponse&
   return std::pair{std::move(j), std::string(content->begin(), content->end())};
 }
 
+/// The peer was too busy to decide (its fair-share limits, [peer_api]): not a
+/// refusal, the same as no answer.
+bool peer_busy(const transport::PeerResponse& res) {
+  if (res.status == 429) return true;
+  if (res.status != 503) return false;
+  const auto j = json::parse(res.body, nullptr, false);
+  return !j.is_discarded() && j.contains("error") && j["error"].is_object() &&
+         j["error"].value("code", "") == "too_many_connections";
+}
+
 json peer_error_json(const transport::PeerResponse& res) {
   const auto j = json::parse(res.body, nullptr, false);
   if (!j.is_discarded() && j.contains("error")) return j["error"];
@@ -584,7 +594,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                 f["status"] = res.error().code == "timeout" ? "timeout" : "unavailable";
                 f["error"] = {{"code", res.error().code}, {"message", res.error().message}};
               } else if (res->status != 200) {
-                f["status"] = "refused";
+                f["status"] = peer_busy(*res) ? "unavailable" : "refused";
                 f["error"] = peer_error_json(*res);
               } else {
                 const auto j = json::parse(res->body, nullptr, false);
@@ -653,7 +663,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               }
               if (res->status != 200) {
                 // A refusal also bars any cached copy: consent may have been withdrawn.
-                refused->refused(code, id);
+                if (!peer_busy(*res)) refused->refused(code, id);
                 json e = peer_error_json(*res);
                 e["facility"] = code;
                 return rp->send(json_response(static_cast<http::status>(res->status), {{"error", e}}));
@@ -728,11 +738,11 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         gw.peers->async_request(
             transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
             [rp, code, id, meta, decided, max_age, now, refused, serve_cached](Result<transport::PeerResponse> res) {
-              if (!res) {
+              if (!res || peer_busy(*res)) {
                 if (now - decided < max_age) return serve_cached(meta, false);
+                const std::string why = res ? "busy (HTTP " + std::to_string(res->status) + ")" : res.error().message;
                 return rp->send(error_response(http::status::gateway_timeout, "consent_unverified",
-                                               "facility " + code + " could not confirm its decision: " +
-                                                   res.error().message));
+                                               "facility " + code + " could not confirm its decision: " + why));
               }
               if (res->status != 200) {
                 refused->refused(code, id);

@@ -232,6 +232,10 @@ void read_peer_api(Section& s, Config::PeerApi& p) {
   s.duration("idle_timeout", p.idle_timeout, Millis(100), Millis(3'600'000));
   s.duration("fetch_timeout", p.fetch_timeout, Millis(100), Millis(120'000));
   s.uint_as("connections_per_peer", p.connections_per_peer, 1, 1024);
+  s.uint_as("max_connections_per_facility", p.max_connections_per_facility, 0, 100'000);
+  s.uint_as("max_handshakes_per_address", p.max_handshakes_per_address, 0, 100'000);
+  s.number("requests_per_second_per_facility", p.requests_per_second_per_facility, 0, 10'000'000);
+  s.uint_as("request_burst_per_facility", p.request_burst_per_facility, 1, 10'000'000);
   s.finish();
 }
 

@@ -1,6 +1,8 @@
 #include "config_reader.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <sstream>
 
 namespace hiegate::daemon::config_detail {
 
@@ -99,6 +101,31 @@ void Section::uint(std::string_view key, std::uint64_t& out, std::uint64_t min, 
     return;
   }
   out = static_cast<std::uint64_t>(v);
+}
+
+void Section::number(std::string_view key, double& out, double min, double max) {
+  const toml::node* n = node(key);
+  if (n == nullptr) return;
+  double v = 0;
+  if (const auto* i = n->as_integer()) {
+    v = static_cast<double>(i->get());
+  } else if (const auto* f = n->as_floating_point()) {
+    v = f->get();
+  } else {
+    diag_.add(n, key_path(key), "must be a number, not " + type_name(*n));
+    return;
+  }
+  if (!(v >= min && v <= max)) {  // NaN fails too
+    auto text = [](double x) {
+      if (std::abs(x) < 1e15 && x == std::floor(x)) return std::to_string(static_cast<long long>(x));
+      std::ostringstream o;
+      o << x;
+      return o.str();
+    };
+    diag_.add(n, key_path(key), "must be between " + text(min) + " and " + text(max) + ", not " + text(v));
+    return;
+  }
+  out = v;
 }
 
 void Section::boolean(std::string_view key, bool& out) {

@@ -50,6 +50,8 @@ public:
     uint(key, v, min, max);
     out = static_cast<T>(v);
   }
+  /// An integer or a float within [min, max].
+  void number(std::string_view key, double& out, double min, double max);
   void boolean(std::string_view key, bool& out);
   void duration(std::string_view key, Millis& out, Millis min, Millis max);
   void file_mode(std::string_view key, unsigned& out);

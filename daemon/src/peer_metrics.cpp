@@ -29,6 +29,15 @@ void add_peer_metrics(Metrics& m, PeerMetricSources sources) {
   add_stat(m, src, "hiegate_peer_connections_total", "Peer API connections accepted.", "counter", &Stats::accepted);
   add_stat(m, src, "hiegate_peer_connections_refused_total", "Peer API connections refused at the connection limit.",
            "counter", &Stats::over_capacity);
+  add_stat(m, src, "hiegate_peer_connections_refused_per_facility_total",
+           "Peer API connections answered 503 too_many_connections ([peer_api] max_connections_per_facility).",
+           "counter", &Stats::over_facility_limit);
+  add_stat(m, src, "hiegate_peer_connections_refused_per_address_total",
+           "Peer API connections closed before their handshake ([peer_api] max_handshakes_per_address).", "counter",
+           &Stats::over_address_limit);
+  add_stat(m, src, "hiegate_peer_requests_rate_limited_total",
+           "Peer API requests answered 429 rate_limited ([peer_api] requests_per_second_per_facility).", "counter",
+           &Stats::rate_limited);
   m.add_family("hiegate_peer_handshake_failures_total", "Refused or failed peer TLS handshakes by reason.", "counter",
                [src]() -> Samples {
                  Samples out;

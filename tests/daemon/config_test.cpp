@@ -102,6 +102,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"peer_connections_zero", with("[peer_api]\nconnections_per_peer = 0\n"),
                 "peer_api.connections_per_peer: must be between 1 and 1024"},
         BadCase{"negative", with("[local_api]\nmax_connections = -5\n"), "not -5"},
+        BadCase{"rate_negative", with("[peer_api]\nrequests_per_second_per_facility = -1.5\n"),
+                "peer_api.requests_per_second_per_facility: must be between 0 and 10000000, not -1.5"},
+        BadCase{"rate_string", with("[peer_api]\nrequests_per_second_per_facility = \"fast\"\n"),
+                "peer_api.requests_per_second_per_facility: must be a number, not a string"},
+        BadCase{"rate_nan", with("[peer_api]\nrequests_per_second_per_facility = nan\n"), "not nan"},
+        BadCase{"burst_zero", with("[peer_api]\nrequest_burst_per_facility = 0\n"),
+                "peer_api.request_burst_per_facility: must be between 1 and 10000000"},
         BadCase{"bad_duration", with("[local_api]\nidle_timeout = \"10 minutes\"\n"),
                 "local_api.idle_timeout: must be a duration string"},
         BadCase{"duration_number", with("[local_api]\nidle_timeout = 10\n"), "must be a duration"},
@@ -256,6 +263,10 @@ address = "127.0.0.1"
 port = 18471
 fetch_timeout = "2s"
 connections_per_peer = 8
+max_connections_per_facility = 16
+max_handshakes_per_address = 0
+requests_per_second_per_facility = 2.5
+request_burst_per_facility = 10
 [[peers]]
 facility = "1319999999"
 host = "127.0.0.1"
@@ -278,6 +289,10 @@ window = "12h"
   EXPECT_EQ(c.peer_api.port, 18471);
   EXPECT_EQ(c.peer_api.fetch_timeout, Millis(2000));
   EXPECT_EQ(c.peer_api.connections_per_peer, 8U);
+  EXPECT_EQ(c.peer_api.max_connections_per_facility, 16U);
+  EXPECT_EQ(c.peer_api.max_handshakes_per_address, 0U);  // no limit
+  EXPECT_DOUBLE_EQ(c.peer_api.requests_per_second_per_facility, 2.5);
+  EXPECT_EQ(c.peer_api.request_burst_per_facility, 10U);
   ASSERT_EQ(c.peers.size(), 1U);
   EXPECT_EQ(c.peers[0].name, "Tama Clinic");
   EXPECT_EQ(c.directives.stale_mode, "stop");

@@ -27,19 +27,25 @@ protected:
 
   std::string net_config(const std::string& self, const std::string& extra_peers = "",
                          const std::string& policy = "") {
-    return tls_and_peers(self, ports_, {}, "fetch_timeout = \"1500ms\"\n") + extra_peers +
+    return tls_and_peers(self, ports_, {}, "fetch_timeout = \"1500ms\"\n" + peer_api_extra_[self]) + extra_peers +
            "[store]\nconsent_evidence_max_age = \"0s\"\n" + policy;
+  }
+
+  /// `gw`'s whole configuration as `self` in this network.
+  std::string config_for(const Gateway& gw, const std::string& self, const std::string& extra_peers = "",
+                         const std::string& extra_store = "") {
+    // The store section of the fixture is replaced by ours (with the same key).
+    std::string text = gw.config_text("");
+    const std::string net = net_config(self, extra_peers);
+    const auto pos = text.find("[store]\n");
+    text.insert(pos + 8, "consent_evidence_max_age = \"0s\"\n" + extra_store);
+    return text + net.substr(0, net.find("[store]"));
   }
 
   std::unique_ptr<Gateway> make(const std::string& self, const std::string& extra_peers = "",
                                 const std::string& extra_store = "") {
     auto gw = std::make_unique<Gateway>("", "", std::vector<std::string>{}, self);
-    // The store section of the fixture is replaced by ours (with the same key).
-    std::string text = gw->config_text("");
-    const std::string net = net_config(self, extra_peers);
-    const auto pos = text.find("[store]\n");
-    text.insert(pos + 8, "consent_evidence_max_age = \"0s\"\n" + extra_store);
-    gw->write_config(text + net.substr(0, net.find("[store]")));
+    gw->write_config(config_for(*gw, self, extra_peers, extra_store));
     gw->start();
     return gw;
   }
@@ -83,6 +89,7 @@ protected:
   }
 
   std::map<std::string, std::uint16_t> ports_;
+  std::map<std::string, std::string> peer_api_extra_;  ///< [peer_api] lines by facility
 };
 
 const std::string kReason = "意識障害で救急搬送、既往歴とアレルギーの確認が必要";
@@ -279,6 +286,53 @@ TEST_F(Network, WithdrawnConsentAfterACachedFetch) {
   const auto r = a->call("GET", path, as("dr-sato"));
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "consent_withdrawn");
+}
+
+// A facility past its fair share of requests answers 429 rate_limited: the
+// calling gateway takes that as "busy", not as a refusal. The list names it
+// unavailable; a cached copy is not barred, and is served again as soon as
+// the facility can confirm its decision.
+TEST_F(Network, ABusyFacilityIsNotARefusal) {
+  // B gives A's gateway two requests, then none for about 17 minutes.
+  peer_api_extra_[kB] = "requests_per_second_per_facility = 0.001\nrequest_burst_per_facility = 2\n";
+  auto a = make(kA);
+  auto b = make(kB);
+  register_user(*a, "dr-sato", "physician");
+  register_user(*b, "clerk-1", "clerk");
+  publish(*b, "b-busy", "NT-0010", "summary");
+  consent(*b, "NT-0010", "2025-04-01");
+  const std::string path = std::string("/v1/facilities/") + kB + "/documents/b-busy";
+  const auto first = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_FALSE(json::parse(first.body)["cached"].get<bool>());
+  const auto second = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_TRUE(json::parse(second.body)["decision_verified"].get<bool>());
+
+  // B's share for A is used up. Without a confirmed decision (and with
+  // consent_evidence_max_age 0s here) A does not serve its copy, and says why.
+  const auto busy = a->call("GET", path, as("dr-sato"));
+  EXPECT_EQ(busy.status, 504) << busy.body;
+  EXPECT_EQ(json::parse(busy.body)["error"]["code"], "consent_unverified");
+  EXPECT_NE(busy.body.find("busy (HTTP 429)"), std::string::npos) << busy.body;
+  const auto list = a->call("GET", "/v1/patients/NT-0010/documents", as("dr-sato"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json l = json::parse(list.body);
+  EXPECT_EQ(facility_entry(l, kB)["status"], "unavailable") << l.dump();
+  EXPECT_EQ(facility_entry(l, kB)["error"]["code"], "rate_limited");
+  const auto m = b->get("/metrics");
+  EXPECT_NE(m.body.find("hiegate_peer_requests_rate_limited_total 2"), std::string::npos) << m.body;
+
+  // B with its default shares again: A's copy was not barred, it is served
+  // from the cache once B confirms.
+  ASSERT_EQ(b->stop(), 0);
+  peer_api_extra_[kB] = "";
+  b->write_config(config_for(*b, kB));
+  b->start();
+  const auto again = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_TRUE(json::parse(again.body)["cached"].get<bool>());
+  EXPECT_TRUE(json::parse(again.body)["decision_verified"].get<bool>());
 }
 
 // The EHR may take a document as its raw bytes (Accept:

@@ -113,6 +113,26 @@ protected:
            "[[tunnels.in]]\nservice = \"dicom\"\nbackend = \"" + be + "\"\nallow = [\"" + kC + "\"]\n";
   }
 
+  /// A's configuration with one more outbound tunnel, lab2 on `port`, then SIGHUP.
+  void reload_with_lab2(Gateway& a, std::uint16_t port) {
+    a.write_config(a.config_text("") + tls_and_peers(kA, peer_ports_, tunnel_ports_) + a_tunnels() +
+                   "[[tunnels.out]]\nname = \"lab2\"\nlisten = \"127.0.0.1:" + std::to_string(port) +
+                   "\"\nfacility = \"" + kB + "\"\nservice = \"mllp\"\n");
+    a.process().signal(SIGHUP);
+  }
+  /// B with its lab backend, A with its outbound tunnels, and one
+  /// connection open through A's lab tunnel.
+  struct LabLink {
+    explicit LabLink(Tunnels& t)
+        : b(t.make(kB, t.b_tunnels(echo.port()))),
+          a(t.make(kA, t.a_tunnels())),
+          open(Endpoint{"127.0.0.1:" + std::to_string(t.lab_port_)}) {}
+    EchoServer echo;
+    std::unique_ptr<Gateway> b, a;
+    RawConn open;
+  };
+  static std::string digest(const Gateway& gw) { return json::parse(gw.get("/v1/status").body)["config"]["digest"]; }
+
   static std::vector<json> audit_records(const Gateway& gw, const std::string& type) {
     const auto r = state::ctl(gw, {"audit", "export"});
     EXPECT_EQ(r.status, 0) << r.output;
@@ -220,27 +240,65 @@ TEST_F(Tunnels, EchoThroughTwoGatewaysAuditedAndAForeignServiceRefused) {
 }
 
 TEST_F(Tunnels, ReloadAddsATunnelWithoutTouchingAnOpenOne) {
-  EchoServer echo;
-  auto b = make(kB, b_tunnels(echo.port()));
-  auto a = make(kA, a_tunnels());
-  RawConn open(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});
+  LabLink link(*this);
+  auto& [echo, b, a, open] = link;
   ASSERT_TRUE(open.ok());
   EXPECT_EQ(round_trip(open, mllp("MSH|before")), mllp("MSH|before"));
 
-  const std::string digest = json::parse(a->get("/v1/status").body)["config"]["digest"];
+  const std::string before = digest(*a);
   const auto lab2 = free_port();
-  a->write_config(a->config_text("") + tls_and_peers(kA, peer_ports_, tunnel_ports_) + a_tunnels() +
-                  "[[tunnels.out]]\nname = \"lab2\"\nlisten = \"127.0.0.1:" + std::to_string(lab2) +
-                  "\"\nfacility = \"" + kB + "\"\nservice = \"mllp\"\n");
-  a->process().signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return json::parse(a->get("/v1/status").body)["config"]["digest"] != digest; }))
-      << a->log();
+  reload_with_lab2(*a, lab2);
+  ASSERT_TRUE(eventually([&] { return digest(*a) != before; })) << a->log();
 
   RawConn added(Endpoint{"127.0.0.1:" + std::to_string(lab2)});
   ASSERT_TRUE(added.ok());
   EXPECT_EQ(round_trip(added, mllp("MSH|new")), mllp("MSH|new"));
   EXPECT_EQ(round_trip(open, mllp("MSH|after")), mllp("MSH|after"));  // the first connection carried on
   EXPECT_EQ(echo.accepted(), 2);
+}
+
+// A reload whose new tunnel cannot listen (something else holds its port)
+// changes nothing: the configuration in force stays the previous one, the
+// open tunnel carries on, and the refusal is logged and audited. Once the
+// port is free the same file reloads.
+TEST_F(Tunnels, AReloadWhoseTunnelCannotListenChangesNothing) {
+  LabLink link(*this);
+  auto& [echo, b, a, open] = link;
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(round_trip(open, mllp("MSH|before")), mllp("MSH|before"));
+  const std::string before = digest(*a);
+
+  const auto taken = free_port();
+  const int squatter = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(squatter, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(taken);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(squatter, 4), 0);
+  reload_with_lab2(*a, taken);
+  ASSERT_TRUE(eventually([&] {
+    return a->log().find("configuration rejected, the previous one stays in force: tunnels") != std::string::npos;
+  })) << a->log();
+  EXPECT_EQ(digest(*a), before);
+  EXPECT_EQ(round_trip(open, mllp("MSH|after")), mllp("MSH|after"));
+  RawConn fresh(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});  // the old tunnel still accepts
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(round_trip(fresh, mllp("MSH|fresh")), mllp("MSH|fresh"));
+
+  ::close(squatter);
+  a->process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return digest(*a) != before; })) << a->log();
+  RawConn added(Endpoint{"127.0.0.1:" + std::to_string(taken)});
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(round_trip(added, mllp("MSH|new")), mllp("MSH|new"));
+
+  const auto reloads = audit_records(*a, "config_reload");
+  ASSERT_EQ(reloads.size(), 2U) << json(reloads).dump(1);
+  EXPECT_EQ(reloads[0]["outcome"], 8) << reloads[0].dump();  // serious failure
+  EXPECT_NE(reloads[0]["detail"].get<std::string>().find("rejected: tunnels"), std::string::npos);
+  EXPECT_EQ(reloads[1]["outcome"], 0) << reloads[1].dump();
 }
 
 // The secretariat stops facility A while a tunnel carries traffic: the open

@@ -204,6 +204,102 @@ TEST_F(PeerServerTest, MaxConnections) {
   EXPECT_GE(server->stats().over_capacity, 1u);
 }
 
+// Fair shares: one facility cannot hold every connection. Its connection
+// beyond the share is answered 503 too_many_connections and closed; other
+// facilities and the secretariat are still served.
+TEST_F(PeerServerTest, OneFacilityCannotHoldMoreThanItsShareOfConnections) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.max_connections_per_facility = 1;
+  start_server(opts);
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}));
+  const std::string code = pki.net.facility_codes[0];
+  auto held = request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""});  // stays open, keep-alive
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_EQ(held->status, 200u);
+
+  auto second = curl(pki.facility_dir(1), "GET", "/peer/v1/whoami");
+  EXPECT_EQ(second.status, 503);
+  EXPECT_EQ(nlohmann::json::parse(second.body)["error"]["code"], "too_many_connections");
+  EXPECT_EQ(server->stats().over_facility_limit, 1u);
+  EXPECT_EQ(curl(pki.facility_dir(0), "GET", "/peer/v1/whoami").status, 200);   // another facility
+  EXPECT_EQ(curl(pki.net.secretariat_dir, "GET", "/peer/v1/whoami").status, 200);  // never held to it
+  // The held connection still serves; once it is gone, the share is free again.
+  auto again = request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200u);
+  EXPECT_EQ(client.state(code).open, 1u);
+}
+
+// Requests per second per facility: a token bucket over all its connections.
+// Past the burst the answer is 429 rate_limited with Retry-After, and the
+// connection stays usable; other facilities and the secretariat are not
+// affected.
+TEST_F(PeerServerTest, OneFacilityCannotTakeMoreThanItsShareOfRequests) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.facility_requests_per_second = 0.01;  // one token per 100 s: none comes back during the test
+  opts.facility_request_burst = 2;
+  start_server(opts);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/whoami").status, 200);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/whoami").status, 200);
+  const auto headers = pki.dir / "headers.txt";
+  auto limited = curl(pki.facility_dir(1), "GET", "/peer/v1/whoami", "", {"-D", headers.string()});
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(nlohmann::json::parse(limited.body)["error"]["code"], "rate_limited");
+  const std::string h = test::read_file(headers);
+  const auto at = h.find("Retry-After: ");
+  ASSERT_NE(at, std::string::npos) << h;
+  const int retry = std::atoi(h.c_str() + at + 13);
+  EXPECT_GE(retry, 90);  // a whole token at 0.01/s
+  EXPECT_LE(retry, 100);
+  EXPECT_EQ(server->stats().rate_limited, 1u);
+  EXPECT_EQ(curl(pki.facility_dir(0), "GET", "/peer/v1/whoami").status, 200);
+  EXPECT_EQ(curl(pki.facility_dir(0), "GET", "/peer/v1/whoami").status, 200);
+  EXPECT_EQ(curl(pki.net.secretariat_dir, "GET", "/peer/v1/whoami").status, 200);
+  EXPECT_EQ(curl(pki.net.secretariat_dir, "GET", "/peer/v1/whoami").status, 200);
+  EXPECT_EQ(curl(pki.net.secretariat_dir, "GET", "/peer/v1/whoami").status, 200);
+  // The same facility through a kept-alive connection: limited too (the
+  // bucket is the facility's, not the connection's), and the connection
+  // serves on.
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}));
+  const std::string code = pki.net.facility_codes[0];
+  for (int i = 0; i < 2; ++i) {
+    auto r = request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 429u);
+  }
+  EXPECT_EQ(client.state(code).open, 1u);
+  EXPECT_EQ(server->stats().rate_limited, 3u);
+}
+
+// Handshakes in progress per address: connections that never start their
+// handshake cannot take every slot from one address.
+TEST_F(PeerServerTest, OneAddressCannotHoldMoreThanItsShareOfHandshakes) {
+  server->stop();
+  PeerServerOptions opts;
+  opts.max_handshakes_per_address = 2;
+  opts.handshake_timeout = std::chrono::seconds(30);
+  start_server(opts);
+  asio::io_context local;
+  std::vector<asio::ip::tcp::socket> stalls;
+  for (int i = 0; i < 2; ++i) {
+    stalls.emplace_back(local);
+    stalls.back().connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  }
+  for (int i = 0; i < 200 && server->active_connections() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(server->active_connections(), 2u);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 0);  // closed before any handshake
+  EXPECT_EQ(server->stats().over_address_limit, 1u);
+  // An address's share comes back as its handshakes end.
+  for (auto& s : stalls) s.close();
+  for (int i = 0; i < 200 && server->active_connections() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 200);
+  EXPECT_EQ(curl(pki.facility_dir(0), "GET", "/peer/v1/health").status, 200);
+}
+
 TEST_F(PeerServerTest, StalledHandshakeIsDropped) {
   server->stop();
   PeerServerOptions opts;

@@ -5,7 +5,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -46,6 +49,68 @@ struct PeerServer::Impl : std::enable_shared_from_this<PeerServer::Impl> {
   /// Bumped by drop_connections(): a session accepted under an older epoch
   /// was validated under credentials (a CRL) that no longer hold.
   std::atomic<std::uint64_t> epoch{0};
+
+  // Fair shares (PeerServerOptions), under `mu`. Counts are erased when they
+  // fall to zero; buckets keep one entry per facility that has called (the
+  // network's facilities, each with a certificate from its CA).
+  std::map<std::string, std::size_t> handshaking;  ///< by remote address
+  std::map<std::string, std::size_t> per_facility;  ///< open connections by identity
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<std::string, Bucket> buckets;  ///< request tokens by identity
+
+  /// One unit of a counted share, given back when destroyed.
+  class Slot {
+  public:
+    Slot(std::shared_ptr<Impl> server, std::map<std::string, std::size_t> Impl::*counts, std::string key)
+        : server_(std::move(server)), counts_(counts), key_(std::move(key)) {}
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() {
+      std::lock_guard lock(server_->mu);
+      auto& m = (*server_).*counts_;
+      if (auto it = m.find(key_); it != m.end() && --it->second == 0) m.erase(it);
+    }
+
+  private:
+    std::shared_ptr<Impl> server_;
+    std::map<std::string, std::size_t> Impl::*counts_;
+    std::string key_;
+  };
+
+  /// Takes one unit of `key`'s share if fewer than `limit` (0: no limit)
+  /// are taken; null if not. Caller holds `mu`.
+  std::unique_ptr<Slot> take(std::map<std::string, std::size_t> Impl::*counts, const std::string& key,
+                             std::size_t limit) {
+    auto& n = (this->*counts)[key];
+    if (limit != 0 && n >= limit) return nullptr;  // n >= 1: the entry was there
+    ++n;
+    return std::make_unique<Slot>(shared_from_this(), counts, key);
+  }
+
+  /// One request of `who` against its bucket: 0 if it may go on, else the
+  /// seconds until it may retry. Caller holds `mu`.
+  long admit(const std::string& who) {
+    const double rate = opts.facility_requests_per_second;
+    if (rate <= 0) return 0;
+    const double burst = std::max(1.0, opts.facility_request_burst);
+    const auto now = std::chrono::steady_clock::now();
+    // A facility not seen lately starts with a full bucket.
+    auto [it, fresh] = buckets.try_emplace(who, Bucket{burst, now});
+    auto& b = it->second;
+    if (!fresh) {
+      b.tokens = std::min(burst, b.tokens + rate * std::chrono::duration<double>(now - b.at).count());
+      b.at = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    ++counters.rate_limited;
+    return std::max(1L, static_cast<long>(std::ceil((1 - b.tokens) / rate)));
+  }
 };
 
 namespace {
@@ -71,8 +136,9 @@ Response to_beast(PeerResponse r, unsigned version, bool keep_alive) {
 /// session set and by its pending operations.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(tcp::socket s, std::shared_ptr<PeerServer::Impl> server)
+  Session(tcp::socket s, std::shared_ptr<PeerServer::Impl> server, std::unique_ptr<PeerServer::Impl::Slot> handshaking)
       : server_(std::move(server)),
+        handshaking_(std::move(handshaking)),
         remote_(remote_of(s)),
         stream_(std::move(s), server_->tls, TlsRole::server),
         epoch_(server_->epoch.load()) {}
@@ -98,12 +164,27 @@ public:
         if (const auto& report = self->server_->opts.on_handshake_failure) report(self->remote_, why);
         return self->finish();
       }
+      self->handshaking_.reset();
+      self->take_facility_share();
       self->read_request(self->server_->opts.request_timeout);
     });
   }
   void abort() { stream_.close(); }
 
 private:
+  /// A facility's connection counts against its share; one beyond it is
+  /// answered at its first request and closed.
+  void take_facility_share() {
+    const auto& peer = *stream_.peer();
+    if (peer.kind != PeerIdentity::Kind::facility) return;
+    std::lock_guard lock(server_->mu);
+    share_ = server_->take(&PeerServer::Impl::per_facility, peer.uri(), server_->opts.max_connections_per_facility);
+    if (!share_) {
+      over_share_ = true;
+      ++server_->counters.over_facility_limit;
+    }
+  }
+
   void read_request(std::chrono::milliseconds wait) {
     busy_ = false;
     if (epoch_ != server_->epoch.load()) return shutdown();  // validated under old credentials
@@ -128,9 +209,26 @@ private:
     if (ec) return finish();
     busy_ = true;
     Request req = parser_->release();
+    const bool facility = stream_.peer()->kind == PeerIdentity::Kind::facility;
+    long retry_after = 0;
     {
       std::lock_guard lock(server_->mu);
       ++server_->counters.requests;
+      if (facility && !over_share_) retry_after = server_->admit(stream_.peer()->uri());
+    }
+    if (over_share_) {
+      auto res = PeerResponse::error(503, "too_many_connections",
+                                     "this facility already holds " +
+                                         std::to_string(server_->opts.max_connections_per_facility) +
+                                         " connections to this gateway; reuse them");
+      res.headers.emplace_back("Retry-After", "1");
+      return write(to_beast(std::move(res), req.version(), false));
+    }
+    if (retry_after > 0) {
+      auto res = PeerResponse::error(429, "rate_limited",
+                                     "this facility exceeds its share of requests to this gateway; retry later");
+      res.headers.emplace_back("Retry-After", std::to_string(retry_after));
+      return write(to_beast(std::move(res), req.version(), req.keep_alive()));
     }
     PeerRequest pr;
     pr.method = std::string(req.method_string());
@@ -224,8 +322,11 @@ private:
   void finish() {
     in_flight_.reset();
     stream_.close();
+    // Released after the lock: the last reference may go with it, and the
+    // session's shares (Slot) take the lock to give themselves back.
+    const auto keep = shared_from_this();
     std::lock_guard lock(server_->mu);
-    server_->sessions.erase(shared_from_this());
+    server_->sessions.erase(keep);
   }
 
   static std::string remote_of(const tcp::socket& s) {
@@ -235,6 +336,9 @@ private:
   }
 
   std::shared_ptr<PeerServer::Impl> server_;
+  std::unique_ptr<PeerServer::Impl::Slot> handshaking_;  ///< its address's handshake share, until it is done
+  std::unique_ptr<PeerServer::Impl::Slot> share_;        ///< its facility's connection share
+  bool over_share_ = false;                              ///< beyond its facility's share (strand only)
   std::string remote_;
   TlsStream stream_;
   boost::beast::flat_buffer buffer_;
@@ -244,6 +348,12 @@ private:
   bool busy_ = false;          ///< a request is being handled (strand only)
   std::shared_ptr<void> in_flight_;  // the request's registration with track_request, if any
 };
+
+std::string address_of(const tcp::socket& s) {
+  error_code ec;
+  const auto ep = s.remote_endpoint(ec);
+  return ec ? std::string("unknown") : ep.address().to_string();
+}
 
 }  // namespace
 
@@ -258,16 +368,23 @@ void PeerServer::Impl::accept_loop() {
                             std::lock_guard lock(self->mu);
                             if (self->stopped) return;
                             if (!ec) {
+                              std::unique_ptr<Impl::Slot> slot;
                               if (self->sessions.size() >= self->opts.max_connections) {
                                 ++self->counters.over_capacity;
-                                error_code ig;
-                                sock.close(ig);
+                              } else if (slot = self->take(&Impl::handshaking, address_of(sock),
+                                                           self->opts.max_handshakes_per_address);
+                                         !slot) {
+                                ++self->counters.over_address_limit;
                               } else {
                                 ++self->counters.accepted;
                                 error_code nd;
                                 sock.set_option(tcp::no_delay(true), nd);
-                                session = std::make_shared<Session>(std::move(sock), self);
+                                session = std::make_shared<Session>(std::move(sock), self, std::move(slot));
                                 self->sessions.insert(session);
+                              }
+                              if (!session) {
+                                error_code ig;
+                                sock.close(ig);
                               }
                             }
                           }

@@ -90,6 +90,12 @@ struct Config {
     /// Outbound connections kept open to each facility: as many requests to
     /// it run at once, the next waits for one to end.
     std::size_t connections_per_peer = 32;
+    /// Fair shares of this gateway among the callers (0: no limit); the
+    /// secretariat is exempt from the per-facility ones.
+    std::size_t max_connections_per_facility = 64;
+    std::size_t max_handshakes_per_address = 64;
+    double requests_per_second_per_facility = 1000;
+    std::size_t request_burst_per_facility = 2000;
     bool operator==(const PeerApi&) const = default;
   } peer_api;
 

@@ -28,6 +28,22 @@ struct PeerServerOptions {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};  ///< reading one request, handling, writing
   std::chrono::milliseconds idle_timeout{60'000};     ///< keep-alive wait for the next request
+  /// Fair shares, so that one facility (or one address) cannot starve the
+  /// others; 0 turns a limit off. The secretariat is never held to the
+  /// per-facility limits: its orders must get through.
+  /// Connections one facility may hold open at once. The first request on a
+  /// connection beyond it is answered 503 too_many_connections, and the
+  /// connection closed.
+  std::size_t max_connections_per_facility = 64;
+  /// TLS handshakes in progress from one IP address at once: connections
+  /// that never finish their handshake cannot fill the server from one
+  /// address. Beyond it a new connection is closed at once.
+  std::size_t max_handshakes_per_address = 64;
+  /// Requests per second one facility may make, over all its connections (a
+  /// token bucket holding `facility_request_burst` requests). Beyond it:
+  /// 429 rate_limited with Retry-After; the connection stays open.
+  double facility_requests_per_second = 0;
+  double facility_request_burst = 0;
   /// Called for every refused or failed handshake with the remote address and
   /// the reason (for logs and the audit trail). Runs on the connection's
   /// strand, possibly concurrently for several connections: must be
@@ -49,6 +65,9 @@ struct PeerServerStats {
   /// e.g. certificate_revoked, timeout); the values add up to handshake_failures.
   std::map<std::string, std::uint64_t> handshake_failures_by_reason;
   std::uint64_t over_capacity = 0;
+  std::uint64_t over_facility_limit = 0;  ///< connections refused by max_connections_per_facility
+  std::uint64_t over_address_limit = 0;   ///< connections refused by max_handshakes_per_address
+  std::uint64_t rate_limited = 0;         ///< requests answered 429
   std::uint64_t requests = 0;
   std::uint64_t forbidden = 0;
   std::uint64_t bytes_received = 0;  ///< HTTP bytes read (headers + bodies, after decryption)
