@@ -345,7 +345,11 @@ private:
   }
 
   Status start_peer_network(const Config& cfg) {
-    transport::CredentialPaths paths{cfg.tls.cert, cfg.tls.key, cfg.tls.ca, cfg.tls.crl};
+    transport::CredentialPaths paths{cfg.tls.cert, cfg.tls.key, cfg.tls.ca, cfg.tls.crl, {}};
+    // Under systemd the unit hands the key over (LoadCredential=tls-key), so
+    // that key.pem may stay readable by root only.
+    if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds != nullptr && *creds != '\0')
+      paths.key_credential = std::filesystem::path(creds) / "tls-key";
     transport::CredentialOptions co;
     co.network = cfg.network.id;
     // Checked on every load, so a renewed certificate for anyone else is

@@ -114,5 +114,28 @@ TEST_F(PeerTransport, GarbageCertificateKeepsTheOldCredentials) {
   EXPECT_NE(out.find("\"status\":\"ok\""), std::string::npos) << "the old certificate still serves: " << out;
 }
 
+// Under systemd the unit hands the TLS key over as the credential tls-key
+// (LoadCredential=), so that key.pem may stay readable by root only: the
+// gateway takes the key from $CREDENTIALS_DIRECTORY when it cannot read the
+// configured file, and serves the peer API with it.
+TEST_F(PeerTransport, TheTlsKeyMayBeHandedOverAsAServiceCredential) {
+  TempDir creds;
+  const auto self = pki() / "facilities" / kSelf;
+  Gateway gw("", "", {"CREDENTIALS_DIRECTORY=" + creds.path().string()}, kSelf);
+  creds.write("master-key", test::read_file(gw.dir() / "master-key"), 0400);
+  creds.write("tls-key", test::read_file(self / "key.pem"), 0400);
+  const auto port = free_port();
+  gw.write_config(gw.config_text("") + "[tls]\ncert = \"" + (self / "cert.pem").string() + "\"\nkey = \"" +
+                  (creds.path() / "not-here" / "key.pem").string() + "\"\nca = \"" + (pki() / "ca.crt").string() +
+                  "\"\ncrl = \"" + (pki() / "crl.pem").string() + "\"\n[peer_api]\naddress = \"127.0.0.1\"\nport = " +
+                  std::to_string(port) + "\n");
+  gw.start();
+  ASSERT_TRUE(wait_for_line(gw.dir() / "hiegated.log", "peer API listening")) << gw.log();
+  port_ = port;  // health() asks this gateway now
+  const auto ok = health(pki() / "facilities" / kOther);
+  EXPECT_NE(ok.find("\"status\":\"ok\""), std::string::npos) << ok;
+  EXPECT_EQ(gw.stop(), 0);
+}
+
 }  // namespace
 }  // namespace hiegate::test

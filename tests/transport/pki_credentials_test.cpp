@@ -103,6 +103,44 @@ TEST(Credentials, RefusesMismatchMissingCrlAndForeignCrl) {
   EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(0)), opts, now).error().code, "foreign_network");
 }
 
+// Under systemd the key may stay root-only: the unit hands it over as the
+// credential tls-key, read when key.pem itself cannot be. The unit's
+// "absent" stand-in is no key; a handed-over key older than a renewed
+// certificate says to restart.
+TEST(Credentials, TheKeyMayComeFromTheServiceCredential) {
+  Pki p;
+  CredentialOptions opts;
+  opts.network = p.network;
+  const auto now = Clock::now();
+  auto paths = p.paths(p.facility_dir(0));
+  paths.key_credential = p.dir / "creds" / "tls-key";
+  fs::create_directories(paths.key_credential.parent_path());
+  fs::copy_file(paths.key, paths.key_credential);
+  paths.key = p.dir / "unreadable" / "key.pem";  // what the service user cannot open
+  auto loaded = Credentials::load(paths, opts, now);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ((*loaded)->identity(), p.facility(0));
+
+  p.dir.write("creds/tls-key", "absent");
+  auto absent = Credentials::load(paths, opts, now);
+  ASSERT_FALSE(absent);
+  EXPECT_EQ(absent.error().code, "file_missing");
+  EXPECT_NE(absent.error().message.find(paths.key.string()), std::string::npos) << absent.error().message;
+
+  // A renewed certificate (here: facility 1's) with the key handed over at start.
+  fs::remove(paths.key_credential);
+  fs::copy_file(p.facility_dir(1) / "key.pem", paths.key_credential);
+  auto old = Credentials::load(paths, opts, now);
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.error().code, "key_mismatch");
+  EXPECT_NE(old.error().message.find("restart the service"), std::string::npos) << old.error().message;
+
+  // A readable key.pem is preferred: a renewal that makes it readable takes
+  // effect without a restart.
+  paths.key = p.facility_dir(0) / "key.pem";
+  EXPECT_TRUE(Credentials::load(paths, opts, now));
+}
+
 TEST(Credentials, ExpectedIdentityIsCheckedOnEveryLoad) {
   Pki p;
   const auto now = Clock::now();

@@ -107,8 +107,17 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPat
   auto chain = detail::parse_certs(*cert_pem, paths.cert.string());
   if (!chain) return std::move(chain).error();
   auto key_pem = detail::read_text(paths.key, 64 * 1024);
+  bool from_credential = false;
+  if (!key_pem && !paths.key_credential.empty()) {
+    auto handed = detail::read_text(paths.key_credential, 64 * 1024);
+    if (handed && *handed != "absent") {
+      key_pem = std::move(handed);
+      from_credential = true;
+    }
+  }
   if (!key_pem) return std::move(key_pem).error();
-  auto key = detail::parse_key(*key_pem, paths.key.string());
+  const std::string key_source = from_credential ? paths.key_credential.string() : paths.key.string();
+  auto key = detail::parse_key(*key_pem, key_source);
   Botan::secure_scrub_memory(key_pem->data(), key_pem->size());
   if (!key) return std::move(key).error();
   auto ca_pem = detail::read_text(paths.ca);
@@ -126,8 +135,14 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPat
   try {
     if (!impl->ca.is_CA_cert()) return make_error("bad_ca", paths.ca.string() + " is not a CA certificate");
     std::unique_ptr<Botan::Public_Key> own(impl->chain.front().subject_public_key());
-    if (impl->key->algo_name() != own->algo_name() || impl->key->public_key_bits() != own->public_key_bits())
-      return make_error("key_mismatch", paths.key.string() + " does not match " + paths.cert.string());
+    if (impl->key->algo_name() != own->algo_name() || impl->key->public_key_bits() != own->public_key_bits()) {
+      if (!from_credential)
+        return make_error("key_mismatch", paths.key.string() + " does not match " + paths.cert.string());
+      // Handed over at start: a key renewed since then needs a restart.
+      return make_error("key_mismatch", "the TLS key handed over at start (" + key_source + ") does not match " +
+                                            paths.cert.string() + "; restart the service to load the new " +
+                                            paths.key.string() + ", or make it readable by the service user");
+    }
     std::unique_ptr<Botan::Public_Key> ca_key(impl->ca.subject_public_key());
     if (impl->crl.issuer_dn() != impl->ca.subject_dn() || !impl->crl.check_signature(*ca_key))
       return make_error("bad_crl", paths.crl.string() + " is not signed by the CA");

@@ -27,6 +27,10 @@ struct CredentialPaths {
   std::filesystem::path key;   ///< own PKCS#8 private key
   std::filesystem::path ca;    ///< the regional CA certificate
   std::filesystem::path crl;   ///< the regional CA's CRL (required)
+  /// Optional: the same key as systemd hands it over (LoadCredential=
+  /// tls-key), read when `key` itself cannot be (it may stay root-only). A
+  /// file holding just "absent" (the unit's SetCredential= stand-in) is none.
+  std::filesystem::path key_credential{};
 };
 
 struct CredentialOptions {
