@@ -4,6 +4,7 @@
 #include <istream>
 #include <ostream>
 
+#include "audit/syslog.hpp"
 #include "hiegate/policy/rfc3339.hpp"
 
 namespace hiegate::daemon::audit_commands {
@@ -83,6 +84,15 @@ int report(AuditReader& reader, const AuditQuery& q, std::ostream& out, std::ost
 int export_jsonl(AuditReader& reader, bool with_patient, std::ostream& out, std::ostream& err) {
   auto st = reader.for_each(1, [&](const AuditEntry& e, std::string_view h) {
     out << entry_to_json(e, h, with_patient) << "\n";
+    return out ? Status{} : Status(make_error("write_failed", "cannot write the export"));
+  });
+  return st ? 0 : fail(st.error(), err);
+}
+
+int export_syslog(AuditReader& reader, std::string_view hostname, std::ostream& out, std::ostream& err) {
+  auto st = reader.for_each(1, [&](const AuditEntry& e, std::string_view h) {
+    const std::string m = audit::format_syslog(e, h, hostname);
+    out << m.size() << ' ' << m;
     return out ? Status{} : Status(make_error("write_failed", "cannot write the export"));
   });
   return st ? 0 : fail(st.error(), err);

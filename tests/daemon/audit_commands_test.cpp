@@ -71,5 +71,30 @@ TEST_F(AuditCommands, ExportWritesEveryRecordAsJsonLines) {
   EXPECT_NE(with.str().find("PATIENT-SECRET-1"), std::string::npos);
 }
 
+// The same records as RFC 5424 messages, octet-counted: each frame's length
+// is exact, the message is what the live forwarder sends, and no patient id
+// appears (only its keyed hash).
+TEST_F(AuditCommands, ExportWritesEveryRecordAsOctetCountedSyslog) {
+  ASSERT_EQ(ac::export_syslog(*reader(), "gw-test", out_, err_), 0) << err_.str();
+  const std::string s = out_.str();
+  EXPECT_EQ(s.find("PATIENT-SECRET"), std::string::npos);
+  std::size_t at = 0;
+  int frames = 0;
+  while (at < s.size()) {
+    const auto sp = s.find(' ', at);
+    ASSERT_NE(sp, std::string::npos);
+    const auto len = std::stoul(s.substr(at, sp - at));
+    const std::string m = s.substr(sp + 1, len);
+    ASSERT_EQ(m.size(), len);
+    EXPECT_EQ(m.rfind("<", 0), 0u) << m;
+    EXPECT_NE(m.find(">1 "), std::string::npos) << m;  // RFC 5424 version 1
+    EXPECT_NE(m.find(" gw-test hiegate - "), std::string::npos) << m;
+    EXPECT_NE(m.find("seq=\"" + std::to_string(frames + 1) + "\""), std::string::npos) << m;
+    at = sp + 1 + len;
+    ++frames;
+  }
+  EXPECT_EQ(frames, 14);
+}
+
 }  // namespace
 }  // namespace hiegate::daemon

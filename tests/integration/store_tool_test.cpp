@@ -154,6 +154,11 @@ TEST(Rekey, OnlineWhileServingAndResumedAfterAKill) {
   const auto trail = ctl(gw, {"audit", "export"});
   EXPECT_NE(trail.output.find(R"("type":"key_operation")"), std::string::npos) << trail.output;
   EXPECT_NE(trail.output.find("rekey from key version 1 to 2"), std::string::npos) << trail.output;
+  // The same trail as RFC 5424 messages (octet-counted), and a format that does not exist.
+  const auto syslog = ctl(gw, {"audit", "export", "--format", "syslog"});
+  EXPECT_EQ(syslog.status, 0) << syslog.output;
+  EXPECT_NE(syslog.output.find(" hiegate - key_operation [hiegateAudit@32473 seq="), std::string::npos) << syslog.output;
+  EXPECT_EQ(ctl(gw, {"audit", "export", "--format", "xml"}).status, 2);
 
   // Version 3 at a start, killed at once: wherever the rekey got to, the
   // next start finishes it.

@@ -1,6 +1,7 @@
 #include "hiegatectl/audit.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iostream>
@@ -20,7 +21,8 @@ int usage() {
                "  checkpoints [--out FILE]       signed checkpoints as JSON Lines, to keep elsewhere\n"
                "  report --patient ID | --user ID | --emergency [--from TIME] [--to TIME]\n"
                "                                 TIME is RFC 3339 UTC, e.g. 2026-04-01T00:00:00Z\n"
-               "  export [--out FILE] [--with-patient]   every record as JSON Lines\n");
+               "  export [--out FILE] [--with-patient]   every record as JSON Lines\n"
+               "  export --format syslog [--out FILE]    every record as an RFC 5424 message, octet-counted\n");
   return 2;
 }
 
@@ -75,6 +77,20 @@ int run(const std::string& cmd, const std::map<std::string, std::string>& o, dae
   }
   if (cmd == "checkpoints") return with_output(o, [&](std::ostream& out) { return ac::checkpoints(reader, out, std::cerr); });
   if (cmd == "export") {
+    const std::string format = ctl::option(o, "--format", "jsonl");
+    if (format == "syslog") {
+      if (o.count("--with-patient") != 0) {
+        std::fprintf(stderr, "error: --with-patient is for JSON Lines; syslog messages carry the keyed hash only\n");
+        return 2;
+      }
+      char host[256] = {};
+      if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "-");
+      return with_output(o, [&](std::ostream& out) { return ac::export_syslog(reader, host, out, std::cerr); });
+    }
+    if (format != "jsonl") {
+      std::fprintf(stderr, "error: --format is jsonl or syslog, not %s\n", format.c_str());
+      return 2;
+    }
     return with_output(o, [&](std::ostream& out) {
       return ac::export_jsonl(reader, o.count("--with-patient") != 0, out, std::cerr);
     });
@@ -102,7 +118,7 @@ int audit_main(int argc, char** argv) {
   } else if (cmd == "checkpoints") {
     values.insert("--out");
   } else if (cmd == "export") {
-    values.insert("--out");
+    values.insert({"--out", "--format"});
     flags.insert("--with-patient");
   } else if (cmd == "report") {
     values.insert({"--patient", "--user", "--from", "--to"});

@@ -25,5 +25,10 @@ Result<std::vector<AuditCheckpoint>> read_checkpoints(std::istream& in);
 int report(AuditReader& reader, const AuditQuery& q, std::ostream& out, std::ostream& err);
 /// `audit export [--with-patient]`: every record as JSON Lines.
 int export_jsonl(AuditReader& reader, bool with_patient, std::ostream& out, std::ostream& err);
+/// `audit export --format syslog`: every record as the RFC 5424 message the
+/// live forwarder sends ([audit] syslog), each framed by octet counting
+/// ("LENGTH SP MESSAGE", RFC 6587 / RFC 5425), so that a field may hold any
+/// byte and the file can be replayed to a collector as it is.
+int export_syslog(AuditReader& reader, std::string_view hostname, std::ostream& out, std::ostream& err);
 
 }  // namespace hiegate::daemon::audit_commands
