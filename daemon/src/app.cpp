@@ -417,6 +417,7 @@ private:
     if (directives_) {
       routes.push_back(directives_peer_route(*directives_, cfg.network.facility, gateway_->clock,
                                              directive_audit_hook()));
+      routes.push_back(directives_status_route(*directives_, cfg.network.facility, gateway_->clock));
     }
     peer_server_ = std::make_unique<transport::PeerServer>(ioc_, tls_, pso, std::move(routes));
     if (auto st = peer_server_->start(); !st) return st;

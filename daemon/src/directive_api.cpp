@@ -132,6 +132,18 @@ transport::PeerRoute directives_peer_route(DirectiveService& service, std::strin
   return route;
 }
 
+transport::PeerRoute directives_status_route(const DirectiveService& service, std::string facility,
+                                            std::function<policy::Time()> clock) {
+  transport::PeerRoute route;
+  route.method = "GET";
+  route.path = "/peer/v1/directives";
+  route.allowed = transport::Caller::secretariat;
+  route.handler = [&service, facility = std::move(facility), clock = std::move(clock)](const transport::PeerRequest&) {
+    return transport::PeerResponse::json(200, state_json(service, facility, clock()).dump());
+  };
+  return route;
+}
+
 Handler directives_local_handler(DirectiveService& service, std::string facility,
                                  std::function<policy::Time()> clock, DirectiveAuditHook audit) {
   return [&service, facility = std::move(facility), clock = std::move(clock),

@@ -30,8 +30,9 @@ protected:
     opts.port = 0;
     server = std::make_unique<transport::PeerServer>(
         ioc, transport::TlsContext::create(pki.store(pki.facility_dir(0)), {}), opts,
-        std::vector<transport::PeerRoute>{daemon::directives_peer_route(
-            service, pki.net.facility_codes[0], [] { return kit_time(); }, {})});
+        std::vector<transport::PeerRoute>{
+            daemon::directives_peer_route(service, pki.net.facility_codes[0], [] { return kit_time(); }, {}),
+            daemon::directives_status_route(service, pki.net.facility_codes[0], [] { return kit_time(); })});
     ASSERT_TRUE(server->start());
     thread = std::thread([this] { ioc.run(); });
   }
@@ -123,6 +124,46 @@ TEST_F(SecretariatPush, PushCommandExitsNonZeroUnlessEveryPeerAccepted) {
   EXPECT_EQ(run(push_main, {"push", "--to", "9999999999", "--envelope", env.string(), "--peers",
                             peers.string(), "--cert", cert}),
             1);
+}
+
+// The status read: what each gateway holds and its mode, without delivering
+// anything; the secretariat's certificate only. The command exits 1 unless
+// every gateway answered.
+TEST_F(SecretariatPush, StatusReadsWhatEachGatewayHolds) {
+  auto before = secretariat::status_all(tls_of(pki.net.secretariat_dir), {us()}, std::chrono::seconds(5));
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_TRUE(before[0].accepted()) << before[0].status << " " << before[0].body;
+  EXPECT_TRUE(json::parse(before[0].body)["orders_sequence"].is_null());
+  ASSERT_TRUE(secretariat::push_all(tls_of(pki.net.secretariat_dir), {us()}, orders_envelope(),
+                                    std::chrono::seconds(5))[0].accepted());
+  const auto after =
+      secretariat::status_all(tls_of(pki.net.secretariat_dir), {us(), down()}, std::chrono::seconds(5));
+  ASSERT_TRUE(after[0].accepted());
+  const json j = json::parse(after[0].body);
+  EXPECT_EQ(j["facility"], pki.net.facility_codes[0]);
+  EXPECT_EQ(j["orders_sequence"], 1);
+  EXPECT_EQ(j["mode"], "stopped");
+  EXPECT_FALSE(j.contains("results"));  // nothing was delivered
+  EXPECT_NE(secretariat::describe(after[0]).find("orders 1"), std::string::npos) << secretariat::describe(after[0]);
+  EXPECT_TRUE(after[1].failure.has_value());
+  // A facility may not read it.
+  const auto facility = secretariat::status_all(tls_of(pki.facility_dir(1)), {us()}, std::chrono::seconds(5));
+  EXPECT_EQ(facility[0].status, 403u);
+  EXPECT_EQ(service.snapshot()->state.orders->value.sequence, 1u);
+
+  const auto peers = pki.dir.write(
+      "peers.toml", "network = \"nishitama\"\n[[peer]]\nfacility = \"" + us().facility +
+                        "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(us().port) +
+                        "\n[[peer]]\nfacility = \"" + down().facility +
+                        "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(down().port) + "\n");
+  const std::string cert = pki.net.secretariat_dir.string();
+  EXPECT_EQ(run(status_main, {"status", "--to", us().facility, "--peers", peers.string(), "--cert", cert,
+                              "--timeout", "5s"}),
+            0);
+  EXPECT_EQ(run(status_main, {"status", "--to", "all", "--peers", peers.string(), "--cert", cert,
+                              "--timeout", "5s"}),
+            1);
+  EXPECT_EQ(run(status_main, {"status", "--peers", peers.string(), "--cert", cert}), 2);
 }
 
 TEST(SecretariatPeers, FileIsCheckedStrictly) {

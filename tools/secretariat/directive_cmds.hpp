@@ -26,6 +26,7 @@ int heartbeat_main(int argc, char** argv);
 /// push --to all|CODE... --envelope FILE... --peers FILE.toml --cert DIR
 ///      [--ca FILE --crl FILE --timeout 30s]
 int push_main(int argc, char** argv);
+int status_main(int argc, char** argv);
 /// serve --envelope FILE... --network ID --cert DIR [--ca FILE --crl FILE
 ///       --listen ADDRESS --port 8472 --path /peer/v1/orders]
 int serve_main(int argc, char** argv);

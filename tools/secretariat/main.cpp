@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       {"combine", "combine detached signatures into an envelope", combine_main},
       {"heartbeat", "make and sign a heartbeat with the online key", heartbeat_main},
       {"push", "deliver envelopes to gateways over mutual TLS", push_main},
+      {"status", "ask gateways what they hold and their mode", status_main},
       {"serve", "serve the current orders for gateways to pull", serve_main},
   };
   return dispatch("hiegate-secretariat", argc, argv, commands);

@@ -90,9 +90,12 @@ Result<std::string> delivery_body(const std::vector<std::string>& envelopes) {
   return body + "]";
 }
 
-std::vector<PushOutcome> push_all(std::shared_ptr<transport::TlsContext> tls,
-                                  const std::vector<transport::PeerAddress>& peers,
-                                  const std::string& body, std::chrono::milliseconds timeout) {
+namespace {
+
+/// `method` `/peer/v1/directives` (with `body`) to every peer in parallel.
+std::vector<PushOutcome> request_all(std::shared_ptr<transport::TlsContext> tls,
+                                     const std::vector<transport::PeerAddress>& peers, const std::string& method,
+                                     const std::string& body, std::chrono::milliseconds timeout) {
   std::vector<PushOutcome> out(peers.size());
   boost::asio::io_context ioc;
   transport::PeerClientOptions opts;
@@ -106,7 +109,7 @@ std::vector<PushOutcome> push_all(std::shared_ptr<transport::TlsContext> tls,
   for (std::size_t i = 0; i < peers.size(); ++i) {
     out[i].facility = peers[i].facility;
     transport::OutboundRequest req;
-    req.method = "PUT";
+    req.method = method;
     req.target = "/peer/v1/directives";
     req.body = body;
     client.async_request(peers[i], std::move(req), [&, i](Result<transport::PeerResponse> r) {
@@ -136,6 +139,20 @@ std::vector<PushOutcome> push_all(std::shared_ptr<transport::TlsContext> tls,
   for (auto& o : out)
     if (!o.failure && o.status == 0) o.failure = make_error("timeout", "no answer in time");
   return out;
+}
+
+}  // namespace
+
+std::vector<PushOutcome> push_all(std::shared_ptr<transport::TlsContext> tls,
+                                  const std::vector<transport::PeerAddress>& peers, const std::string& body,
+                                  std::chrono::milliseconds timeout) {
+  return request_all(std::move(tls), peers, "PUT", body, timeout);
+}
+
+std::vector<PushOutcome> status_all(std::shared_ptr<transport::TlsContext> tls,
+                                    const std::vector<transport::PeerAddress>& peers,
+                                    std::chrono::milliseconds timeout) {
+  return request_all(std::move(tls), peers, "GET", "", timeout);
 }
 
 Result<std::shared_ptr<transport::TlsContext>> secretariat_tls(const std::filesystem::path& dir,
@@ -185,6 +202,28 @@ constexpr const char* kUsage =
     "         --cert DIR [--ca FILE] [--crl FILE] [--timeout 30s]\n"
     "DIR holds the secretariat's cert.pem and key.pem; the CA certificate and CRL\n"
     "default to DIR/../ca.crt and DIR/../crl.pem (the layout of 'pki dev-network').\n";
+constexpr const char* kStatusUsage =
+    "usage: hiegate-secretariat status --to all|CODE... --peers FILE.toml\n"
+    "         --cert DIR [--ca FILE] [--crl FILE] [--timeout 30s]\n"
+    "Asks each gateway what it holds (keyset, orders and heartbeat sequences) and\n"
+    "its mode; exits 1 unless every one answered. DIR as for push.\n";
+
+/// Prints one line per outcome; 0 if every one was accepted, else 1 with the
+/// facilities that were not.
+int report(const std::vector<secretariat::PushOutcome>& outcomes, const char* what) {
+  std::size_t failed = 0;
+  for (const auto& o : outcomes) {
+    std::printf("%s\n", secretariat::describe(o).c_str());
+    if (!o.accepted()) ++failed;
+  }
+  if (failed == 0) return 0;
+  std::fprintf(stderr, "%s", what);
+  for (const auto& o : outcomes)
+    if (!o.accepted()) std::fprintf(stderr, " %s", o.facility.c_str());
+  std::fprintf(stderr, "\n");
+  return 1;
+}
+
 
 }  // namespace
 
@@ -214,20 +253,26 @@ int push_main(int argc, char** argv) {
 
   auto tls = secretariat_tls(*args.get("cert"), args.get("ca"), args.get("crl"), peers->network);
   if (!tls) return refused(tls.error());
-  const auto outcomes = push_all(*tls, *targets, *body, *timeout);
-  std::size_t failed = 0;
-  for (const auto& o : outcomes) {
-    std::printf("%s\n", describe(o).c_str());
-    if (!o.accepted()) ++failed;
-  }
-  if (failed > 0) {
-    std::fprintf(stderr, "not delivered to:");
-    for (const auto& o : outcomes)
-      if (!o.accepted()) std::fprintf(stderr, " %s", o.facility.c_str());
-    std::fprintf(stderr, "\n");
-    return 1;
-  }
-  return 0;
+  return report(push_all(*tls, *targets, *body, *timeout), "not delivered to:");
+}
+
+int status_main(int argc, char** argv) {
+  using namespace secretariat;
+  Args args(argc, argv, {"to", "peers", "cert", "ca", "crl", "timeout"});
+  if (!args.ok()) return usage_error(kStatusUsage, args.error());
+  if (args.all("to").empty() || !args.get("peers") || !args.get("cert") || !args.positional().empty())
+    return usage_error(kStatusUsage);
+  auto timeout = parse_duration(args.get("timeout").value_or("30s"));
+  if (!timeout) return usage_error(kStatusUsage, timeout.error().message);
+  auto peers_text = read_file(*args.get("peers"));
+  if (!peers_text) return refused(peers_text.error());
+  auto peers = parse_peers(*peers_text, *args.get("peers"));
+  if (!peers) return refused(peers.error());
+  auto targets = select_peers(*peers, args.all("to"));
+  if (!targets) return refused(targets.error());
+  auto tls = secretariat_tls(*args.get("cert"), args.get("ca"), args.get("crl"), peers->network);
+  if (!tls) return refused(tls.error());
+  return report(status_all(*tls, *targets, *timeout), "no status from:");
 }
 
 }  // namespace hiegate::tools

@@ -56,6 +56,14 @@ struct PushOutcome {
                                                 const std::string& body,
                                                 std::chrono::milliseconds timeout);
 
+/// The status read (GET /peer/v1/directives) of every peer in parallel,
+/// each bounded by `timeout`: what each gateway holds and the mode in force,
+/// e.g. to collect acknowledgements after a push some gateways missed.
+/// `accepted()` means it answered 200.
+[[nodiscard]] std::vector<PushOutcome> status_all(std::shared_ptr<transport::TlsContext> tls,
+                                                  const std::vector<transport::PeerAddress>& peers,
+                                                  std::chrono::milliseconds timeout);
+
 /// The secretariat's TLS context from DIR/cert.pem and DIR/key.pem, with
 /// the CA and CRL (default DIR/../ca.crt and DIR/../crl.pem, the layout of
 /// `pki dev-network`). Errors: the credential errors, or `not_secretariat`

@@ -86,6 +86,12 @@ struct DeliveryAnswer {
                                                          std::function<policy::Time()> clock,
                                                          DirectiveAuditHook audit);
 
+/// `GET /peer/v1/directives`, Caller::secretariat: the status read. The same
+/// state as a push's answer (facility, keyset version, orders and heartbeat
+/// sequences, effective mode, failsafe), without delivering anything.
+[[nodiscard]] transport::PeerRoute directives_status_route(const DirectiveService& service, std::string facility,
+                                                           std::function<policy::Time()> clock);
+
 /// The local API handler for `POST /v1/directives` (authenticated route).
 /// Same body and answer as the peer route.
 [[nodiscard]] Handler directives_local_handler(DirectiveService& service, std::string facility,
