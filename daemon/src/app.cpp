@@ -32,6 +32,7 @@
 #include "hiegate/daemon/hardening.hpp"
 #include "hiegate/daemon/local_api_server.hpp"
 #include "hiegate/daemon/notify.hpp"
+#include "alerts.hpp"
 #include "peer_metrics.hpp"
 #include "system_api.hpp"
 
@@ -440,6 +441,51 @@ private:
                {{"COUNT", std::to_string(n)}});
     }
     check_purges();
+    check_alerts();
+  }
+
+  /// One alert condition now: logged once when it starts and once when it ends.
+  void alert(const std::string& name, bool on, Level level, const std::string& what) {
+    const auto change = alerts_.set(name, on);
+    if (!change) return;
+    if (change->raised) {
+      log_.log(level, events::kAlertRaised, what, {{"ALERT", name}});
+    } else {
+      log_.log(Level::notice, events::kAlertCleared, name + " is over", {{"ALERT", name}});
+    }
+  }
+
+  /// Conditions that arise while the gateway runs, with no request to show
+  /// them: the secretariat's heartbeat (spec §4: "the gateway alerts at
+  /// once"), the CRL and our own certificate.
+  void check_alerts() {
+    if (directives_ && gateway_) {
+      const auto f = gateway_->mode().freshness;
+      alert("directives_stale", f.stale, Level::warning,
+            "no unexpired heartbeat from the secretariat; after [directives] stale_grace the gateway enters "
+            "stale_mode: check the push or pull path to the secretariat");
+      alert("directives_behind", f.behind, Level::warning,
+            "the secretariat's heartbeat names newer orders than this gateway holds: they did not arrive; "
+            "check the push or pull path, or apply them from media (hiegatectl directives apply)");
+      alert("directives_stale_mode", f.grace_over, Level::error,
+            std::string("stale or behind for longer than stale_grace: now in stale_mode (") +
+                std::string(f.fallback ? policy::name(*f.fallback) : "keep") + ")");
+    }
+    if (credentials_) {
+      const auto c = credentials_->current();
+      const auto now = std::chrono::system_clock::now();
+      const bool usable = c->crl_usable(now);
+      alert("crl_refusing", !usable, Level::critical,
+            "the CRL is past its nextUpdate beyond [tls] crl_grace: every peer is refused until a fresh CRL is "
+            "installed");
+      alert("crl_stale", usable && c->crl_stale(now), Level::warning,
+            "the CRL is past its nextUpdate (within [tls] crl_grace): install a fresh CRL");
+      const bool expired = now >= c->not_after();
+      alert("certificate_expired", expired, Level::critical,
+            "this gateway's certificate has expired: peers refuse it; install the renewed certificate");
+      alert("certificate_expiring", !expired && now + c->options().expiry_warning >= c->not_after(), Level::warning,
+            "this gateway's certificate expires within [tls] expiry_warning: have it renewed");
+    }
   }
 
   /// Every delivered envelope is logged and audited; an accepted one may
@@ -710,6 +756,7 @@ private:
   std::optional<net::steady_timer> finish_timer_;
   std::optional<Watchdog> watchdog_;
   std::optional<Watchdog> mode_ticker_;  ///< periodic re-check of the requests in flight
+  Alerts alerts_;                        ///< conditions raised now (event loop only)
   std::unique_ptr<InFlight> in_flight_;
   std::unique_ptr<CachePurges> purges_;
   mutable std::mutex config_mu_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "integration/live_orders.hpp"
@@ -84,6 +85,31 @@ void expect_failsafe_after(Gateway& gw, const LiveOrders& orders,
   EXPECT_NE(m.body.find("hiegate_directives_failsafe 1"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("hiegate_mode{state=\"failsafe\"} 1"), std::string::npos) << m.body;
   EXPECT_NE(gw.log().find("FAILSAFE MODE"), std::string::npos) << gw.log();
+}
+
+/// Log lines of `event` for alert `name` (stderr format: `event: message KEY="value"`).
+int alert_lines(const Gateway& gw, const std::string& event, const std::string& name) {
+  std::istringstream in(gw.log());
+  int n = 0;
+  for (std::string line; std::getline(in, line);)
+    n += line.find(event + ": ") != std::string::npos && line.find("ALERT=\"" + name + "\"") != std::string::npos;
+  return n;
+}
+
+// The secretariat falling silent is an alert at once (spec §4), logged once
+// when it starts and once when it ends, not at every check: no heartbeat
+// yet, then one (cleared), then that one expiring (raised again).
+TEST_F(Directives, AlertsWhenTheSecretariatFallsSilentAndWhenItIsBackOnce) {
+  Gateway gw("", directives_section());
+  gw.start();
+  ASSERT_TRUE(eventually([&] { return alert_lines(gw, "alert_raised", "directives_stale") == 1; })) << gw.log();
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  orders_.expires = policy::format_rfc3339(now + std::chrono::seconds(3));
+  ASSERT_EQ(gw.call("POST", "/v1/directives", {}, orders_.delivery(1, json::array())).status, 200);
+  ASSERT_TRUE(eventually([&] { return alert_lines(gw, "alert_cleared", "directives_stale") == 1; })) << gw.log();
+  ASSERT_TRUE(eventually([&] { return alert_lines(gw, "alert_raised", "directives_stale") == 2; })) << gw.log();
+  EXPECT_EQ(alert_lines(gw, "alert_cleared", "directives_stale"), 1);
+  EXPECT_EQ(alert_lines(gw, "alert_raised", "directives_behind"), 0);
 }
 
 TEST_F(Directives, TruncatedStoredOrdersStartInFailsafe) {

@@ -43,6 +43,11 @@ inline constexpr Event kDirectiveEquivocation{"5b0e1c7a9d2f4e61a3c8b7d6e5f40505"
 inline constexpr Event kCachePurged{"5b0e1c7a9d2f4e61a3c8b7d6e5f40506", "cache_purged"};
 inline constexpr Event kRequestsCut{"5b0e1c7a9d2f4e61a3c8b7d6e5f40507", "requests_cut"};
 inline constexpr Event kDirectivePullFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40508", "directive_pull_failed"};
+// Alerts: raised once when a condition starts, cleared once when it ends
+// (field ALERT: directives_stale, directives_behind, directives_stale_mode,
+// crl_stale, crl_refusing, certificate_expiring, certificate_expired).
+inline constexpr Event kAlertRaised{"5b0e1c7a9d2f4e61a3c8b7d6e5f40509", "alert_raised"};
+inline constexpr Event kAlertCleared{"5b0e1c7a9d2f4e61a3c8b7d6e5f4050a", "alert_cleared"};
 // Peer network
 inline constexpr Event kTlsWarning{"5b0e1c7a9d2f4e61a3c8b7d6e5f40601", "tls_warning"};
 inline constexpr Event kTlsReloadFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40602", "tls_reload_failed"};
