@@ -2,6 +2,8 @@
 
 #include <boost/asio.hpp>
 
+#include <atomic>
+
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -628,7 +630,6 @@ private:
                  ": draining requests in flight",
              {{"CONNECTIONS", std::to_string(server_->connections())}});
     notifier_.stopping("stopping: draining requests in flight");
-    if (peer_server_) peer_server_->stop();
     if (puller_) puller_->stop();
     if (credential_watch_) credential_watch_->stop();
     if (tunnels_) tunnels_->stop();
@@ -644,14 +645,22 @@ private:
                "drain timeout reached; closing the remaining connections",
                {{"CONNECTIONS", std::to_string(server_->connections())}});
       server_->close_all();
+      if (peer_server_) peer_server_->stop();
       // Whatever still holds the loop after a forced close is abandoned.
       finish_timer_.emplace(ioc_, std::chrono::milliseconds(500));
       finish_timer_->async_wait([this](boost::system::error_code) { ioc_.stop(); });
     });
-    server_->drain([this] {
+    // Both APIs drain: the local one, and the peer one (another facility's
+    // fetch, a secretariat push) whose answers are written before the
+    // connection closes. The deadline is one for both.
+    auto left = std::make_shared<std::atomic<int>>(peer_server_ ? 2 : 1);  // callbacks of two io threads
+    auto drained = [this, left] {
+      if (--*left > 0) return;
       drain_timer_.cancel();
       if (finish_timer_) finish_timer_->cancel();
-    });
+    };
+    if (peer_server_) peer_server_->drain([this, drained] { net::post(ioc_, drained); });
+    server_->drain(drained);
   }
 
   static nlohmann::json rekey_json(const RekeyStatus& rk) {

@@ -10,6 +10,7 @@
 
 #include "hiegate/transport/peer_client.hpp"
 #include "hiegate/transport/peer_server.hpp"
+#include "support/process.hpp"
 #include "tls_fixture.hpp"
 
 namespace hiegate::transport::testing {
@@ -54,6 +55,12 @@ protected:
          }},
         // Asynchronous handler that never answers: the caller gets 500.
         {"GET", "/peer/v1/dropped", Caller::any, {}, [](const PeerRequest&, PeerReply) {}},
+        // Answered when the test says so (held_).
+        {"GET", "/peer/v1/held", Caller::any, {},
+         [this](const PeerRequest&, PeerReply reply) {
+           std::lock_guard lk(held_mu_);
+           held_ = std::move(reply);
+         }},
     };
     server = std::make_unique<PeerServer>(ioc, ctx, opts, routes);
     ASSERT_TRUE(server->start());
@@ -94,6 +101,8 @@ protected:
     return request(client, PeerAddress{facility, "127.0.0.1", server->port()}, std::move(req));
   }
 
+  std::mutex held_mu_;
+  PeerReply held_;  ///< the reply of a /peer/v1/held request in progress
   Pki pki;
   std::shared_ptr<CredentialStore> store;
   std::shared_ptr<TlsContext> ctx;
@@ -298,6 +307,43 @@ TEST_F(PeerServerTest, OneAddressCannotHoldMoreThanItsShareOfHandshakes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 200);
   EXPECT_EQ(curl(pki.facility_dir(0), "GET", "/peer/v1/health").status, 200);
+}
+
+// SIGTERM's graceful end: no new connections, an idle keep-alive connection
+// closed at once, a request in progress answered before its connection
+// closes, then `done`.
+TEST_F(PeerServerTest, DrainAnswersTheRequestInProgressThenEnds) {
+  PeerClient idle_client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}));
+  PeerClient busy_client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}));
+  const std::string code = pki.net.facility_codes[0];
+  ASSERT_TRUE(request(idle_client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));
+  EXPECT_EQ(server->active_connections(), 1u);
+  std::promise<Result<PeerResponse>> answer;
+  busy_client.async_request(PeerAddress{code, "127.0.0.1", server->port()}, {"GET", "/peer/v1/held", {}, "", ""},
+                            [&answer](Result<PeerResponse> r) { answer.set_value(std::move(r)); });
+  ASSERT_TRUE(test::eventually([&] {
+    std::lock_guard lk(held_mu_);
+    return static_cast<bool>(held_);
+  }));
+
+  std::promise<void> drained;
+  server->drain([&drained] { drained.set_value(); });
+  auto done = drained.get_future();
+  // The idle connection goes at once; the busy one stays until answered.
+  ASSERT_TRUE(test::eventually([&] { return server->active_connections() == 1; }));
+  EXPECT_EQ(done.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  EXPECT_EQ(curl(pki.facility_dir(1), "GET", "/peer/v1/health").status, 0);  // no longer accepting
+  {
+    std::lock_guard lk(held_mu_);
+    held_(PeerResponse::json(200, R"({"held":true})"));
+    held_ = nullptr;  // its session must not outlive the io_context
+  }
+  auto r = answer.get_future().get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(r->body, R"({"held":true})");
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(server->active_connections(), 0u);
 }
 
 TEST_F(PeerServerTest, StalledHandshakeIsDropped) {

@@ -46,6 +46,8 @@ struct PeerServer::Impl : std::enable_shared_from_this<PeerServer::Impl> {
   std::set<std::shared_ptr<Session>> sessions;
   PeerServerStats counters;
   bool stopped = false;
+  bool draining = false;                  ///< drain(): no new connections
+  std::function<void()> drained;          ///< drain()'s `done`, until the last session ends
   /// Bumped by drop_connections(): a session accepted under an older epoch
   /// was validated under credentials (a CRL) that no longer hold.
   std::atomic<std::uint64_t> epoch{0};
@@ -325,8 +327,13 @@ private:
     // Released after the lock: the last reference may go with it, and the
     // session's shares (Slot) take the lock to give themselves back.
     const auto keep = shared_from_this();
-    std::lock_guard lock(server_->mu);
-    server_->sessions.erase(keep);
+    std::function<void()> drained;
+    {
+      std::lock_guard lock(server_->mu);
+      server_->sessions.erase(keep);
+      if (server_->sessions.empty()) drained = std::move(server_->drained);
+    }
+    if (drained) drained();
   }
 
   static std::string remote_of(const tcp::socket& s) {
@@ -366,7 +373,7 @@ void PeerServer::Impl::accept_loop() {
                           std::shared_ptr<Session> session;
                           {
                             std::lock_guard lock(self->mu);
-                            if (self->stopped) return;
+                            if (self->stopped || self->draining) return;
                             if (!ec) {
                               std::unique_ptr<Impl::Slot> slot;
                               if (self->sessions.size() >= self->opts.max_connections) {
@@ -428,6 +435,27 @@ void PeerServer::stop() {
     self->acceptor.close(ig);
   });
   for (const auto& s : open) s->abort();
+}
+
+void PeerServer::drain(std::function<void()> done) {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopped || impl_->draining) return;
+    impl_->draining = true;
+    ++impl_->epoch;  // a busy connection closes once its answer is written
+    open.assign(impl_->sessions.begin(), impl_->sessions.end());
+    if (open.empty()) {
+      asio::post(impl_->io, std::move(done));
+    } else {
+      impl_->drained = std::move(done);
+    }
+  }
+  asio::post(impl_->acceptor.get_executor(), [self = impl_] {
+    error_code ig;
+    self->acceptor.close(ig);
+  });
+  for (const auto& s : open) s->drop();
 }
 
 void PeerServer::drop_connections() {

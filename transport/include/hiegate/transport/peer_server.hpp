@@ -88,6 +88,10 @@ public:
   [[nodiscard]] Status start();
   /// Stops accepting and aborts open connections.
   void stop();
+  /// Graceful end (SIGTERM): stops accepting, closes idle connections now and
+  /// each busy one once its request is answered; `done` runs, on an io
+  /// thread, when no connection is left. stop() still aborts what remains.
+  void drain(std::function<void()> done);
   /// After a credentials reload (a new CRL): every open connection was
   /// validated under the old credentials, so each is closed — at once if
   /// it is between requests, after its answer otherwise. Peers reconnect and
