@@ -148,9 +148,9 @@ int main(int argc, char** argv) {
   if (a.start() < 0 || b.start() < 0 || a0.start() < 0) return 1;
   const std::string code_b = b.code();
   const json physician = {{"role", "physician"}, {"department", "内科"}};
-  if (a.call("PUT", "/v1/users/dr-bench", "", physician.dump()) != 200 ||
-      a0.call("PUT", "/v1/users/dr-bench", "", physician.dump()) != 200 ||
-      b.call("PUT", "/v1/users/clerk-1", "", json{{"role", "clerk"}, {"department", "医事課"}}.dump()) != 200 ||
+  if (a.put_user("dr-bench", physician.dump()) != 200 ||
+      a0.put_user("dr-bench", physician.dump()) != 200 ||
+      b.put_user("clerk-1", json{{"role", "clerk"}, {"department", "医事課"}}.dump()) != 200 ||
       b.call("PUT", std::string("/v1/consents/") + kPatient, "clerk-1",
              json{{"signed_on", "2026-01-10"}, {"scope", "*"}, {"form_ref", "paper-0001"}}.dump()) != 200)
     return std::fprintf(stderr, "set-up (users, consent) refused\n"), 1;

@@ -84,9 +84,12 @@ int main(int argc, char** argv) {
   auto put = [](const Hiegated& g, const std::string& target, const std::string& user, const json& body) {
     return g.call("PUT", target, user, body.dump()) == 200;
   };
-  if (!put(t, "/v1/users/clerk-1", "", {{"role", "clerk"}, {"department", "医事課"}}) ||
-      !put(t, "/v1/users/auditor", "", {{"role", "admin"}, {"department", "情報"}}) ||
-      !put(c, "/v1/users/dr-peer", "", {{"role", "physician"}, {"department", "内科"}}) ||
+  auto user = [](const Hiegated& g, const std::string& id, const json& body) {
+    return g.put_user(id, body.dump()) == 200;
+  };
+  if (!user(t, "clerk-1", {{"role", "clerk"}, {"department", "医事課"}}) ||
+      !user(t, "auditor", {{"role", "admin"}, {"department", "情報"}}) ||
+      !user(c, "dr-peer", {{"role", "physician"}, {"department", "内科"}}) ||
       !put(t, std::string("/v1/consents/") + kPatient, "clerk-1",
            {{"signed_on", "2026-01-10"}, {"scope", "*"}, {"form_ref", "paper-0001"}}) ||
       !put(t, "/v1/documents/bl-doc", "clerk-1",
@@ -96,7 +99,7 @@ int main(int argc, char** argv) {
                                    json{{"resourceType", "Bundle"}, {"type", "document"}, {"id", std::string(10 * 1024, 'x')}}.dump()))}}))
     return std::fprintf(stderr, "set-up refused\n"), 1;
   for (const char* u : {"load-1", "normal-1"})
-    if (!put(t, std::string("/v1/users/") + u, "", {{"role", "clerk"}, {"department", "医事課"}})) return 1;
+    if (!user(t, u, {{"role", "clerk"}, {"department", "医事課"}})) return 1;
 
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const long rss_idle = rss_kib(t.pid());

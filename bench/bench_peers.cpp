@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     held.push_back(std::make_unique<Hiegated>(pki, h, peer_ports[static_cast<std::size_t>(h)], peers));
     Hiegated& gw = *held.back();
     if (gw.start() < 0) return 1;
-    if (gw.call("PUT", "/v1/users/clerk-1", "", json{{"role", "clerk"}, {"department", "医事課"}}.dump()) != 200 ||
+    if (gw.put_user("clerk-1", json{{"role", "clerk"}, {"department", "医事課"}}.dump()) != 200 ||
         gw.call("PUT", std::string("/v1/consents/") + kPatient, "clerk-1",
                 json{{"signed_on", "2026-01-10"}, {"scope", "*"}, {"form_ref", "paper-0001"}}.dump()) != 200)
       return std::fprintf(stderr, "set-up at holder %d refused\n", h), 1;
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     for (int h = 0; h < n; ++h) peers[h] = peer_ports[static_cast<std::size_t>(h)];
     Hiegated a(pki, holders + k, peer_ports[static_cast<std::size_t>(holders + k)], peers);
     if (a.start() < 0) return 1;
-    if (a.call("PUT", "/v1/users/dr-bench", "", json{{"role", "physician"}, {"department", "内科"}}.dump()) != 200)
+    if (a.put_user("dr-bench", json{{"role", "physician"}, {"department", "内科"}}.dump()) != 200)
       return std::fprintf(stderr, "set-up at the asking gateway refused\n"), 1;
     std::atomic<long> docs{0};
     auto list = [&](HttpConn& c, int, long) {

@@ -156,17 +156,19 @@ private:
   /// A registered physician, a consent and a document, so that fuzzed
   /// requests reach past the user and consent checks.
   void seed() {
-    auto put = [this](http::verb v, const char* target, const char* body) {
+    auto put = [this](http::verb v, const char* target, const char* body, const char* user = "dr-sato") {
       HttpRequest m(v, target, 11);
-      m.set("X-HIE-User", "dr-sato");
+      m.set("X-HIE-User", user);
       m.set("X-HIE-Role", "physician");
       m.body() = body;
       m.prepare_payload();
       auto res = call(std::move(m));
       require(res && res->result_int() < 300, "seed request refused");
     };
-    put(http::verb::put, "/v1/users/dr-sato", R"({"role":"physician","department":"naika","active":true})");
-    put(http::verb::put, "/v1/users/approver1", R"({"role":"approver","active":true})");
+    // The first admin registers itself, then the others.
+    put(http::verb::put, "/v1/users/admin1", R"({"role":"admin","active":true})", "admin1");
+    put(http::verb::put, "/v1/users/dr-sato", R"({"role":"physician","department":"naika","active":true})", "admin1");
+    put(http::verb::put, "/v1/users/approver1", R"({"role":"approver","active":true})", "admin1");
     put(http::verb::put, "/v1/consents/P-0001", R"({"signed_on":"2025-04-01","scope":"*","form_ref":"F-1"})");
     put(http::verb::put, "/v1/documents/doc-1",
         R"({"patient":"P-0001","type":"discharge-summary","title":"t","created":"2025-05-01T09:00:00Z",)"

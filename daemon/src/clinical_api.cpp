@@ -280,6 +280,48 @@ json peer_error_json(const transport::PeerResponse& res) {
 
 // --- users ----------------------------------------------------------------
 
+constexpr const char* kAdminGroup = "admin";
+
+/// Who may change the registered users (利用規程 第3条): the active,
+/// unsuspended `admin` named in X-HIE-User. A new gateway has no admin yet:
+/// then the one request allowed registers its first admin, naming itself
+/// (`PUT /v1/users/ID` with role admin and `X-HIE-User: ID`). `then` runs
+/// with no refusal when the change may go ahead.
+void authorize_user_admin(Gateway& gw, const ApiRequest& req, const std::string& target,
+                          std::optional<policy::Role> new_role, std::function<void(std::optional<HttpResponse>)> then) {
+  const std::string actor(req.msg[kUserHeader]);
+  if (!policy::is_local_id(actor)) {
+    return then(bad_request("invalid_user", "X-HIE-User must name the administrator making the change"));
+  }
+  find_user(gw, actor, [&gw, actor, target, new_role, then = std::move(then)](Result<std::optional<policy::UserRecord>> u) {
+    if (!u) return then(store_error(u.error()));
+    if (u->has_value()) {
+      const auto facility = gw.config()->network.facility;
+      const auto who = policy::decide_user(&**u, gw.mode().orders.user_suspended(facility + "/" + actor));
+      if (!who) return then(refusal(who));
+      if ((*u)->role != policy::Role::admin) {
+        return then(error_response(http::status::forbidden, "role_not_allowed",
+                                   "registering users is for users with the admin role"));
+      }
+      return then(std::nullopt);
+    }
+    // An unknown actor: allowed only to register the first admin, itself.
+    gw.store.list_records(RecordTable::users, kAdminGroup, [actor, target, new_role, then](
+                                                              Result<std::vector<StoredRecord>> all) {
+      if (!all) return then(store_error(all.error()));
+      const bool has_admin = std::any_of(all->begin(), all->end(), [](const StoredRecord& r) {
+        const auto rec = user_from_json(r.key, json::parse(r.value, nullptr, false));
+        return rec && rec->active && rec->role == policy::Role::admin;
+      });
+      if (!has_admin && target == actor && new_role == policy::Role::admin) return then(std::nullopt);
+      if (has_admin) return then(error_response(http::status::forbidden, "unknown_user", "no such registered user"));
+      return then(error_response(http::status::forbidden, "admin_required",
+                                 "no administrator is registered yet: first register one, naming itself "
+                                 "(PUT /v1/users/ID with role admin and X-HIE-User: ID)"));
+    });
+  });
+}
+
 void add_user_routes(Router& router, Gateway& gw) {
   router.add(http::verb::put, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
     const std::string id(req.param("id"));
@@ -290,9 +332,15 @@ void add_user_routes(Router& router, Gateway& gw) {
     if (!u) return r.send(bad_request(u.error().code, u.error().message));
     auto rp = std::make_shared<Responder>(std::move(r));
     const json out = user_to_json(*u);
-    gw.store.put_record(RecordTable::users, StoredRecord{id, "", out.dump()}, [rp, out](Result<void> st) {
-      if (!st) return rp->send(store_error(st.error()));
-      rp->send(json_response(http::status::ok, out));
+    authorize_user_admin(gw, req, id, u->role, [&gw, rp, id, out](std::optional<HttpResponse> refused) {
+      if (refused) return rp->send(std::move(*refused));
+      // Admins are grouped (the group is stored as a keyed hash) so that the
+      // first-admin check finds them without reading every user.
+      const std::string group = out.value("role", "") == "admin" ? kAdminGroup : "";
+      gw.store.put_record(RecordTable::users, StoredRecord{id, group, out.dump()}, [rp, out](Result<void> st) {
+        if (!st) return rp->send(store_error(st.error()));
+        rp->send(json_response(http::status::ok, out));
+      });
     });
   });
   router.add(http::verb::get, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
@@ -309,9 +357,12 @@ void add_user_routes(Router& router, Gateway& gw) {
     const std::string id(req.param("id"));
     if (!policy::is_local_id(id)) return r.send(bad_request("invalid_user", "user ids are [A-Za-z0-9._-]{1,64}"));
     auto rp = std::make_shared<Responder>(std::move(r));
-    gw.store.erase_record(RecordTable::users, id, [rp](Result<void> st) {
-      if (!st) return rp->send(store_error(st.error()));
-      rp->send(json_response(http::status::ok, {{"deleted", true}}));
+    authorize_user_admin(gw, req, id, std::nullopt, [&gw, rp, id](std::optional<HttpResponse> refused) {
+      if (refused) return rp->send(std::move(*refused));
+      gw.store.erase_record(RecordTable::users, id, [rp](Result<void> st) {
+        if (!st) return rp->send(store_error(st.error()));
+        rp->send(json_response(http::status::ok, {{"deleted", true}}));
+      });
     });
   });
 }

@@ -129,7 +129,7 @@ inline std::string error_code(const HttpResult& r) {
 }
 
 inline void add_user(const Gateway& gw, const std::string& id, const std::string& role) {
-  const auto r = gw.call("PUT", "/v1/users/" + id, {}, json{{"role", role}, {"department", "内科"}}.dump());
+  const auto r = gw.put_user(id, json{{"role", role}, {"department", "内科"}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
 }
 

@@ -57,9 +57,9 @@ TEST_F(DirectiveCut, APushedStopCutsALongPeerDownloadWithinASecond) {
     const auto r = push(both, {o, h});
     ASSERT_EQ(r.status, 0) << r.output;
   }
-  ASSERT_EQ(a->call("PUT", "/v1/users/dr-sato", {}, json{{"role", "physician"}, {"department", "内科"}}.dump()).status,
+  ASSERT_EQ(a->put_user("dr-sato", json{{"role", "physician"}, {"department", "内科"}}.dump()).status,
             200);
-  ASSERT_EQ(b->call("PUT", "/v1/users/clerk-1", {}, json{{"role", "clerk"}, {"department", "医事"}}.dump()).status,
+  ASSERT_EQ(b->put_user("clerk-1", json{{"role", "clerk"}, {"department", "医事"}}.dump()).status,
             200);
   // 12 MiB of content: far more than the socket buffers between A and us.
   std::string content(12U << 20, 'x');

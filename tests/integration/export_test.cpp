@@ -31,7 +31,7 @@ protected:
     for (const auto& [id, role] : std::vector<std::pair<std::string, std::string>>{
              {"doc-1", "physician"}, {"doc-2", "physician"}, {"nurse-1", "nurse"}, {"head-1", "approver"},
              {"clerk-1", "clerk"}}) {
-      const auto r = gw_->call("PUT", "/v1/users/" + id, {}, json{{"role", role}}.dump());
+      const auto r = gw_->put_user(id, json{{"role", role}}.dump());
       ASSERT_EQ(r.status, 200) << r.body;
     }
     publish("d-1", "P-1", "application/fhir+json", kPatientFhir);

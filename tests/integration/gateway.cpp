@@ -85,4 +85,11 @@ HttpResult Gateway::get(const std::string& target, bool auth) const {
   return http_request(tcp(), "GET", target, h);
 }
 
+HttpResult Gateway::put_user(const std::string& id, const std::string& body) const {
+  const auto admin = call("PUT", std::string("/v1/users/") + kAdmin, {{"X-HIE-User", kAdmin}},
+                          R"({"role":"admin","department":"情報システム"})");
+  if (admin.status != 200) return admin;
+  return call("PUT", "/v1/users/" + id, {{"X-HIE-User", kAdmin}}, body);
+}
+
 }  // namespace hiegate::test

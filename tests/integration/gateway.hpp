@@ -14,6 +14,8 @@
 namespace hiegate::test {
 
 inline constexpr const char* kToken = "hgt_integration-test-token";
+/// The administrator Gateway::put_user acts as.
+inline constexpr const char* kAdmin = "it-admin";
 // sha256("hgt_integration-test-token"), computed by the tests' own helper.
 std::string token_hash(const std::string& token);
 
@@ -44,6 +46,10 @@ public:
   /// An authenticated request with optional extra headers and JSON body.
   HttpResult call(const std::string& method, const std::string& target,
                   std::map<std::string, std::string> headers = {}, const std::string& body = {}) const;
+  /// PUT /v1/users/ID with `body` (JSON) as the gateway's administrator,
+  /// kAdmin, which registers itself first (the first admin of a gateway
+  /// names itself; docs/openapi.yaml).
+  HttpResult put_user(const std::string& id, const std::string& body) const;
   [[nodiscard]] const std::string& facility() const { return facility_; }
 
 private:

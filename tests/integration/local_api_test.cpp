@@ -58,6 +58,49 @@ TEST(LocalApi, StatusRequiresAValidToken) {
   EXPECT_EQ(gw.log().find(kToken), std::string::npos);
 }
 
+// Users are registered by an administrator who names itself in X-HIE-User
+// (利用規程 第3条: every request names its user). A new gateway has none:
+// the first admin registers itself, and from then on only an active admin
+// may register, change or remove users.
+TEST(LocalApi, UserAdministrationIsForAnAdminWhoNamesItself) {
+  Gateway gw;
+  gw.start();
+  const std::string doctor = R"({"role":"physician","department":"内科"})";
+  const std::string admin = R"({"role":"admin","department":"情報"})";
+  auto code = [](const HttpResult& r) { return nlohmann::json::parse(r.body)["error"]["code"]; };
+  auto put = [&](const std::string& id, const std::string& as, const std::string& body) {
+    return gw.call("PUT", "/v1/users/" + id, as.empty() ? std::map<std::string, std::string>{}
+                                                       : std::map<std::string, std::string>{{"X-HIE-User", as}},
+                   body);
+  };
+  const auto anonymous = put("dr-1", "", doctor);
+  EXPECT_EQ(anonymous.status, 400) << anonymous.body;
+  EXPECT_EQ(code(anonymous), "invalid_user");
+  const auto no_admin = put("dr-1", "dr-1", doctor);  // no admin yet, and not registering one
+  EXPECT_EQ(no_admin.status, 403) << no_admin.body;
+  EXPECT_EQ(code(no_admin), "admin_required");
+  EXPECT_EQ(put("boss", "someone-else", admin).status, 403);  // the first admin names itself
+
+  ASSERT_EQ(put("boss", "boss", admin).status, 200);
+  const auto second = put("eve", "eve", admin);  // the way in is closed once an admin exists
+  EXPECT_EQ(second.status, 403) << second.body;
+  EXPECT_EQ(code(second), "unknown_user");
+  ASSERT_EQ(put("dr-1", "boss", doctor).status, 200);
+  const auto by_doctor = put("dr-2", "dr-1", doctor);
+  EXPECT_EQ(by_doctor.status, 403) << by_doctor.body;
+  EXPECT_EQ(code(by_doctor), "role_not_allowed");
+  EXPECT_EQ(gw.call("DELETE", "/v1/users/dr-1", {{"X-HIE-User", "dr-1"}}).status, 403);
+  EXPECT_EQ(gw.call("DELETE", "/v1/users/dr-1", {}).status, 400);
+  EXPECT_EQ(gw.call("GET", "/v1/users/dr-1").status, 200);  // nothing changed
+  EXPECT_EQ(gw.call("DELETE", "/v1/users/dr-1", {{"X-HIE-User", "boss"}}).status, 200);
+  EXPECT_EQ(gw.call("GET", "/v1/users/dr-1").status, 404);
+  // An admin made inactive can no longer administer.
+  ASSERT_EQ(put("boss-2", "boss", admin).status, 200);
+  ASSERT_EQ(put("boss", "boss-2", R"({"role":"admin","active":false})").status, 200);
+  EXPECT_EQ(put("dr-3", "boss", doctor).status, 403);
+  EXPECT_EQ(put("dr-3", "boss-2", doctor).status, 200);
+}
+
 TEST(LocalApi, UnknownRoutesAndMethods) {
   Gateway gw;
   gw.start();

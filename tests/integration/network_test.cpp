@@ -51,7 +51,7 @@ protected:
   }
 
   static void register_user(const Gateway& gw, const std::string& id, const std::string& role) {
-    const auto r = gw.call("PUT", "/v1/users/" + id, {}, json{{"role", role}, {"department", "内科"}}.dump());
+    const auto r = gw.put_user(id, json{{"role", role}, {"department", "内科"}}.dump());
     ASSERT_EQ(r.status, 200) << r.body;
   }
 
@@ -392,7 +392,7 @@ TEST_F(Network, RawDocumentsAndAGatewayThatKeepsNoCopies) {
   const auto anonymous = b->call("GET", "/v1/documents/b-pdf", raw({}));
   EXPECT_EQ(anonymous.status, 400);
   EXPECT_EQ(json::parse(anonymous.body)["error"]["code"], "invalid_user");
-  ASSERT_EQ(b->call("PUT", "/v1/users/clerk-2", {}, json{{"role", "clerk"}, {"active", false}}.dump()).status, 200);
+  ASSERT_EQ(b->put_user("clerk-2", json{{"role", "clerk"}, {"active", false}}.dump()).status, 200);
   const auto inactive = b->call("GET", "/v1/documents/b-pdf", raw({{"X-HIE-User", "clerk-2"}}));
   EXPECT_EQ(inactive.status, 403) << inactive.body;
   // A user deactivated right after a request is refused at once: users are
@@ -400,9 +400,9 @@ TEST_F(Network, RawDocumentsAndAGatewayThatKeepsNoCopies) {
   const json clerk = {{"role", "clerk"}, {"department", "医事課"}};
   json inactive_clerk = clerk;
   inactive_clerk["active"] = false;
-  ASSERT_EQ(b->call("PUT", "/v1/users/clerk-1", {}, inactive_clerk.dump()).status, 200);
+  ASSERT_EQ(b->put_user("clerk-1", inactive_clerk.dump()).status, 200);
   EXPECT_EQ(b->call("GET", "/v1/documents/b-pdf", raw({{"X-HIE-User", "clerk-1"}})).status, 403);
-  ASSERT_EQ(b->call("PUT", "/v1/users/clerk-1", {}, clerk.dump()).status, 200);
+  ASSERT_EQ(b->put_user("clerk-1", clerk.dump()).status, 200);
   EXPECT_EQ(b->call("GET", "/v1/documents/b-pdf", raw({{"X-HIE-User", "clerk-1"}})).status, 200);
   const auto report = run({binary("hiegatectl").string(), "audit", "report", "--patient", "NT-0009", "--state-dir",
                            (b->dir() / "state").string(), "--key", (b->dir() / "master-key").string()});

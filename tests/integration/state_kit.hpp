@@ -15,8 +15,7 @@ namespace hiegate::test::state {
 
 inline void add_user(const Gateway& gw, const std::string& id, const std::string& role,
                      const std::string& department = "内科") {
-  const auto r = gw.call("PUT", "/v1/users/" + id, {},
-                         nlohmann::json{{"role", role}, {"department", department}}.dump());
+  const auto r = gw.put_user(id, nlohmann::json{{"role", role}, {"department", department}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
 }
 
