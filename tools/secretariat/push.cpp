@@ -227,6 +227,35 @@ int report(const std::vector<secretariat::PushOutcome>& outcomes, const char* wh
 
 }  // namespace
 
+namespace {
+
+/// What push and status share: the gateways named by --to in --peers, the
+/// secretariat's TLS context (--cert, --ca, --crl) and --timeout.
+struct Recipients {
+  std::vector<transport::PeerAddress> peers;
+  std::shared_ptr<transport::TlsContext> tls;
+  std::chrono::milliseconds timeout{};
+};
+
+/// Reads the Recipients from `args`; if they cannot be, the exit status
+/// (usage 2, refused 1) in `exit`.
+std::optional<Recipients> recipients(const Args& args, const char* usage, int& exit) {
+  using namespace secretariat;
+  auto timeout = parse_duration(args.get("timeout").value_or("30s"));
+  if (!timeout) return exit = usage_error(usage, timeout.error().message), std::nullopt;
+  auto peers_text = read_file(*args.get("peers"));
+  if (!peers_text) return exit = refused(peers_text.error()), std::nullopt;
+  auto peers = parse_peers(*peers_text, *args.get("peers"));
+  if (!peers) return exit = refused(peers.error()), std::nullopt;
+  auto targets = select_peers(*peers, args.all("to"));
+  if (!targets) return exit = refused(targets.error()), std::nullopt;
+  auto tls = secretariat_tls(*args.get("cert"), args.get("ca"), args.get("crl"), peers->network);
+  if (!tls) return exit = refused(tls.error()), std::nullopt;
+  return Recipients{std::move(*targets), std::move(*tls), *timeout};
+}
+
+}  // namespace
+
 int push_main(int argc, char** argv) {
   using namespace secretariat;
   Args args(argc, argv, {"to", "envelope", "peers", "cert", "ca", "crl", "timeout"});
@@ -234,14 +263,6 @@ int push_main(int argc, char** argv) {
   if (args.all("to").empty() || args.all("envelope").empty() || !args.get("peers") ||
       !args.get("cert") || !args.positional().empty())
     return usage_error(kUsage);
-  auto timeout = parse_duration(args.get("timeout").value_or("30s"));
-  if (!timeout) return usage_error(kUsage, timeout.error().message);
-  auto peers_text = read_file(*args.get("peers"));
-  if (!peers_text) return refused(peers_text.error());
-  auto peers = parse_peers(*peers_text, *args.get("peers"));
-  if (!peers) return refused(peers.error());
-  auto targets = select_peers(*peers, args.all("to"));
-  if (!targets) return refused(targets.error());
   std::vector<std::string> envelopes;
   for (const auto& f : args.all("envelope")) {
     auto e = read_file(f, 64 * 1024);
@@ -250,10 +271,10 @@ int push_main(int argc, char** argv) {
   }
   auto body = delivery_body(envelopes);
   if (!body) return refused(body.error());
-
-  auto tls = secretariat_tls(*args.get("cert"), args.get("ca"), args.get("crl"), peers->network);
-  if (!tls) return refused(tls.error());
-  return report(push_all(*tls, *targets, *body, *timeout), "not delivered to:");
+  int exit = 0;
+  const auto to = recipients(args, kUsage, exit);
+  if (!to) return exit;
+  return report(push_all(to->tls, to->peers, *body, to->timeout), "not delivered to:");
 }
 
 int status_main(int argc, char** argv) {
@@ -262,17 +283,10 @@ int status_main(int argc, char** argv) {
   if (!args.ok()) return usage_error(kStatusUsage, args.error());
   if (args.all("to").empty() || !args.get("peers") || !args.get("cert") || !args.positional().empty())
     return usage_error(kStatusUsage);
-  auto timeout = parse_duration(args.get("timeout").value_or("30s"));
-  if (!timeout) return usage_error(kStatusUsage, timeout.error().message);
-  auto peers_text = read_file(*args.get("peers"));
-  if (!peers_text) return refused(peers_text.error());
-  auto peers = parse_peers(*peers_text, *args.get("peers"));
-  if (!peers) return refused(peers.error());
-  auto targets = select_peers(*peers, args.all("to"));
-  if (!targets) return refused(targets.error());
-  auto tls = secretariat_tls(*args.get("cert"), args.get("ca"), args.get("crl"), peers->network);
-  if (!tls) return refused(tls.error());
-  return report(status_all(*tls, *targets, *timeout), "no status from:");
+  int exit = 0;
+  const auto to = recipients(args, kStatusUsage, exit);
+  if (!to) return exit;
+  return report(status_all(to->tls, to->peers, to->timeout), "no status from:");
 }
 
 }  // namespace hiegate::tools
