@@ -104,6 +104,8 @@ public:
       router_.add(http::verb::post, "/v1/directives",
                   directives_local_handler(*directives_, cfg->network.facility, gateway_->clock,
                                            directive_audit_hook()));
+      router_.add(http::verb::get, "/v1/directives",
+                  directives_show_handler(*directives_, cfg->network.facility, gateway_->clock));
     }
     {
       // Every export, print, approval and deletion confirmation — allowed or

@@ -98,23 +98,10 @@ void add_audit_routes(Router& router, Gateway& gw) {
     auto q = std::get<AuditQuery>(std::move(parsed));
     rec.patient = q.patient.value_or("");
     rec.detail = describe(q, req);
-    const std::string user_id(req.msg[kUserHeader]);
-    if (!policy::is_local_id(user_id)) {
-      return send_audited(gw, rp, rec,
-                          bad_request("invalid_user", "X-HIE-User must name a registered user ([A-Za-z0-9._-]{1,64})"));
-    }
-    find_user(gw, user_id, [&gw, rp, rec, q, limit, user_id](Result<std::optional<policy::UserRecord>> u) mutable {
-      if (!u) return send_audited(gw, rp, rec, store_error(u.error()));
-      const auto facility = gw.config()->network.facility;
-      const auto who = policy::decide_user(u->has_value() ? &**u : nullptr,
-                                           gw.mode().orders.user_suspended(facility + "/" + user_id));
-      if (!who) return send_audited(gw, rp, rec, refusal(who));
-      rec.role = std::string(policy::name((*u)->role));
-      if ((*u)->role != policy::Role::admin) {
-        return send_audited(gw, rp, rec,
-                            error_response(http::status::forbidden, "role_not_allowed",
-                                           "audit reports are for users with the admin role"));
-      }
+    require_admin(gw, req, "audit reports are", [&gw, rp, rec, q, limit](std::optional<HttpResponse> refused,
+                                                                    std::string role) mutable {
+      rec.role = std::move(role);
+      if (refused) return send_audited(gw, rp, rec, std::move(*refused));
       auto rows = gw.audit ? gw.audit->query(q) : Result<std::vector<AuditEntry>>(make_error("audit_unavailable", "no audit trail"));
       if (!rows) {
         return send_audited(gw, rp, rec,

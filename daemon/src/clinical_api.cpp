@@ -295,16 +295,7 @@ void authorize_user_admin(Gateway& gw, const ApiRequest& req, const std::string&
   }
   find_user(gw, actor, [&gw, actor, target, new_role, then = std::move(then)](Result<std::optional<policy::UserRecord>> u) {
     if (!u) return then(store_error(u.error()));
-    if (u->has_value()) {
-      const auto facility = gw.config()->network.facility;
-      const auto who = policy::decide_user(&**u, gw.mode().orders.user_suspended(facility + "/" + actor));
-      if (!who) return then(refusal(who));
-      if ((*u)->role != policy::Role::admin) {
-        return then(error_response(http::status::forbidden, "role_not_allowed",
-                                   "registering users is for users with the admin role"));
-      }
-      return then(std::nullopt);
-    }
+    if (u->has_value()) return then(admin_refusal(gw, actor, &**u, "registering users is"));
     // An unknown actor: allowed only to register the first admin, itself.
     gw.store.list_records(RecordTable::users, kAdminGroup, [actor, target, new_role, then](
                                                               Result<std::vector<StoredRecord>> all) {
@@ -340,6 +331,31 @@ void add_user_routes(Router& router, Gateway& gw) {
       gw.store.put_record(RecordTable::users, StoredRecord{id, group, out.dump()}, [rp, out](Result<void> st) {
         if (!st) return rp->send(store_error(st.error()));
         rp->send(json_response(http::status::ok, out));
+      });
+    });
+  });
+  // The registry as a whole, for administrators: who may act, and who an
+  // order of the secretariat suspends.
+  router.add(http::verb::get, "/v1/users", [&gw](ApiRequest& req, Responder r) {
+    auto rp = std::make_shared<Responder>(std::move(r));
+    require_admin(gw, req, "listing users is", [&gw, rp](std::optional<HttpResponse> refused, std::string) {
+      if (refused) return rp->send(std::move(*refused));
+      gw.store.list_all_records(RecordTable::users, [&gw, rp](Result<std::vector<StoredRecord>> all) {
+        if (!all) return rp->send(store_error(all.error()));
+        std::vector<policy::UserRecord> users;
+        for (const auto& rec : *all) {
+          if (auto u = user_from_json(rec.key, json::parse(rec.value, nullptr, false))) users.push_back(std::move(*u));
+        }
+        std::sort(users.begin(), users.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        const auto facility = gw.config()->network.facility;
+        const auto mode = gw.mode();
+        json items = json::array();
+        for (const auto& u : users) {
+          json j = user_to_json(u);
+          j["suspended"] = mode.orders.user_suspended(facility + "/" + u.id);
+          items.push_back(std::move(j));
+        }
+        rp->send(json_response(http::status::ok, {{"users", std::move(items)}}));
       });
     });
   });
@@ -818,6 +834,40 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
   });
 }
 
+// --- cache of other facilities' documents -----------------------------------
+
+/// POST /v1/cache/purge: an administrator destroys the cached copies of
+/// other facilities' documents (all, or with {"expired_only": true} those
+/// past their TTL), without waiting for an order of the secretariat.
+void add_cache_routes(Router& router, Gateway& gw) {
+  router.add(http::verb::post, "/v1/cache/purge", [&gw](ApiRequest& req, Responder r) {
+    bool expired_only = false;
+    if (!req.msg.body().empty()) {
+      const auto body = parse_body(req);
+      if (!body || !body->is_object()) return r.send(bad_request("invalid_json", "the body must be a JSON object"));
+      for (const auto& [k, v] : body->items()) {
+        if (k != "expired_only" || !v.is_boolean()) {
+          return r.send(bad_request("invalid_request", "the body may only hold \"expired_only\": true or false"));
+        }
+        expired_only = v.get<bool>();
+      }
+    }
+    auto rp = std::make_shared<Responder>(std::move(r));
+    require_admin(gw, req, "purging the cache is", [&gw, rp, expired_only](std::optional<HttpResponse> refused,
+                                                                          std::string) {
+      if (refused) return rp->send(std::move(*refused));
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(gw.clock().time_since_epoch()).count();
+      gw.store.cache_purge(now, !expired_only, [&gw, rp, expired_only](Result<std::uint64_t> n) {
+        if (!n) return rp->send(store_error(n.error()));
+        gw.log.log(Level::notice, events::kCachePurged,
+                   "cache purged by an administrator: " + std::to_string(*n) + " cached documents destroyed",
+                   {{"COUNT", std::to_string(*n)}, {"SCOPE", expired_only ? "expired" : "all"}});
+        rp->send(json_response(http::status::ok, {{"purged", *n}, {"expired_only", expired_only}}));
+      });
+    });
+  });
+}
+
 }  // namespace
 
 Status add_clinical_routes(Router& router, Gateway& gw) {
@@ -839,6 +889,7 @@ Status add_clinical_routes(Router& router, Gateway& gw) {
                              rec.detail = "target_user=" + std::string(req.param("id"));
                            });
     }
+    if (r.pattern == "/v1/users") return audited_route(gw, "user_list", AuditAction::read, r.handler);
     if (r.pattern == "/v1/consents") return audited_route(gw, "consent_list", AuditAction::read, r.handler);
     const std::string event = get ? "consent_read" : r.method == http::verb::put ? "consent_register" : "consent_withdraw";
     return audited_route(gw, event, get ? AuditAction::read : AuditAction::update, r.handler);
@@ -854,6 +905,16 @@ Status add_clinical_routes(Router& router, Gateway& gw) {
   });
   add_network_routes(router, gw, windows);
   add_audit_routes(router, gw);
+  Router cache;
+  add_cache_routes(cache, gw);
+  router.add_all(cache, [&gw](const Router::Route& r) -> Handler {
+    return audited_route(gw, "cache_purge", AuditAction::del, r.handler, [](const ApiRequest& req, AuditRecord& rec) {
+      const auto body = json::parse(req.msg.body(), nullptr, false);
+      const bool expired = body.is_object() && body.contains("expired_only") && body["expired_only"].is_boolean() &&
+                           body["expired_only"].get<bool>();
+      rec.detail = expired ? "local purge: expired entries" : "local purge: every entry";
+    });
+  });
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/daemon/http.hpp"
+#include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/policy/rfc3339.hpp"
 #include "hiegate/transport/identity.hpp"
@@ -164,6 +165,32 @@ void find_user(Gateway& gw, const std::string& id,
     auto u = user_from_json(id, j);
     if (!u) return done(make_error("record_malformed", "a stored user record is malformed"));
     done(std::optional<policy::UserRecord>(std::move(*u)));
+  });
+}
+
+std::optional<HttpResponse> admin_refusal(Gateway& gw, const std::string& actor, const policy::UserRecord* user,
+                                          std::string_view what) {
+  const auto facility = gw.config()->network.facility;
+  const auto who = policy::decide_user(user, gw.mode().orders.user_suspended(facility + "/" + actor));
+  if (!who) return refusal(who);
+  if (user->role != policy::Role::admin) {
+    return error_response(http::status::forbidden, "role_not_allowed",
+                          std::string(what) + " for users with the admin role");
+  }
+  return std::nullopt;
+}
+
+void require_admin(Gateway& gw, const ApiRequest& req, std::string what,
+                   std::function<void(std::optional<HttpResponse>, std::string role)> then) {
+  const std::string actor(req.msg[kUserHeader]);
+  if (!policy::is_local_id(actor)) {
+    return then(bad_request("invalid_user", "X-HIE-User must name a registered user ([A-Za-z0-9._-]{1,64})"), "");
+  }
+  find_user(gw, actor, [&gw, actor, what = std::move(what), then = std::move(then)](
+                           Result<std::optional<policy::UserRecord>> u) {
+    if (!u) return then(store_error(u.error()), "");
+    const policy::UserRecord* rec = u->has_value() ? &**u : nullptr;
+    then(admin_refusal(gw, actor, rec, what), rec ? std::string(policy::name(rec->role)) : "");
   });
 }
 

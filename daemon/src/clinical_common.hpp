@@ -51,6 +51,18 @@ struct ConsentRecord {
 /// Looks up a registered user; nullopt if unknown. `done` runs on a store thread.
 void find_user(Gateway& gw, const std::string& id,
                std::function<void(Result<std::optional<policy::UserRecord>>)> done);
+/// The refusal of an administrative request by `actor` (this facility's
+/// user id, `user` its record or null when unknown): unknown, inactive or
+/// suspended (also by an order), or not an `admin` (`role_not_allowed`, the
+/// message "<what> for users with the admin role", `what` such as "audit
+/// reports are"). nullopt: allowed.
+[[nodiscard]] std::optional<HttpResponse> admin_refusal(Gateway& gw, const std::string& actor,
+                                                        const policy::UserRecord* user, std::string_view what);
+/// The same for the user X-HIE-User names (400 invalid_user when malformed,
+/// a store error when the lookup fails). `then` runs on a store thread, or
+/// at once, with the refusal (nullopt: allowed) and the user's role when known.
+void require_admin(Gateway& gw, const ApiRequest& req, std::string what,
+                   std::function<void(std::optional<HttpResponse>, std::string role)> then);
 /// Looks up a patient's consent; nullopt if none registered.
 void find_consent(Gateway& gw, const std::string& patient,
                   std::function<void(Result<std::optional<ConsentRecord>>)> done);

@@ -4,6 +4,9 @@
 #include <optional>
 #include <utility>
 
+#include "hiegate/daemon/mode_api.hpp"
+#include "hiegate/policy/directive_json.hpp"
+
 namespace hiegate::daemon {
 namespace {
 
@@ -130,6 +133,36 @@ transport::PeerRoute directives_peer_route(DirectiveService& service, std::strin
     return transport::PeerResponse::json(a.status, a.body);
   };
   return route;
+}
+
+Handler directives_show_handler(const DirectiveService& service, std::string facility,
+                                std::function<policy::Time()> clock) {
+  return [&service, facility = std::move(facility), clock = std::move(clock)](ApiRequest&, Responder res) {
+    const auto now = clock();
+    const auto snap = service.snapshot();
+    const auto& st = snap->state;
+    json j = state_json(service, facility, now);
+    j["network"] = st.current_keyset().network;
+    j["mode"] = mode_json(service.mode(facility, now));
+    if (snap->failsafe) j["failsafe_reason"] = snap->failsafe_reason;
+    j["keyset"] = policy::keyset_json(st.current_keyset());
+    j["orders"] = nullptr;
+    if (st.orders) {
+      json o = policy::orders_json(st.orders->value);
+      auto& list = o["orders"];
+      for (std::size_t i = 0; i < st.orders->value.orders.size(); ++i) {
+        const auto& order = st.orders->value.orders[i];
+        list[i]["in_force"] = order.addresses(facility) && order.active_at(now);
+      }
+      j["orders"] = std::move(o);
+    }
+    j["heartbeat"] = nullptr;
+    if (st.heartbeat) {
+      j["heartbeat"] = policy::heartbeat_json(st.heartbeat->value);
+      j["heartbeat"]["expired"] = now >= st.heartbeat->value.expires_at;
+    }
+    res.send(json_response(http::status::ok, j));
+  };
 }
 
 transport::PeerRoute directives_status_route(const DirectiveService& service, std::string facility,

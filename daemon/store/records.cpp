@@ -121,6 +121,22 @@ void Store::get_record(RecordTable t, std::string key, Callback<StoredRecord> do
   });
 }
 
+namespace {
+/// Appends the rows `q` yields (key_hash, sealed), opened; corrupt rows are
+/// reported by open_row and skipped, as are rows of another group when
+/// `group` is given.
+Status collect(Store::Impl& s, RecordTable t, sqlite::Stmt& q, const std::string* group,
+               std::vector<StoredRecord>& out) {
+  for (;;) {
+    auto r = q.step();
+    if (!r) return std::move(r).error();
+    if (!*r) return {};
+    auto rec = record_from(s.open_row(table_name(t), store::to_hash(q.blob(0)), q.blob(1), 3));
+    if (rec && (group == nullptr || rec->group == *group)) out.push_back(std::move(*rec));
+  }
+}
+}  // namespace
+
 void Store::list_records(RecordTable t, std::string group, Callback<std::vector<StoredRecord>> done) {
   Impl& s = *impl_;
   s.read<std::vector<StoredRecord>>(std::move(done), [&s, t, group = std::move(group)](sqlite::Db& db)
@@ -132,14 +148,19 @@ void Store::list_records(RecordTable t, std::string group, Callback<std::vector<
     for (const auto v : s.lookup_versions()) {
       q->reset();
       q->bind(1, ByteView(s.hash(v, kind(t, "group"), group)));
-      for (;;) {
-        auto r = q->step();
-        if (!r) return std::move(r).error();
-        if (!*r) break;
-        auto rec = record_from(s.open_row(table_name(t), store::to_hash(q->blob(0)), q->blob(1), 3));
-        if (rec && rec->group == group) out.push_back(std::move(*rec));  // corrupt rows: reported, skipped
-      }
+      if (auto st = collect(s, t, *q, &group, out); !st) return std::move(st).error();
     }
+    return out;
+  });
+}
+
+void Store::list_all_records(RecordTable t, Callback<std::vector<StoredRecord>> done) {
+  Impl& s = *impl_;
+  s.read<std::vector<StoredRecord>>(std::move(done), [&s, t](sqlite::Db& db) -> Result<std::vector<StoredRecord>> {
+    auto q = db.prepare(std::string("SELECT key_hash, sealed FROM ") + table_name(t) + " ORDER BY rowid");
+    if (!q) return std::move(q).error();
+    std::vector<StoredRecord> out;
+    if (auto st = collect(s, t, *q, nullptr, out); !st) return std::move(st).error();
     return out;
   });
 }

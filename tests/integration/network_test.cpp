@@ -81,6 +81,16 @@ protected:
     return h;
   }
 
+  /// dr-sato at `a`; document b-1 of `patient`, with consent, at `b`. The
+  /// path A's EHR fetches it by.
+  static std::string share_one(const Gateway& a, const Gateway& b, const std::string& patient) {
+    register_user(a, "dr-sato", "physician");
+    register_user(b, "clerk-1", "clerk");
+    publish(b, "b-1", patient, "summary");
+    consent(b, patient, "2025-04-01");
+    return std::string("/v1/facilities/") + kB + "/documents/b-1";
+  }
+
   static json facility_entry(const json& list, const std::string& code) {
     for (const auto& f : list["facilities"]) {
       if (f["facility"] == code) return f;
@@ -262,11 +272,7 @@ TEST_F(Network, PeerDownAndSlowPeerGivePartialResults) {
 TEST_F(Network, WithdrawnConsentAfterACachedFetch) {
   auto a = make(kA);
   auto b = make(kB);
-  register_user(*a, "dr-sato", "physician");
-  register_user(*b, "clerk-1", "clerk");
-  publish(*b, "b-1", "NT-0006", "summary");
-  consent(*b, "NT-0006", "2025-04-01");
-  const std::string path = std::string("/v1/facilities/") + kB + "/documents/b-1";
+  const std::string path = share_one(*a, *b, "NT-0006");
   auto first = a->call("GET", path, as("dr-sato"));
   ASSERT_EQ(first.status, 200);
   EXPECT_FALSE(json::parse(first.body)["cached"].get<bool>());
@@ -286,6 +292,47 @@ TEST_F(Network, WithdrawnConsentAfterACachedFetch) {
   const auto r = a->call("GET", path, as("dr-sato"));
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "consent_withdrawn");
+}
+
+// Facility IT destroys the cached copies on its own initiative (hiegatectl
+// cache purge, an admin, audited): the next fetch goes to the facility again.
+TEST_F(Network, AnAdministratorPurgesTheCache) {
+  auto a = make(kA);
+  auto b = make(kB);
+  const std::string path = share_one(*a, *b, "NT-0007");
+  ASSERT_EQ(a->call("GET", path, as("dr-sato")).status, 200);
+  auto purge = [&](const std::string& user, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {binary("hiegatectl").string(), "cache", "purge", "--as", user, "--socket",
+                                     (a->dir() / "local.sock").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, {std::string("HIEGATE_TOKEN=") + kToken});
+  };
+  auto r = purge("dr-sato");  // not an admin
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("role_not_allowed"), std::string::npos) << r.output;
+  r = purge(kAdmin, {"--expired-only"});  // nothing has expired
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("0 cached documents destroyed"), std::string::npos) << r.output;
+  auto again = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(again.status, 200);
+  EXPECT_TRUE(json::parse(again.body)["cached"].get<bool>());
+
+  r = purge(kAdmin);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("1 cached documents destroyed"), std::string::npos) << r.output;
+  again = a->call("GET", path, as("dr-sato"));
+  ASSERT_EQ(again.status, 200);
+  EXPECT_FALSE(json::parse(again.body)["cached"].get<bool>());
+  EXPECT_NE(a->log().find("cache purged by an administrator"), std::string::npos) << a->log();
+  // Audited, refused and allowed alike, under the acting user.
+  const auto report = a->call("GET", std::string("/v1/audit/report?user=") + kAdmin, {{"X-HIE-User", kAdmin}});
+  ASSERT_EQ(report.status, 200) << report.body;
+  int purges = 0;
+  const json records = json::parse(report.body)["records"];
+  for (const auto& rec : records) purges += rec["type"] == "cache_purge";
+  EXPECT_EQ(purges, 2) << report.body;
+  EXPECT_EQ(a->call("POST", "/v1/cache/purge", {{"X-HIE-User", kAdmin}}, "[1]").status, 400);
+  EXPECT_EQ(a->call("POST", "/v1/cache/purge", {{"X-HIE-User", kAdmin}}, R"({"expired_only":"yes"})").status, 400);
 }
 
 // A facility past its fair share of requests answers 429 rate_limited: the

@@ -35,7 +35,8 @@ int usage() {
   std::fputs(
       "usage: hiegatectl directives fingerprint FILE\n"
       "       hiegatectl directives check-anchor FILE NETWORK\n"
-      "       hiegatectl directives apply FILE [...]   (see 'directives apply')\n",
+      "       hiegatectl directives apply FILE [...]   (see 'directives apply')\n"
+      "       hiegatectl directives show [--socket PATH] [--token-file FILE] [--json]\n",
       stderr);
   return 2;
 }
@@ -54,6 +55,7 @@ void print_role(const char* name, const policy::RoleKeys& r) {
 }  // namespace
 
 int directives_main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "show") return directives_show_main(argc - 1, argv + 1);
   if (argc < 3) return usage();
   const std::string_view cmd = argv[1];
   if (cmd == "apply") return directives_apply_main(argc - 1, argv + 1);

@@ -22,12 +22,14 @@ namespace {
 template <class Socket>
 Result<LocalResponse> exchange(Socket& sock, const std::string& method, const std::string& target,
                                const std::string& token, const std::string& body,
-                               const std::string& content_type) {
+                               const std::string& content_type,
+                               const std::vector<std::pair<std::string, std::string>>& headers) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "localhost");
   req.set(http::field::user_agent, "hiegatectl/" HIEGATE_VERSION);
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   if (!content_type.empty()) req.set(http::field::content_type, content_type);
+  for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = body;
   req.prepare_payload();
   beast::error_code ec;
@@ -59,7 +61,7 @@ Result<LocalResponse> LocalClient::request(const std::string& method, const std:
     net::ip::tcp::socket sock(ioc);
     net::connect(sock, results, ec);
     if (ec) return make_error("io_error", "cannot connect to " + hp + ": " + ec.message());
-    return exchange(sock, method, target, token, body, content_type);
+    return exchange(sock, method, target, token, body, content_type, headers_);
   }
   net::local::stream_protocol::socket sock(ioc);
   sock.connect(net::local::stream_protocol::endpoint(where_), ec);
@@ -67,7 +69,7 @@ Result<LocalResponse> LocalClient::request(const std::string& method, const std:
     return make_error("io_error", "cannot connect to " + where_ + ": " + ec.message() +
                                       " (is hiegated running? systemctl status hiegate)");
   }
-  return exchange(sock, method, target, token, body, content_type);
+  return exchange(sock, method, target, token, body, content_type, headers_);
 }
 
 Result<std::string> read_token(const std::optional<std::string>& file) {

@@ -4,6 +4,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hiegate/common/result.hpp"
 
@@ -18,6 +20,8 @@ class LocalClient {
 public:
   /// `where`: a Unix socket path, or "tcp:127.0.0.1:8470".
   explicit LocalClient(std::string where) : where_(std::move(where)) {}
+  /// A header sent with every request from now on (e.g. X-HIE-User).
+  void set_header(std::string name, std::string value) { headers_.emplace_back(std::move(name), std::move(value)); }
   [[nodiscard]] Result<LocalResponse> request(const std::string& method, const std::string& target,
                                               const std::string& token,
                                               const std::string& body = {},
@@ -25,6 +29,7 @@ public:
 
 private:
   std::string where_;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 /// The bearer token from FILE, else $HIEGATE_TOKEN. Whitespace is trimmed.

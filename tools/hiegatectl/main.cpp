@@ -1,5 +1,6 @@
 // hiegatectl — facility IT's command line for hiegate. See hiegatectl(8).
 #include "cli.hpp"
+#include "hiegatectl/admin.hpp"
 #include "hiegatectl/audit.hpp"
 #include "hiegatectl/backup.hpp"
 #include "hiegatectl/config_cmds.hpp"
@@ -16,7 +17,10 @@ int main(int argc, char** argv) {
       {"token", "make a local API bearer token (token new)", token_main},
       {"keygen", "write a new master key (--out FILE)", keygen_main},
       {"csr", "make this gateway's TLS key and certificate request", csr_main},
-      {"directives", "signed orders: fingerprint, check-anchor", directives_main},
+      {"directives", "signed orders: show, apply, fingerprint, check-anchor", directives_main},
+      {"users", "registered users: list, show, set, remove", users_main},
+      {"consents", "patients' consents: show, register, withdraw, expiring", consents_main},
+      {"cache", "other facilities' documents cached here: purge", cache_main},
       {"store", "encrypted store: check, rekey, status", store_main},
       {"backup", "consistent encrypted backup (--to FILE)", backup_main},
       {"restore", "restore a backup (--from FILE [--force])", restore_main},

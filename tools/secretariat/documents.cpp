@@ -13,6 +13,7 @@
 
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
+#include "hiegate/policy/directive_json.hpp"
 #include "hiegate/policy/dsse.hpp"
 #include "hiegate/policy/rfc3339.hpp"
 
@@ -70,67 +71,9 @@ Result<std::string> round_trip(const json& j, Parse parse, Encode encode) {
   return body;
 }
 
-json role_json(const policy::RoleKeys& r) {
-  json keys = json::array();
-  for (const auto& k : r.keys) keys.push_back(crypto::to_base64(k));
-  return {{"keys", keys}, {"threshold", r.threshold}};
-}
-
-json keyset_json(const policy::Keyset& k) {
-  return {{"type", "keyset"},
-          {"network", k.network},
-          {"version", k.version},
-          {"issued_at", policy::format_rfc3339(k.issued_at)},
-          {"roles",
-           {{"root", role_json(k.root)},
-            {"orders", role_json(k.orders)},
-            {"heartbeat", role_json(k.heartbeat)}}}};
-}
-
-json order_json(const policy::Order& o) {
-  json j = {{"id", o.id},
-            {"action", std::string(policy::name(o.action))},
-            {"reason", std::string(policy::name(o.reason))}};
-  j["audience"] = o.audience_all ? json("*") : json(o.audience);
-  if (o.not_before) j["not_before"] = policy::format_rfc3339(*o.not_before);
-  if (o.not_after) j["not_after"] = policy::format_rfc3339(*o.not_after);
-  if (o.message) j["message"] = {{"ja", o.message->ja}, {"en", o.message->en}};
-  // Members are written whenever set, so that one given to the wrong action
-  // is refused by the reader instead of silently dropped.
-  if (!o.allow.empty()) {
-    json allow = json::array();
-    for (auto f : {policy::Function::view, policy::Function::emergency, policy::Function::serve,
-                   policy::Function::publish, policy::Function::export_, policy::Function::print})
-      if (o.allow.contains(f)) allow.push_back(std::string(policy::name(f)));
-    j["allow"] = allow;
-  }
-  if (!o.user.empty()) j["user"] = o.user;
-  if (!o.facility.empty()) j["facility"] = o.facility;
-  if (o.purge_before) j["purge_before"] = policy::format_rfc3339(*o.purge_before);
-  return j;
-}
-
-json orders_json(const policy::OrderSet& s) {
-  json list = json::array();
-  for (const auto& o : s.orders) list.push_back(order_json(o));
-  return {{"type", "orders"},
-          {"network", s.network},
-          {"keyset_version", s.keyset_version},
-          {"sequence", s.sequence},
-          {"issued_at", policy::format_rfc3339(s.issued_at)},
-          {"orders", list}};
-}
-
-json heartbeat_json(const policy::Heartbeat& h) {
-  return {{"type", "heartbeat"},
-          {"network", h.network},
-          {"keyset_version", h.keyset_version},
-          {"sequence", h.sequence},
-          {"issued_at", policy::format_rfc3339(h.issued_at)},
-          {"expires_at", policy::format_rfc3339(h.expires_at)},
-          {"orders_sequence", h.orders_sequence},
-          {"orders_digest", crypto::to_hex(h.orders_digest)}};
-}
+using policy::heartbeat_json;
+using policy::keyset_json;
+using policy::orders_json;
 
 Result<policy::Heartbeat> parse_heartbeat(std::string_view b) {
   return policy::parse_heartbeat_body(b);

@@ -98,4 +98,12 @@ struct DeliveryAnswer {
                                                std::function<policy::Time()> clock,
                                                DirectiveAuditHook audit);
 
+/// The local API handler for `GET /v1/directives` (authenticated route):
+/// everything the gateway holds from the secretariat — the current keyset,
+/// the orders (each with `in_force`: addressed to this facility and within
+/// its window now), the heartbeat (with `expired`) — and the mode they make
+/// (as in /v1/status). For `hiegatectl directives show`.
+[[nodiscard]] Handler directives_show_handler(const DirectiveService& service, std::string facility,
+                                              std::function<policy::Time()> clock);
+
 }  // namespace hiegate::daemon

@@ -143,6 +143,8 @@ public:
   void put_record(RecordTable table, StoredRecord record, Callback<void> done);
   void get_record(RecordTable table, std::string key, Callback<StoredRecord> done);
   void list_records(RecordTable table, std::string group, Callback<std::vector<StoredRecord>> done);
+  /// Every record of the table, whatever its group, oldest write first.
+  void list_all_records(RecordTable table, Callback<std::vector<StoredRecord>> done);
   void erase_record(RecordTable table, std::string key, Callback<void> done);
 
   /// Opens every record (and every content chunk), quarantines failures.
