@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include "config_export.hpp"
 #include "config_reader.hpp"
 #include "config_tunnels.hpp"
@@ -119,6 +121,19 @@ void read_daemon(Section& s, Config::Daemon& d) {
   s.finish();
 }
 
+constexpr const char* kHashRule = "must be \"sha256:\" followed by 64 hex digits (make one with: hiegatectl token new)";
+
+/// "sha256:<64 hex digits>" into `out`.
+bool parse_token_hash(std::string_view v, std::array<std::uint8_t, 32>& out) {
+  constexpr std::string_view prefix = "sha256:";
+  const auto bytes = v.starts_with(prefix) ? crypto::from_hex(v.substr(prefix.size())) : std::nullopt;
+  if (!bytes || bytes->size() != out.size()) return false;
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return true;
+}
+
+bool valid_token_name(std::string_view v) { return !v.empty() && v.size() <= 64; }
+
 void read_tokens(Section& s, std::vector<TokenHash>& out) {
   const toml::node* n = s.node("tokens");
   if (n == nullptr) return;
@@ -133,21 +148,47 @@ void read_tokens(Section& s, std::vector<TokenHash>& out) {
     if (t.table() == nullptr) continue;
     TokenHash th;
     t.string("name", th.name, true, [](const std::string& v) -> std::string {
-      return (!v.empty() && v.size() <= 64) ? "" : "must be 1 to 64 characters";
+      return valid_token_name(v) ? "" : "must be 1 to 64 characters";
     });
     std::string hash;
-    t.string("hash", hash, true, [&](const std::string& v) -> std::string {
-      constexpr std::string_view prefix = "sha256:";
-      const auto bytes = v.starts_with(prefix) ? crypto::from_hex(v.substr(prefix.size()))
-                                               : std::nullopt;
-      if (!bytes || bytes->size() != 32) {
-        return "must be \"sha256:\" followed by 64 hex digits (make one with: hiegatectl token new)";
-      }
-      std::copy(bytes->begin(), bytes->end(), th.sha256.begin());
-      return "";
-    });
+    t.string("hash", hash, true,
+             [&](const std::string& v) -> std::string { return parse_token_hash(v, th.sha256) ? "" : kHashRule; });
     t.finish();
     out.push_back(std::move(th));
+  }
+}
+
+/// The tokens file: "NAME sha256:HEX" per line, '#' comments. Whoever can
+/// write it can let a client in, so it must be writable by its owner only.
+void read_tokens_file(Section& s, const std::filesystem::path& file, std::vector<TokenHash>& out) {
+  const toml::node* at = s.node("tokens_file");
+  const std::string key = s.key_path("tokens_file");
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return s.diag().add(at, key, "cannot read " + file.string() + ": " + std::strerror(errno));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return s.diag().add(at, key, file.string() + " is writable by group or others, who could add a token to it "
+                                                 "(chmod 0640)");
+  }
+  std::ifstream in(file);
+  if (!in) return s.diag().add(at, key, "cannot read " + file.string());
+  std::string line;
+  for (unsigned n = 1; std::getline(in, line); ++n) {
+    std::istringstream words(line);
+    TokenHash th;
+    std::string hash, rest;
+    if (!(words >> th.name) || th.name.starts_with('#')) continue;
+    const std::string where = file.string() + ":" + std::to_string(n) + ": ";
+    if (!(words >> hash) || (words >> rest && !rest.starts_with('#'))) {
+      s.diag().add(at, key, where + "must be NAME sha256:HEX");
+    } else if (!valid_token_name(th.name)) {
+      s.diag().add(at, key, where + "the name must be 1 to 64 characters");
+    } else if (!parse_token_hash(hash, th.sha256)) {
+      s.diag().add(at, key, where + "the hash " + kHashRule);
+    } else {
+      out.push_back(std::move(th));
+    }
   }
 }
 
@@ -176,6 +217,8 @@ void read_local_api(Section& s, Config::LocalApi& a) {
   s.path("unix_socket", a.unix_socket, true);
   s.file_mode("unix_socket_mode", a.unix_socket_mode);
   read_tokens(s, a.tokens);
+  s.path("tokens_file", a.tokens_file, true);
+  if (a.tokens_file.is_absolute()) read_tokens_file(s, a.tokens_file, a.tokens);
   s.uint_as("max_header_bytes", a.max_header_bytes, 1024, 1024 * 1024);
   s.uint_as("max_body_bytes", a.max_body_bytes, 1024, std::uint64_t{1} << 32);
   s.duration("request_timeout", a.request_timeout, Millis(100), Millis(3'600'000));

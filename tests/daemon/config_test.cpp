@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "support/temp_dir.hpp"
 
 namespace hiegate::daemon {
@@ -64,6 +67,46 @@ hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
   ASSERT_EQ(c.local_api.tokens.size(), 1U);
   EXPECT_EQ(c.local_api.tokens[0].name, "ehr");
   EXPECT_EQ(c.local_api.tokens[0].sha256[0], 0xba);
+}
+
+// Tokens may also live in a file of their own ([local_api] tokens_file):
+// "NAME sha256:HEX" per line, read with the config, refused when others
+// could write it (they could let any client in).
+TEST(Config, TokensFromAFile) {
+  test::TempDir dir;
+  const auto file = dir / "tokens";
+  const std::string hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const auto config = with("[local_api]\ntokens_file = \"" + file.string() + "\"\n[[local_api.tokens]]\nname = \"a\"\nhash = \"" +
+                           hash + "\"\n");
+  auto write = [&](const std::string& text, std::filesystem::perms mode) {
+    std::ofstream(file, std::ios::trunc) << text;
+    std::filesystem::permissions(file, mode);
+  };
+  using P = std::filesystem::perms;
+  write("# clients of the local API\n\nehr " + hash + "\n  console   " + hash + "  # the admin console\n",
+        P::owner_read | P::owner_write | P::group_read);
+  auto r = parse(config);
+  ASSERT_TRUE(r.ok()) << r.report();
+  ASSERT_EQ(r.config->local_api.tokens.size(), 3U);
+  EXPECT_EQ(r.config->local_api.tokens[1].name, "ehr");
+  EXPECT_EQ(r.config->local_api.tokens[2].name, "console");
+  EXPECT_EQ(r.config->local_api.tokens[2].sha256[31], 0xad);
+
+  write("ehr " + hash + "\nbroken sha256:abc\nlonely\n", P::owner_read | P::owner_write);
+  r = parse(config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.report().find(file.string() + ":2: the hash must be"), std::string::npos) << r.report();
+  EXPECT_NE(r.report().find(file.string() + ":3: must be NAME sha256:HEX"), std::string::npos) << r.report();
+
+  write("ehr " + hash + "\n", P::owner_read | P::owner_write | P::group_read | P::group_write);
+  r = parse(config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.report().find("writable by group or others"), std::string::npos) << r.report();
+
+  std::filesystem::remove(file);
+  r = parse(config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.report().find("local_api.tokens_file: cannot read"), std::string::npos) << r.report();
 }
 
 struct BadCase {

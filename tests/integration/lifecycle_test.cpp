@@ -223,5 +223,42 @@ TEST(Hiegatectl, TokenNewMakesATokenWhoseHashTheDaemonAccepts) {
   EXPECT_NE(st.output.find("facility 1312345678"), std::string::npos) << st.output;
 }
 
+// Tokens kept in a file of their own: hiegatectl appends one, the daemon
+// takes it at start, and a token added later at the next reload.
+TEST(Hiegatectl, TokenNewAppendsToTheTokensFileTheDaemonReadsAtEveryReload) {
+  Gateway gw;
+  const auto file = gw.dir() / "local-api-tokens";
+  auto make = [&](const std::string& name) {
+    auto r = run({binary("hiegatectl").string(), "token", "new", "--name", name, "--file", file.string()});
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::smatch tm;
+    EXPECT_TRUE(std::regex_search(r.output, tm, std::regex("token: (hgt_[A-Za-z0-9_-]{43})"))) << r.output;
+    return tm[1].str();
+  };
+  const std::string first = make("ehr");
+  using P = std::filesystem::perms;  // 0640 less the umask
+  EXPECT_EQ(std::filesystem::status(file).permissions() & (P::group_write | P::others_all | P::owner_exec), P::none);
+  gw.write_config(gw.config_text("tokens_file = \"" + file.string() + "\"\n"));
+  gw.start();
+  auto with = [&](const std::string& token) {
+    return http_request(gw.tcp(), "GET", "/v1/status", {{"Authorization", "Bearer " + token}}).status;
+  };
+  EXPECT_EQ(with(first), 200);
+  const std::string second = make("console");
+  EXPECT_EQ(with(second), 401);  // not before the reload
+  gw.process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return with(second) == 200; }));
+  EXPECT_EQ(with(first), 200);
+  EXPECT_EQ(with(kToken), 200);  // the config's own token still counts
+
+  // A file others may write is refused by both: the reload keeps the tokens in force.
+  std::filesystem::permissions(file, std::filesystem::perms::group_write, std::filesystem::perm_options::add);
+  EXPECT_EQ(run({binary("hiegatectl").string(), "token", "new", "--file", file.string()}).status, 1);
+  gw.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_for_line(gw.dir() / "hiegated.log", "config_rejected"));
+  EXPECT_NE(gw.log().find("writable by group or others"), std::string::npos) << gw.log();
+  EXPECT_EQ(with(second), 200);
+}
+
 }  // namespace
 }  // namespace hiegate::test

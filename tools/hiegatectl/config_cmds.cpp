@@ -1,6 +1,13 @@
 #include "hiegatectl/config_cmds.hpp"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -38,15 +45,42 @@ int check_config_main(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+
+/// Appends "NAME sha256:HEX" to the tokens file (created 0640). Refuses a
+/// file others could write: the daemon would refuse it too.
+bool append_token_line(const std::string& file, const std::string& line) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd < 0) {
+    std::cerr << "hiegatectl: cannot open " << file << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (ok && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    std::cerr << "hiegatectl: " << file << " is writable by group or others; chmod 0640 it first\n";
+    ok = false;
+  } else if (ok) {
+    ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+    if (!ok) std::cerr << "hiegatectl: cannot write " << file << ": " << std::strerror(errno) << "\n";
+  }
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
 int token_main(int argc, char** argv) {
-  Args args(argc, argv, {"name"}, {"help"});
+  Args args(argc, argv, {"name", "file"}, {"help"});
   if (!args.ok() || args.positional().size() != 1 || args.positional()[0] != "new" ||
       args.flag("help")) {
     std::cerr << (args.ok() ? "" : "hiegatectl: " + args.error() + "\n")
-              << "usage: hiegatectl token new [--name NAME]\n"
+              << "usage: hiegatectl token new [--name NAME] [--file FILE]\n"
                  "  Makes a new random bearer token for the local API. Prints the token\n"
                  "  (give it to the EHR; it is not stored anywhere) and the config lines\n"
-                 "  holding only its SHA-256 hash, for /etc/hiegate/hiegate.toml.\n";
+                 "  holding only its SHA-256 hash, for /etc/hiegate/hiegate.toml; with\n"
+                 "  --file, appends \"NAME sha256:HASH\" to FILE instead, the file that\n"
+                 "  [local_api] tokens_file names.\n";
     return args.flag("help") ? 0 : 2;
   }
   if (!crypto::init()) {
@@ -54,8 +88,9 @@ int token_main(int argc, char** argv) {
     return 1;
   }
   const std::string name = args.get("name").value_or("ehr");
-  if (name.empty() || name.size() > 64 || name.find('"') != std::string::npos) {
-    std::cerr << "hiegatectl: --name must be 1 to 64 characters without quotes\n";
+  const bool plain = std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > ' ' && c != '"'; });
+  if (name.empty() || name.size() > 64 || !plain) {
+    std::cerr << "hiegatectl: --name must be 1 to 64 characters without spaces or quotes\n";
     return 2;
   }
   const crypto::Bytes raw = crypto::random_bytes(32);
@@ -64,11 +99,18 @@ int token_main(int argc, char** argv) {
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   b64.resize(b64.size() - 1);
   const std::string token = "hgt_" + b64;
+  const std::string hash = "sha256:" + crypto::to_hex(crypto::sha256(token));
+  if (const auto file = args.get("file")) {
+    if (!append_token_line(*file, name + " " + hash + "\n")) return 1;
+    std::cout << "token: " << token << "\n\n"
+              << "# Added to " << *file << " ([local_api] tokens_file); then: systemctl reload hiegate\n";
+    return 0;
+  }
   std::cout << "token: " << token << "\n\n"
             << "# Add to /etc/hiegate/hiegate.toml, then: systemctl reload hiegate\n"
             << "[[local_api.tokens]]\n"
             << "name = \"" << name << "\"\n"
-            << "hash = \"sha256:" << crypto::to_hex(crypto::sha256(token)) << "\"\n";
+            << "hash = \"" << hash << "\"\n";
   return 0;
 }
 

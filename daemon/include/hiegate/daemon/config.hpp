@@ -158,7 +158,10 @@ struct Config {
     std::vector<ListenAddress> listen{ListenAddress{"127.0.0.1", 8470}};
     std::filesystem::path unix_socket = "/run/hiegate/local.sock";  ///< empty = none
     unsigned unix_socket_mode = 0660;
-    std::vector<TokenHash> tokens;
+    std::vector<TokenHash> tokens;  ///< [[local_api.tokens]], then tokens_file's
+    /// One token per line, "NAME sha256:HEX" (hiegatectl token new --file);
+    /// read with the config, so at every reload. Empty: none.
+    std::filesystem::path tokens_file;
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_body_bytes = 64 * 1024 * 1024;
     Millis request_timeout{30'000};
