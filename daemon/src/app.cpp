@@ -598,6 +598,15 @@ private:
       credentials_reloaded(st);
       if (!st) applied += " tls_unchanged=" + st.error().code;
     }
+    // Keys too: a new master key version next to the configured file starts
+    // the rekey; key files the store refuses leave the ones in force.
+    adopt_keys_from_files([this](Result<RekeyStatus> st) {
+      if (!st) {
+        log_.log(Level::error, events::kKeysNotReloaded,
+                 "master keys not re-read, the ones in force stay: " + st.error().message,
+                 {{"CODE", st.error().code}});
+      }
+    });
     log_.log(Level::notice, events::kConfigReloaded, "configuration reloaded",
              {{"CONFIG_DIGEST", load.config->digest.substr(0, 16)}});
     audit_daemon_act("config_reload", AuditOutcome::success, "", applied);
@@ -683,27 +692,21 @@ private:
                        : "rekey failed: " + r.error().message);
   }
 
-  /// POST /v1/store/rekey: reads the key files again (a few small files; the
-  /// ring at start stays in use by the audit trail) and hands the ring to the
-  /// store, which refuses a wrong or incomplete one without changing anything.
-  void rekey_now(Responder r) {
+  /// Reads the key files again (a few small files; the ring at start stays
+  /// in use by the audit trail) and hands the ring to the store, which
+  /// refuses a wrong or incomplete one without changing anything. A ring
+  /// with a new active version starts the background rekey, logged and
+  /// audited before `then` sees its status; a rekey already under way to
+  /// that version is only reported.
+  void adopt_keys_from_files(std::function<void(Result<RekeyStatus>)> then) {
     auto ring = crypto::KeyRing::load(config()->store.master_key);
-    if (!ring) {
-      r.send(error_response(http::status::conflict, ring.error().code, ring.error().message));
-      return;
-    }
-    auto keys = std::make_shared<const crypto::KeyRing>(std::move(*ring));
-    auto resp = std::make_shared<Responder>(std::move(r));
+    if (!ring) return then(std::move(ring).error());
+    const RekeyStatus before = store_->rekey_status();
     store_->adopt_keys(
-        std::move(keys),
-        [this, resp](Result<RekeyStatus> st) {
-          if (!st) {
-            resp->send(error_response(http::status::conflict, st.error().code, st.error().message));
-            return;
-          }
-          if (!st->running) {
-            resp->send(json_response(http::status::ok, {{"rekey", rekey_json(*st)}}));
-            return;
+        std::make_shared<const crypto::KeyRing>(std::move(*ring)),
+        [this, before, then = std::move(then)](Result<RekeyStatus> st) {
+          if (!st || !st->running || (before.running && before.to_version == st->to_version)) {
+            return then(std::move(st));
           }
           log_.log(Level::notice, events::kRekeyStarted, "rekey started",
                    {{"FROM_VERSION", std::to_string(st->from_version)},
@@ -715,12 +718,20 @@ private:
           rec.reason_code = "rekey_started";
           rec.detail = "rekey from key version " + std::to_string(st->from_version) + " to " +
                        std::to_string(st->to_version) + ", " + std::to_string(st->total) + " records";
-          // Answered once the record is durable; the rekey runs either way.
-          gateway_->audited(std::move(rec), [resp, body = rekey_json(*st)](Status) {
-            resp->send(json_response(http::status::accepted, {{"rekey", body}}));
-          });
+          // Reported once the record is durable; the rekey runs either way.
+          gateway_->audited(std::move(rec), [then, status = *st](Status) { then(status); });
         },
         [this](Result<RekeyStatus> done) { rekey_ended(done); });
+  }
+
+  /// POST /v1/store/rekey (hiegatectl store rekey): 202 when a rekey runs,
+  /// 200 when there is nothing to do, 409 when the key files are refused.
+  void rekey_now(Responder r) {
+    auto resp = std::make_shared<Responder>(std::move(r));
+    adopt_keys_from_files([resp](Result<RekeyStatus> st) {
+      if (!st) return resp->send(error_response(http::status::conflict, st.error().code, st.error().message));
+      resp->send(json_response(st->running ? http::status::accepted : http::status::ok, {{"rekey", rekey_json(*st)}}));
+    });
   }
 
   void fill_status(nlohmann::json& j) const {

@@ -179,6 +179,34 @@ TEST(Rekey, OnlineWhileServingAndResumedAfterAKill) {
   EXPECT_NE(check.output.find("0 failed"), std::string::npos) << check.output;
 }
 
+// Keys are re-read at a reload too: a new version next to the key file
+// starts the rekey; key files the store refuses are logged and the keys in
+// force stay.
+TEST(Rekey, ASighupAdoptsANewKeyVersionAndRefusesAWrongOne) {
+  Gateway gw;
+  gw.start();
+  state::add_user(gw, "clerk-1", "clerk");
+  for (int i = 0; i < 5; ++i) state::publish(gw, "doc-" + std::to_string(i), "PT-" + std::to_string(i), "紹介状");
+  gw.process().signal(SIGHUP);  // the same keys: nothing to do
+  ASSERT_TRUE(wait_for_line(gw.dir() / "hiegated.log", "config_reloaded"));
+  EXPECT_EQ(gw.log().find("rekey started"), std::string::npos) << gw.log();
+
+  ASSERT_EQ(run({binary("hiegatectl").string(), "keygen", "--out", (gw.dir() / "master-key.2").string()}).status, 0);
+  gw.process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return store_status(gw)["key_version"] == 2; }, 20s)) << store_status(gw);
+  EXPECT_NE(gw.log().find("rekey started"), std::string::npos) << gw.log();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(state::read_document(gw, "doc-" + std::to_string(i)), 200);
+
+  std::filesystem::remove(gw.dir() / "master-key.2");
+  gw.dir().write("master-key.2", std::string(32, 'x'), 0400);
+  gw.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_for_line(gw.dir() / "hiegated.log", "keys_not_reloaded"));
+  EXPECT_NE(gw.log().find("master_key_mismatch"), std::string::npos) << gw.log();
+  EXPECT_EQ(store_status(gw)["key_version"], 2);
+  EXPECT_EQ(state::read_document(gw, "doc-3"), 200);
+  EXPECT_TRUE(gw.process().running());
+}
+
 TEST_F(StoreTool, BackupRestoreRoundTrip) {
   gw.start();
   const auto backup = gw.dir() / "backup.db";

@@ -34,6 +34,7 @@ inline constexpr Event kAuditSpoolRejected{"5b0e1c7a9d2f4e61a3c8b7d6e5f40a05", "
 inline constexpr Event kRecordQuarantined{"5b0e1c7a9d2f4e61a3c8b7d6e5f40401", "record_quarantined"};
 inline constexpr Event kRekeyFinished{"5b0e1c7a9d2f4e61a3c8b7d6e5f40402", "rekey_finished"};
 inline constexpr Event kRekeyStarted{"5b0e1c7a9d2f4e61a3c8b7d6e5f40403", "rekey_started"};
+inline constexpr Event kKeysNotReloaded{"5b0e1c7a9d2f4e61a3c8b7d6e5f40404", "keys_not_reloaded"};
 // Directives
 inline constexpr Event kDirectivesOff{"5b0e1c7a9d2f4e61a3c8b7d6e5f40501", "directives_off"};
 inline constexpr Event kDirectivesFailsafe{"5b0e1c7a9d2f4e61a3c8b7d6e5f40502", "directives_failsafe"};
