@@ -1,8 +1,9 @@
-// Local API of the clinical flows (利用規程 第3・6・7・11条):
-//   users, consents (+ renewal worklist), this facility's documents,
-//   a patient's documents across the network, remote fetch, emergency
-//   accesses. Decisions come from policy/; this file only gathers the
-//   inputs (store, peers, mode) and answers.
+// Local API of the clinical flows (利用規程 第6・11条): this facility's
+//   documents, a patient's documents across the network, remote fetch,
+//   emergency accesses; and the wiring of every clinical route with its
+//   audit (the registries and the cache: registry_api.cpp). Decisions come
+//   from policy/; this file only gathers the inputs (store, peers, mode) and
+//   answers.
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clinical_common.hpp"
+#include "clinical_routes.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/mode_api.hpp"
@@ -25,12 +27,6 @@ namespace hiegate::daemon {
 
 using nlohmann::json;
 namespace {
-
-std::optional<json> parse_body(const ApiRequest& req) {
-  auto j = json::parse(req.msg.body(), nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
 
 /// Break-glass windows, per (user, patient). Each opening is stored sealed
 /// (table `emergencies`) before the access it opens is served, so a restart
@@ -276,216 +272,6 @@ json peer_error_json(const transport::PeerResponse& res) {
   const auto j = json::parse(res.body, nullptr, false);
   if (!j.is_discarded() && j.contains("error")) return j["error"];
   return {{"code", "peer_error"}, {"message", "HTTP " + std::to_string(res.status)}};
-}
-
-// --- users ----------------------------------------------------------------
-
-constexpr const char* kAdminGroup = "admin";
-
-/// Who may change the registered users (利用規程 第3条): the active,
-/// unsuspended `admin` named in X-HIE-User. A new gateway has no admin yet:
-/// then the one request allowed registers its first admin, naming itself
-/// (`PUT /v1/users/ID` with role admin and `X-HIE-User: ID`). `then` runs
-/// with no refusal when the change may go ahead.
-void authorize_user_admin(Gateway& gw, const ApiRequest& req, const std::string& target,
-                          std::optional<policy::Role> new_role, std::function<void(std::optional<HttpResponse>)> then) {
-  const std::string actor(req.msg[kUserHeader]);
-  if (!policy::is_local_id(actor)) {
-    return then(bad_request("invalid_user", "X-HIE-User must name the administrator making the change"));
-  }
-  find_user(gw, actor, [&gw, actor, target, new_role, then = std::move(then)](Result<std::optional<policy::UserRecord>> u) {
-    if (!u) return then(store_error(u.error()));
-    if (u->has_value()) return then(admin_refusal(gw, actor, &**u, "registering users is"));
-    // An unknown actor: allowed only to register the first admin, itself.
-    gw.store.list_records(RecordTable::users, kAdminGroup, [actor, target, new_role, then](
-                                                              Result<std::vector<StoredRecord>> all) {
-      if (!all) return then(store_error(all.error()));
-      const bool has_admin = std::any_of(all->begin(), all->end(), [](const StoredRecord& r) {
-        const auto rec = user_from_json(r.key, json::parse(r.value, nullptr, false));
-        return rec && rec->active && rec->role == policy::Role::admin;
-      });
-      if (!has_admin && target == actor && new_role == policy::Role::admin) return then(std::nullopt);
-      if (has_admin) return then(error_response(http::status::forbidden, "unknown_user", "no such registered user"));
-      return then(error_response(http::status::forbidden, "admin_required",
-                                 "no administrator is registered yet: first register one, naming itself "
-                                 "(PUT /v1/users/ID with role admin and X-HIE-User: ID)"));
-    });
-  });
-}
-
-void add_user_routes(Router& router, Gateway& gw) {
-  router.add(http::verb::put, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
-    const std::string id(req.param("id"));
-    if (!policy::is_local_id(id)) return r.send(bad_request("invalid_user", "user ids are [A-Za-z0-9._-]{1,64}"));
-    const auto body = parse_body(req);
-    if (!body) return r.send(bad_request("invalid_json", "the body must be JSON"));
-    auto u = user_from_json(id, *body);
-    if (!u) return r.send(bad_request(u.error().code, u.error().message));
-    auto rp = std::make_shared<Responder>(std::move(r));
-    const json out = user_to_json(*u);
-    authorize_user_admin(gw, req, id, u->role, [&gw, rp, id, out](std::optional<HttpResponse> refused) {
-      if (refused) return rp->send(std::move(*refused));
-      // Admins are grouped (the group is stored as a keyed hash) so that the
-      // first-admin check finds them without reading every user.
-      const std::string group = out.value("role", "") == "admin" ? kAdminGroup : "";
-      gw.store.put_record(RecordTable::users, StoredRecord{id, group, out.dump()}, [rp, out](Result<void> st) {
-        if (!st) return rp->send(store_error(st.error()));
-        rp->send(json_response(http::status::ok, out));
-      });
-    });
-  });
-  // The registry as a whole, for administrators: who may act, and who an
-  // order of the secretariat suspends.
-  router.add(http::verb::get, "/v1/users", [&gw](ApiRequest& req, Responder r) {
-    auto rp = std::make_shared<Responder>(std::move(r));
-    require_admin(gw, req, "listing users is", [&gw, rp](std::optional<HttpResponse> refused, std::string) {
-      if (refused) return rp->send(std::move(*refused));
-      gw.store.list_all_records(RecordTable::users, [&gw, rp](Result<std::vector<StoredRecord>> all) {
-        if (!all) return rp->send(store_error(all.error()));
-        std::vector<policy::UserRecord> users;
-        for (const auto& rec : *all) {
-          if (auto u = user_from_json(rec.key, json::parse(rec.value, nullptr, false))) users.push_back(std::move(*u));
-        }
-        std::sort(users.begin(), users.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-        const auto facility = gw.config()->network.facility;
-        const auto mode = gw.mode();
-        json items = json::array();
-        for (const auto& u : users) {
-          json j = user_to_json(u);
-          j["suspended"] = mode.orders.user_suspended(facility + "/" + u.id);
-          items.push_back(std::move(j));
-        }
-        rp->send(json_response(http::status::ok, {{"users", std::move(items)}}));
-      });
-    });
-  });
-  router.add(http::verb::get, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
-    const std::string id(req.param("id"));
-    if (!policy::is_local_id(id)) return r.send(bad_request("invalid_user", "user ids are [A-Za-z0-9._-]{1,64}"));
-    auto rp = std::make_shared<Responder>(std::move(r));
-    find_user(gw, id, [rp](Result<std::optional<policy::UserRecord>> u) {
-      if (!u) return rp->send(store_error(u.error()));
-      if (!u->has_value()) return rp->send(error_response(http::status::not_found, "unknown_user", "no such user"));
-      rp->send(json_response(http::status::ok, user_to_json(**u)));
-    });
-  });
-  router.add(http::verb::delete_, "/v1/users/{id}", [&gw](ApiRequest& req, Responder r) {
-    const std::string id(req.param("id"));
-    if (!policy::is_local_id(id)) return r.send(bad_request("invalid_user", "user ids are [A-Za-z0-9._-]{1,64}"));
-    auto rp = std::make_shared<Responder>(std::move(r));
-    authorize_user_admin(gw, req, id, std::nullopt, [&gw, rp, id](std::optional<HttpResponse> refused) {
-      if (refused) return rp->send(std::move(*refused));
-      gw.store.erase_record(RecordTable::users, id, [rp](Result<void> st) {
-        if (!st) return rp->send(store_error(st.error()));
-        rp->send(json_response(http::status::ok, {{"deleted", true}}));
-      });
-    });
-  });
-}
-
-// --- consents -------------------------------------------------------------
-
-/// Runs `then` with the patient's registered consent, or answers 400/404/5xx itself.
-void with_consent(Gateway& gw, const ApiRequest& req, Responder r,
-                  std::function<void(std::shared_ptr<Responder>, std::string, ConsentRecord)> then) {
-  std::string patient(req.param("patient"));
-  if (!policy::is_patient_id(patient)) {
-    return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
-  }
-  auto rp = std::make_shared<Responder>(std::move(r));
-  find_consent(gw, patient, [rp, patient, then = std::move(then)](Result<std::optional<ConsentRecord>> c) {
-    if (!c) return rp->send(store_error(c.error()));
-    if (!c->has_value()) {
-      return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
-    }
-    then(rp, patient, std::move(**c));
-  });
-}
-
-void add_consent_routes(Router& router, Gateway& gw) {
-  router.add(http::verb::put, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
-    const std::string patient(req.param("patient"));
-    if (!policy::is_patient_id(patient)) {
-      return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
-    }
-    const auto body = parse_body(req);
-    // Not an object: erase() below would throw (a 500 instead of this 400).
-    if (!body || !body->is_object()) return r.send(bad_request("invalid_json", "the body must be a JSON object"));
-    json b = *body;
-    b.erase("withdrawn_at");
-    b.erase("registered_at");
-    auto c = consent_from_json(b);
-    if (!c) return r.send(bad_request(c.error().code, c.error().message));
-    c->registered_at = policy::format_rfc3339(gw.clock());
-    if (c->registered_by.empty()) c->registered_by = valid_utf8(req.msg[kUserHeader]);
-    auto rp = std::make_shared<Responder>(std::move(r));
-    json out = consent_to_json(*c);
-    gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
-                        [rp, out, patient](Result<void> st) mutable {
-                          if (!st) return rp->send(store_error(st.error()));
-                          out["patient"] = patient;
-                          rp->send(json_response(http::status::ok, out));
-                        });
-  });
-  router.add(http::verb::get, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
-    with_consent(gw, req, std::move(r), [&gw](std::shared_ptr<Responder> rp, std::string patient, ConsentRecord c) {
-      json out = consent_to_json(c);
-      out["patient"] = patient;
-      const auto cfg = gw.config();
-      out["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(policy::consent_expires(
-                                                     c.consent, static_cast<int>(cfg->policy.consent_validity_years))))
-                              .substr(0, 10);
-      const auto d = policy::decide_consent(&c.consent, cfg->network.facility, gw.clock(), sharing_rules(*cfg));
-      out["valid"] = d.allowed || d.code == "consent_scope";
-      rp->send(json_response(http::status::ok, out));
-    });
-  });
-  // Withdrawal: effective at once, the record stays (with withdrawn_at) as evidence.
-  router.add(http::verb::delete_, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
-    // The audit record names who recorded the withdrawal.
-    if (!policy::is_local_id(std::string(req.msg[kUserHeader]))) {
-      return r.send(bad_request("invalid_user", "X-HIE-User must name the user who records the withdrawal"));
-    }
-    with_consent(gw, req, std::move(r), [&gw](std::shared_ptr<Responder> rp, std::string patient, ConsentRecord c) {
-      c.consent.withdrawn_at = gw.clock();
-      json out = consent_to_json(c);
-      gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
-                          [rp, out](Result<void> st) {
-                            if (!st) return rp->send(store_error(st.error()));
-                            rp->send(json_response(http::status::ok, out));
-                          });
-    });
-  });
-  // Renewal worklist: GET /v1/consents?expiring_within=60d
-  router.add(http::verb::get, "/v1/consents", [&gw](ApiRequest& req, Responder r) {
-    Millis within{60LL * 86'400'000};
-    if (auto q = req.query_param("expiring_within")) {
-      if (!parse_duration(*q, within)) {
-        return r.send(bad_request("invalid_request", "expiring_within must be a duration such as 60d"));
-      }
-    }
-    auto rp = std::make_shared<Responder>(std::move(r));
-    gw.store.list_records(RecordTable::consents, "consents", [&gw, rp, within](Result<std::vector<StoredRecord>> l) {
-      if (!l) return rp->send(store_error(l.error()));
-      const auto cfg = gw.config();
-      const auto now = gw.clock();
-      const auto horizon = std::chrono::floor<std::chrono::days>(now + std::chrono::duration_cast<std::chrono::seconds>(within));
-      json items = json::array();
-      for (const auto& rec : *l) {
-        auto c = consent_from_json(json::parse(rec.value, nullptr, false));
-        if (!c || c->consent.withdrawn_at) continue;
-        const auto expires = policy::consent_expires(c->consent, static_cast<int>(cfg->policy.consent_validity_years));
-        if (expires <= horizon) {
-          json j = consent_to_json(*c);
-          j["patient"] = rec.key;
-          j["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(expires)).substr(0, 10);
-          j["expired"] = expires <= std::chrono::floor<std::chrono::days>(now);
-          items.push_back(std::move(j));
-        }
-      }
-      rp->send(json_response(http::status::ok, {{"consents", items}}));
-    });
-  });
 }
 
 // --- own documents ----------------------------------------------------------
@@ -831,40 +617,6 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                        {"expires_at", policy::format_rfc3339(e.expires_at)}});
     }
     r.send(json_response(http::status::ok, {{"emergency_accesses", items}}));
-  });
-}
-
-// --- cache of other facilities' documents -----------------------------------
-
-/// POST /v1/cache/purge: an administrator destroys the cached copies of
-/// other facilities' documents (all, or with {"expired_only": true} those
-/// past their TTL), without waiting for an order of the secretariat.
-void add_cache_routes(Router& router, Gateway& gw) {
-  router.add(http::verb::post, "/v1/cache/purge", [&gw](ApiRequest& req, Responder r) {
-    bool expired_only = false;
-    if (!req.msg.body().empty()) {
-      const auto body = parse_body(req);
-      if (!body || !body->is_object()) return r.send(bad_request("invalid_json", "the body must be a JSON object"));
-      for (const auto& [k, v] : body->items()) {
-        if (k != "expired_only" || !v.is_boolean()) {
-          return r.send(bad_request("invalid_request", "the body may only hold \"expired_only\": true or false"));
-        }
-        expired_only = v.get<bool>();
-      }
-    }
-    auto rp = std::make_shared<Responder>(std::move(r));
-    require_admin(gw, req, "purging the cache is", [&gw, rp, expired_only](std::optional<HttpResponse> refused,
-                                                                          std::string) {
-      if (refused) return rp->send(std::move(*refused));
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(gw.clock().time_since_epoch()).count();
-      gw.store.cache_purge(now, !expired_only, [&gw, rp, expired_only](Result<std::uint64_t> n) {
-        if (!n) return rp->send(store_error(n.error()));
-        gw.log.log(Level::notice, events::kCachePurged,
-                   "cache purged by an administrator: " + std::to_string(*n) + " cached documents destroyed",
-                   {{"COUNT", std::to_string(*n)}, {"SCOPE", expired_only ? "expired" : "all"}});
-        rp->send(json_response(http::status::ok, {{"purged", *n}, {"expired_only", expired_only}}));
-      });
-    });
   });
 }
 

@@ -168,6 +168,12 @@ void find_user(Gateway& gw, const std::string& id,
   });
 }
 
+std::optional<json> parse_body(const ApiRequest& req) {
+  auto j = json::parse(req.msg.body(), nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
 std::optional<HttpResponse> admin_refusal(Gateway& gw, const std::string& actor, const policy::UserRecord* user,
                                           std::string_view what) {
   const auto facility = gw.config()->network.facility;

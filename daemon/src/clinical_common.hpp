@@ -67,6 +67,8 @@ void require_admin(Gateway& gw, const ApiRequest& req, std::string what,
 void find_consent(Gateway& gw, const std::string& patient,
                   std::function<void(Result<std::optional<ConsentRecord>>)> done);
 
+/// The request body as JSON; nullopt when it does not parse.
+[[nodiscard]] std::optional<nlohmann::json> parse_body(const ApiRequest& req);
 /// 400 with a stable code.
 [[nodiscard]] HttpResponse bad_request(const std::string& code, const std::string& message);
 /// The answer for a failed store operation (404 not_found, 507 store_full, 503 otherwise).
