@@ -38,6 +38,17 @@ std::string migration(int from) {
              record_table("directives") + record_table("audit");
     case 1:  // break-glass windows, kept across restarts for review
       return record_table("emergencies");
+    case 2:
+      // Chunks in a rowid table, keyed by a separate index: in the WITHOUT
+      // ROWID table every key comparison of a lookup read a whole chunk (up
+      // to 64 KiB) off its overflow pages, since those rows live in the
+      // index b-tree itself.
+      return "CREATE TABLE chunks_v3(owner TEXT NOT NULL, id_hash BLOB NOT NULL, seq INTEGER NOT NULL,"
+             " data BLOB NOT NULL, UNIQUE(owner, id_hash, seq));"
+             "INSERT INTO chunks_v3(owner, id_hash, seq, data) SELECT owner, id_hash, seq, data FROM chunks"
+             " ORDER BY owner, id_hash, seq;"
+             "DROP TABLE chunks;"
+             "ALTER TABLE chunks_v3 RENAME TO chunks;";
     default: return {};
   }
 }

@@ -194,6 +194,35 @@ TEST(Store, MigratesAnOlderSchemaKeepingItsRecords) {
   EXPECT_EQ(rows->size(), 1U);
 }
 
+// Schema 2 kept content chunks in a WITHOUT ROWID table (each lookup read
+// whole chunks to compare keys); schema 3 moves them to a rowid table with
+// the key in its own index. A schema-2 store keeps every content.
+TEST(Store, MigratesSchemaTwoChunksKeepingEveryContent) {
+  TempDir dir;
+  auto keys = make_ring({{1, 'k'}});
+  {
+    auto s = open_store(dir, keys);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(publish(**s, doc("P1", "D1"), "small").ok());
+    ASSERT_TRUE(publish(**s, doc("P1", "D2"), std::string(200000, 'y')).ok());  // four chunks
+  }
+  sql(dir, "CREATE TABLE chunks_v2(owner TEXT NOT NULL, id_hash BLOB NOT NULL, seq INTEGER NOT NULL,"
+           " data BLOB NOT NULL, PRIMARY KEY(owner, id_hash, seq)) WITHOUT ROWID;"
+           "INSERT INTO chunks_v2 SELECT owner, id_hash, seq, data FROM chunks; DROP TABLE chunks;"
+           "ALTER TABLE chunks_v2 RENAME TO chunks; PRAGMA user_version=2");
+  auto s = open_store(dir, keys);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(*read_content(**s, "D1"), "small");
+  EXPECT_EQ(*read_content(**s, "D2"), std::string(200000, 'y'));
+  EXPECT_EQ(count(dir, "SELECT COUNT(*) FROM sqlite_master WHERE name='chunks' AND sql LIKE '%WITHOUT ROWID%'"), 0);
+  EXPECT_EQ(count(dir, "SELECT COUNT(*) FROM chunks"), 5);
+  EXPECT_EQ(count(dir, "PRAGMA user_version"), kStoreSchemaVersion);
+  auto report = check(**s);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->failures.empty());
+  EXPECT_EQ(report->sqlite_check, "ok");
+}
+
 std::string file_digest(const std::filesystem::path& p) {
   return crypto::to_hex(crypto::sha256(test::read_file(p)));
 }

@@ -40,7 +40,7 @@ template <class T>
 using Callback = std::function<void(Result<T>)>;
 
 /// Schema version this build writes; a newer store is refused.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 inline constexpr const char* kStoreFileName = "hiegate.db";
 
 struct IntegrityEvent {
