@@ -538,15 +538,19 @@ std::size_t LocalApiServer::connections() const {
 void LocalApiServer::drain(std::function<void()> on_drained) {
   auto& im = *impl_;
   std::vector<std::shared_ptr<SessionBase>> live;
-  bool empty = false;
+  std::function<void()> now;
   {
     std::lock_guard lk(im.mu);
     im.draining = true;
     for (auto& [p, w] : im.sessions) {
       if (auto s = w.lock()) live.push_back(std::move(s));
     }
-    empty = im.sessions.empty();
-    if (!empty) im.on_drained = std::move(on_drained);
+    // Nothing to wait for: run it below, outside the lock.
+    if (im.sessions.empty()) {
+      now = std::move(on_drained);
+    } else {
+      im.on_drained = std::move(on_drained);
+    }
   }
   for (auto& a : im.tcp) {
     net::post(a->get_executor(), [&acc = *a] {
@@ -561,7 +565,7 @@ void LocalApiServer::drain(std::function<void()> on_drained) {
     });
   }
   for (auto& s : live) s->on_drain();
-  if (empty && on_drained) net::post(im.deps.ioc, std::move(on_drained));
+  if (now) net::post(im.deps.ioc, std::move(now));
 }
 
 void LocalApiServer::close_all() {

@@ -376,22 +376,23 @@ void PeerServer::Impl::accept_loop() {
                             if (self->stopped || self->draining) return;
                             if (!ec) {
                               std::unique_ptr<Impl::Slot> slot;
+                              auto refuse = [&sock](std::uint64_t& counter) {
+                                ++counter;
+                                error_code ig;
+                                sock.close(ig);
+                              };
                               if (self->sessions.size() >= self->opts.max_connections) {
-                                ++self->counters.over_capacity;
+                                refuse(self->counters.over_capacity);
                               } else if (slot = self->take(&Impl::handshaking, address_of(sock),
                                                            self->opts.max_handshakes_per_address);
                                          !slot) {
-                                ++self->counters.over_address_limit;
+                                refuse(self->counters.over_address_limit);
                               } else {
                                 ++self->counters.accepted;
                                 error_code nd;
                                 sock.set_option(tcp::no_delay(true), nd);
                                 session = std::make_shared<Session>(std::move(sock), self, std::move(slot));
                                 self->sessions.insert(session);
-                              }
-                              if (!session) {
-                                error_code ig;
-                                sock.close(ig);
                               }
                             }
                           }

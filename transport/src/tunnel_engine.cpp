@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 

@@ -1,5 +1,6 @@
 #include "x509_util.hpp"
 
+#include <botan/asn1_alt_name.h>
 #include <botan/data_src.h>
 #include <botan/ecdsa.h>
 #include <botan/hex.h>
