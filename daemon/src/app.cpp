@@ -174,6 +174,12 @@ private:
     so.dir = cfg.daemon.state_dir;
     so.cache_max_bytes = cfg.store.cache_max_bytes;
     so.cache_ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(cfg.store.cache_ttl).count();
+    // A schema upgrade may copy every content once: tell systemd the start
+    // is alive rather than let TimeoutStartSec kill it half-way (the
+    // migration would roll back and start over at the next try).
+    so.on_long_work = [this] {
+      notifier_.extend_timeout(std::chrono::seconds(30), "upgrading the store's format; this start takes longer");
+    };
     so.on_integrity = [this](const IntegrityEvent& ev) {
       log_.log(Level::error, events::kRecordQuarantined, "a stored record failed to open and was quarantined",
                {{"TABLE", ev.table}, {"KEY_HASH", ev.key_hash_hex}, {"CODE", ev.code}});

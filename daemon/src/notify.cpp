@@ -39,6 +39,9 @@ void Notifier::reloading(std::string_view status) {
 
 void Notifier::stopping(std::string_view status) { send("STOPPING=1\nSTATUS=" + one_line(status)); }
 void Notifier::status(std::string_view status) { send("STATUS=" + one_line(status)); }
+void Notifier::extend_timeout(std::chrono::microseconds more, std::string_view status) {
+  send("EXTEND_TIMEOUT_USEC=" + std::to_string(more.count()) + "\nSTATUS=" + one_line(status));
+}
 void Notifier::watchdog() { send("WATCHDOG=1"); }
 
 std::optional<std::chrono::microseconds> Notifier::watchdog_interval() const {

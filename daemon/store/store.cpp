@@ -101,7 +101,29 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions opt, std::shared_ptr<con
   auto current = store::verify_keys(*db, *keys);
   if (!current) return std::move(current).error();
   if (auto s = open_pragmas(*db, opt); !s) return std::move(s).error();
-  if (auto s = store::migrate(*db); !s) return std::move(s).error();
+  {
+    // Long migrations report that they are alive (see on_long_work).
+    struct Progress {
+      const StoreOptions& opt;
+      std::chrono::steady_clock::time_point next;
+    } progress{opt, std::chrono::steady_clock::now() + opt.long_work_interval};
+    if (opt.on_long_work) {
+      ::sqlite3_progress_handler(
+          db->get(), 100,
+          [](void* p) -> int {
+            auto& pr = *static_cast<Progress*>(p);
+            if (const auto now = std::chrono::steady_clock::now(); now >= pr.next) {
+              pr.next = now + pr.opt.long_work_interval;
+              pr.opt.on_long_work();
+            }
+            return 0;
+          },
+          &progress);
+    }
+    const Status migrated = store::migrate(*db);
+    ::sqlite3_progress_handler(db->get(), 0, nullptr, nullptr);
+    if (!migrated) return migrated.error();
+  }
   if (auto s = sqlite::transaction(*db, [&] { return admit_keys(*db, *keys, *current); }); !s) {
     return std::move(s).error();
   }

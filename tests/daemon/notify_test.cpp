@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
+#include "support/notify_listener.hpp"
+#include "support/temp_dir.hpp"
+
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <future>
@@ -11,6 +16,21 @@ namespace hiegate::daemon {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A long start (a store migration) asks systemd for more time, saying why.
+TEST(Notifier, ExtendsTheTimeoutWithAStatus) {
+  test::TempDir dir;
+  test::NotifyListener listener(dir / "notify.sock");
+  ::setenv("NOTIFY_SOCKET", (dir / "notify.sock").c_str(), 1);
+  Notifier n;
+  ASSERT_TRUE(n.enabled());
+  n.extend_timeout(std::chrono::seconds(30), "upgrading\nthe store");  // sd_notify reads the variable now
+  ::unsetenv("NOTIFY_SOCKET");
+  const std::string m = listener.wait_for("EXTEND_TIMEOUT_USEC=", 2s);
+  EXPECT_NE(m.find("EXTEND_TIMEOUT_USEC=30000000\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("STATUS=upgrading"), std::string::npos) << m;
+  EXPECT_EQ(m.find("\nthe store"), std::string::npos) << "a status stays one line: " << m;
+}
 
 TEST(Watchdog, PingsWhileTheLoopRunsAndStopsWhenItIsStuck) {
   boost::asio::io_context ioc;

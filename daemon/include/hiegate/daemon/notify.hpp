@@ -26,6 +26,9 @@ public:
   void reloading(std::string_view status);
   void stopping(std::string_view status);
   void status(std::string_view status);
+  /// EXTEND_TIMEOUT_USEC: the start (or stop) in progress needs `more`
+  /// from now, with `status` saying why.
+  void extend_timeout(std::chrono::microseconds more, std::string_view status);
   void watchdog();
   /// From WATCHDOG_USEC (when WATCHDOG_PID is absent or ours).
   [[nodiscard]] std::optional<std::chrono::microseconds> watchdog_interval() const;

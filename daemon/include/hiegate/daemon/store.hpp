@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -60,6 +61,11 @@ struct StoreOptions {
   std::int64_t max_page_count = 0;
   /// Called on a store thread; must be quick and thread-safe.
   std::function<void(const IntegrityEvent&)> on_integrity;
+  /// Called on the opening thread about every `long_work_interval` while
+  /// open() upgrades the schema (a migration may copy every content once):
+  /// e.g. to extend the service manager's start timeout. Must be quick.
+  std::function<void()> on_long_work;
+  std::chrono::milliseconds long_work_interval{5000};
 };
 
 /// A document this facility publishes. Identifiers are returned in clear
