@@ -156,17 +156,36 @@ struct Store::Impl {
   }
   /// Runs `fn(Db&) -> Result<T>` on a reader thread inside one read
   /// transaction, so that multi-statement reads (content chunks) see one
-  /// consistent snapshot.
+  /// consistent snapshot. `done` runs before that transaction ends, and the
+  /// reads it chains (ReaderPool::Chain) join it: a request that reads a
+  /// document, then its patient's consent, then its content pays for one
+  /// BEGIN/COMMIT and sees one state of the store.
   template <class T, class Fn>
   void read(Callback<T> done, Fn fn) {
     readers->post([done = std::move(done), fn = std::move(fn)](sqlite::Db& db) mutable {
-      // Prepared once per connection: BEGIN and COMMIT are not parsed again
-      // for every read.
-      auto begin = db.cached("BEGIN");
-      if (!begin) return done(std::move(begin).error());
-      if (auto s = (*begin)->run(); !s) return done(std::move(s).error());
-      auto r = fn(db);
-      if (auto commit = db.cached("COMMIT"); commit) (void)(*commit)->run();
+      struct Snapshot {
+        sqlite::Db& db;
+        bool own;  // else it joined the transaction of the read that chained it
+        explicit Snapshot(sqlite::Db& d) : db(d), own(sqlite3_get_autocommit(d.get()) != 0) {}
+        Snapshot(const Snapshot&) = delete;
+        Snapshot& operator=(const Snapshot&) = delete;
+        ~Snapshot() {
+          if (!own || sqlite3_get_autocommit(db.get()) != 0) return;
+          if (auto commit = db.cached("COMMIT"); commit) (void)(*commit)->run();
+        }
+      } snapshot{db};
+      if (snapshot.own) {
+        // Prepared once per connection: BEGIN and COMMIT are not parsed
+        // again for every read.
+        auto begin = db.cached("BEGIN");
+        if (!begin) return done(std::move(begin).error());
+        if (auto s = (*begin)->run(); !s) return done(std::move(s).error());
+      }
+      auto r = [&] {
+        const store::ReaderPool::Chain statements_running(false);
+        return fn(db);
+      }();
+      const store::ReaderPool::Chain chained(true);
       done(std::move(r));
     });
   }

@@ -114,12 +114,17 @@ namespace {
 thread_local const ReaderPool* tl_pool = nullptr;
 thread_local sqlite::Db* tl_db = nullptr;
 thread_local int tl_depth = 0;
+thread_local bool tl_chain = false;
 constexpr int kMaxInlineDepth = 8;  // a longer chain is queued: bounded stack
 }  // namespace
 
+ReaderPool::Chain::Chain(bool on) : previous_(tl_chain) { tl_chain = on; }
+ReaderPool::Chain::~Chain() { tl_chain = previous_; }
+
 sqlite::Db* ReaderPool::inline_db() const {
   if (tl_pool != this || tl_db == nullptr || tl_depth >= kMaxInlineDepth) return nullptr;
-  // A job that called back while its transaction is still open: queue.
+  if (tl_chain) return tl_db;
+  // Posted from inside a read whose statements may still be running: queue.
   return sqlite3_get_autocommit(tl_db->get()) != 0 ? tl_db : nullptr;
 }
 

@@ -51,8 +51,9 @@ private:
 /// Threads each holding a read-only connection; jobs run in FIFO order on
 /// whichever is free. A job posted from one of the pool's own threads (a
 /// read chained in a read's callback) runs there at once, on that thread's
-/// connection, when it holds no transaction: a request's reads then cost no
-/// thread hand-off after the first. Destruction runs every queued job first.
+/// connection, when it holds no transaction or while a `Chain` is alive: a
+/// request's reads then cost no thread hand-off after the first. Destruction
+/// runs every queued job first.
 class ReaderPool {
 public:
   using Job = std::function<void(sqlite::Db&)>;
@@ -61,6 +62,24 @@ public:
   ReaderPool(const ReaderPool&) = delete;
   ReaderPool& operator=(const ReaderPool&) = delete;
   void post(Job job);
+
+  /// Chain(true), while alive on a reader thread (a read handing its result
+  /// to its callback with its transaction still open): jobs posted from this
+  /// thread run inline inside that transaction, so the reads a request
+  /// chains one after another share one snapshot and one BEGIN/COMMIT.
+  /// Chain(false), while a read's own statements run: a job posted then
+  /// (from a content sink, say) is queued, since it could reset a statement
+  /// still being stepped.
+  class Chain {
+  public:
+    explicit Chain(bool on);
+    ~Chain();
+    Chain(const Chain&) = delete;
+    Chain& operator=(const Chain&) = delete;
+
+  private:
+    bool previous_;
+  };
 
 private:
   void loop(sqlite::Db& db);

@@ -346,5 +346,35 @@ TEST(Store, ChainedReadsRunOnTheReaderThreadWithoutAHandOff) {
   EXPECT_EQ(*n, 50);
 }
 
+// The reads a request chains share one snapshot: a document replaced
+// between the read of its row and the read of its content (here, while the
+// first callback runs) is served as it was when the chain began, never as
+// the old row with the new content. The next request sees the new one.
+TEST(Store, ChainedReadsShareOneSnapshot) {
+  TempDir dir;
+  auto store = open_store(dir, make_ring({{1, 'a'}}));
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  ASSERT_TRUE(publish(s, doc("p1", "d1"), "first version").ok());
+
+  auto content = wait<std::string>([&](auto cb) {
+    s.get_document("d1", [&s, cb](Result<DocumentRecord> d) {
+      EXPECT_TRUE(d);
+      // The writer commits a replacement meanwhile (this reader waits).
+      EXPECT_TRUE(publish(s, doc("p1", "d1"), "second version, longer").ok());
+      auto out = std::make_shared<std::string>();
+      s.read_content("d1", sink_into(*out), [out, cb](Result<void> r) {
+        if (!r) return cb(std::move(r).error());
+        cb(*out);
+      });
+    });
+  });
+  ASSERT_TRUE(content) << content.error().message;
+  EXPECT_EQ(*content, "first version");
+  auto now = read_content(s, "d1");
+  ASSERT_TRUE(now);
+  EXPECT_EQ(*now, "second version, longer");
+}
+
 }  // namespace
 }  // namespace hiegate::daemon
