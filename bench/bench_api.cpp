@@ -57,12 +57,12 @@ Handler read_document(Gateway& gw) {
       auto meta = std::make_shared<json>(json::parse(d->metadata_json, nullptr, false));
       find_user(gw, user, [&gw, rp, meta, size = d->content_size](Result<std::optional<policy::UserRecord>> u) {
         if (!u) return rp->send(store_error(u.error()));
-        read_all_content(gw, "bench-doc", size, [rp, meta](Result<std::string> content) {
+        read_all_content(gw, "bench-doc", size, size, [rp, meta](Result<HeldContent> content) {
           if (!content) return rp->send(store_error(content.error()));
           json m = *meta;
           m["id"] = "bench-doc";
-          m["size"] = content->size();
-          rp->send(document_response(true, std::move(m), std::move(*content)));
+          m["size"] = content->bytes.size();
+          rp->send(document_response(true, std::move(m), std::move(content->bytes)));
         });
       });
     });

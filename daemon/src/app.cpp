@@ -20,6 +20,7 @@
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/gateway.hpp"
 #include "hiegate/daemon/in_flight.hpp"
+#include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/daemon/tunnels.hpp"
@@ -117,7 +118,7 @@ public:
                          [this] { return static_cast<double>(overdue_exports_()); });
     }
     server_.emplace(
-        LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }, in_flight_.get()});
+        LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }, in_flight_.get(), memory_.get()});
     if (auto st = server_->start(*cfg); !st) {
       return fail_start(st.error());
     }
@@ -208,6 +209,13 @@ private:
                              [] { return std::chrono::time_point_cast<std::chrono::seconds>(
                                       std::chrono::system_clock::now()); },
                              *store_, directives_.get(), nullptr, nullptr, audit_.get()});
+    memory_ = std::make_unique<MemoryBudget>(cfg.daemon.document_memory_bytes);
+    gateway_->memory = memory_.get();
+    metrics_.add_gauge("hiegate_document_memory_bytes", "Document bytes held in memory now (bodies, contents, fetches).",
+                       [this] { return static_cast<double>(memory_->in_use()); });
+    metrics_.add_gauge("hiegate_document_memory_refused", "Requests refused since start because the document memory "
+                       "budget was full (503 overloaded).",
+                       [this] { return static_cast<double>(memory_->refused_total()); });
     in_flight_ = std::make_unique<InFlight>([this] { return gateway_->mode().allowed; });
     add_mode_metrics(metrics_, [this] { return gateway_->mode(); });
     metrics_.add_gauge("hiegate_requests_in_flight", "Requests in flight that a secretariat order could cut.",
@@ -399,6 +407,7 @@ private:
     pco.connect_timeout = std::min(cfg.peer_api.fetch_timeout, pco.connect_timeout);
     pco.handshake_timeout = std::min(cfg.peer_api.fetch_timeout, pco.handshake_timeout);
     pco.max_per_peer = cfg.peer_api.connections_per_peer;
+    pco.hold_body = [this](std::uint64_t bytes) { return memory_->try_hold(bytes); };
     peer_client_ = std::make_unique<transport::PeerClient>(ioc_, tls_, pco);
     transport::PeerServerOptions pso;
     pso.address = cfg.peer_api.address;
@@ -599,6 +608,7 @@ private:
       config_ = load.config;
     }
     log_.set_level(load.config->daemon.log_level);
+    memory_->set_limit(load.config->daemon.document_memory_bytes);
     if (credentials_) {
       const Status st = credentials_->reload(std::chrono::system_clock::now());
       credentials_reloaded(st);
@@ -786,6 +796,7 @@ private:
   std::optional<Watchdog> mode_ticker_;  ///< periodic re-check of the requests in flight
   Alerts alerts_;                        ///< conditions raised now (event loop only)
   std::unique_ptr<InFlight> in_flight_;
+  std::unique_ptr<MemoryBudget> memory_;  ///< document bytes in memory ([daemon] document_memory_bytes)
   std::unique_ptr<CachePurges> purges_;
   mutable std::mutex config_mu_;
   ConfigPtr config_;

@@ -15,6 +15,7 @@
 #include "clinical_routes.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/daemon/events.hpp"
+#include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/daemon/store_wait.hpp"
@@ -264,8 +265,9 @@ bool peer_busy(const transport::PeerResponse& res) {
   if (res.status == 429) return true;
   if (res.status != 503) return false;
   const auto j = json::parse(res.body, nullptr, false);
-  return !j.is_discarded() && j.contains("error") && j["error"].is_object() &&
-         j["error"].value("code", "") == "too_many_connections";
+  if (j.is_discarded() || !j.contains("error") || !j["error"].is_object()) return false;
+  const auto code = j["error"].value("code", "");
+  return code == "too_many_connections" || code == "overloaded";
 }
 
 json peer_error_json(const transport::PeerResponse& res) {
@@ -348,11 +350,11 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
     }
     const bool raw = wants_raw(req.msg[http::field::accept]);
     // The document first, so that even a refusal is recorded with its patient.
-    gw.store.get_document(id, [&gw, rp, rec, id, raw, user_id](Result<DocumentRecord> d) {
+    gw.store.get_document(id, [&gw, rp, rec, id, raw, user_id, keep = req.keep](Result<DocumentRecord> d) {
       if (!d) return rp->send(store_error(d.error()));
       rec->patient = d->patient_id;
       auto meta = std::make_shared<json>(json::parse(d->metadata_json, nullptr, false));
-      find_user(gw, user_id, [&gw, rp, rec, id, raw, meta, size = d->content_size](
+      find_user(gw, user_id, [&gw, rp, rec, id, raw, meta, keep, size = d->content_size](
                                  Result<std::optional<policy::UserRecord>> u) {
         if (!u) return rp->send(store_error(u.error()));
         const auto who =
@@ -363,12 +365,13 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
           return rp->send(refusal(who));
         }
         rec->role = std::string(policy::name((*u)->role));
-        read_all_content(gw, id, size, [rp, meta, id, raw](Result<std::string> content) {
-          if (!content) return rp->send(store_error(content.error()));
+        read_all_content(gw, id, size, answer_bytes(size, raw), [rp, meta, id, raw, keep](Result<HeldContent> c) {
+          if (!c) return rp->send(store_error(c.error()));
           json m = *meta;
           m["id"] = id;
-          m["size"] = content->size();
-          rp->send(document_response(raw, std::move(m), std::move(*content)));
+          m["size"] = c->bytes.size();
+          keep->add(std::move(c->hold));
+          rp->send(document_response(raw, std::move(m), std::move(c->bytes)));
         });
       });
     });
@@ -492,7 +495,8 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     req.function = network_function(req);
     const bool raw = wants_raw(req.msg[http::field::accept]);
     auto plain = std::make_shared<Responder>(std::move(r));
-    resolve_actor(gw, *windows, req, plain, patient_hint, [&gw, code, id, peer = *peer_it, refused, raw](Actor a) {
+    resolve_actor(gw, *windows, req, plain, patient_hint,
+                  [&gw, code, id, peer = *peer_it, refused, raw, keep = req.keep](Actor a) {
       const auto rp = a.rp;
       a.audit->event = "document_read";
       a.audit->peer_facility = code;
@@ -500,7 +504,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       const ConfigPtr snapshot = gw.config();
       const auto now = gw.clock().time_since_epoch().count();
       const bool keep_copy = snapshot->store.cache_max_bytes > 0;
-      auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused, raw, keep_copy]() {
+      auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused, raw, keep_copy, keep]() {
         transport::OutboundRequest out;
         out.method = "GET";
         out.target = "/peer/v1/documents/" + id;
@@ -508,7 +512,10 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         out.headers.emplace_back("Accept", std::string(kRawContentType));
         gw.peers->async_request(
             transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
-            [&gw, rp, code, id, refused, raw, keep_copy](Result<transport::PeerResponse> res) {
+            [&gw, rp, code, id, refused, raw, keep_copy, keep](Result<transport::PeerResponse> res) {
+              if (!res && res.error().code == "overloaded") {
+                return rp->send(memory_full_response());
+              }
               if (!res) {
                 return rp->send(error_response(http::status::gateway_timeout,
                                                res.error().code == "timeout" ? "peer_timeout" : "peer_unavailable",
@@ -529,6 +536,15 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               }
               auto& [meta, content] = *got;
               refused->allowed(code, id);
+              keep->add(std::move(res->keep));
+              if (!raw && gw.memory != nullptr) {
+                // The answer's base64 beside the bytes.
+                auto b64 = gw.memory->try_hold(answer_bytes(content.size(), false) - content.size());
+                if (!b64) {
+                  return rp->send(memory_full_response());
+                }
+                keep->add(std::move(b64));
+              }
               auto data = std::make_shared<std::string>(std::move(content));
               json answer = meta;
               answer["facility"] = code;
@@ -558,7 +574,14 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       // withdrawn meanwhile. If that side cannot be reached, the copy is
       // served only while its last decision is younger than
       // store.consent_evidence_max_age.
-      auto serve_cached = [&gw, rp, code, id, now, ask_peer, raw](json meta, bool verified) {
+      auto serve_cached = [&gw, rp, code, id, now, ask_peer, raw, keep](json meta, bool verified, std::uint64_t size) {
+        if (gw.memory != nullptr) {
+          auto hold = gw.memory->try_hold(answer_bytes(size, raw));
+          if (!hold) {
+            return rp->send(memory_full_response());
+          }
+          keep->add(std::move(hold));
+        }
         auto buf = std::make_shared<std::string>();
         gw.store.cache_read(
             code, id, now,
@@ -590,9 +613,10 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         out.headers = peer_headers(*snapshot, a);
         gw.peers->async_request(
             transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
-            [rp, code, id, meta, decided, max_age, now, refused, serve_cached](Result<transport::PeerResponse> res) {
+            [rp, code, id, meta, decided, max_age, now, refused, serve_cached,
+             size = c->content_size](Result<transport::PeerResponse> res) {
               if (!res || peer_busy(*res)) {
-                if (now - decided < max_age) return serve_cached(meta, false);
+                if (now - decided < max_age) return serve_cached(meta, false, size);
                 const std::string why = res ? "busy (HTTP " + std::to_string(res->status) + ")" : res.error().message;
                 return rp->send(error_response(http::status::gateway_timeout, "consent_unverified",
                                                "facility " + code + " could not confirm its decision: " + why));
@@ -603,7 +627,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                 e["facility"] = code;
                 return rp->send(json_response(static_cast<http::status>(res->status), {{"error", e}}));
               }
-              serve_cached(meta, true);
+              serve_cached(meta, true, size);
             });
       });
     });

@@ -4,6 +4,7 @@
 
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/daemon/http.hpp"
+#include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/policy/rfc3339.hpp"
@@ -219,6 +220,7 @@ HttpResponse bad_request(const std::string& code, const std::string& message) {
 
 HttpResponse store_error(const Error& e) {
   if (e.code == "not_found") return error_response(http::status::not_found, "not_found", "no such record");
+  if (e.code == "overloaded") return memory_full_response();
   if (e.code == "store_full") {
     return error_response(http::status::insufficient_storage, "store_full",
                           "the gateway's disk is full; nothing was changed");
@@ -323,8 +325,17 @@ std::optional<policy::Function> peer_function(std::string_view path) {
   return policy::Function::serve;
 }
 
-void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size,
-                      std::function<void(Result<std::string>)> done) {
+std::uint64_t answer_bytes(std::uint64_t size, bool raw) { return raw ? size : size + (size + 2) / 3 * 4; }
+
+void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, std::uint64_t held,
+                      std::function<void(Result<HeldContent>)> done) {
+  std::shared_ptr<const void> hold;
+  if (gw.memory != nullptr) {
+    hold = gw.memory->try_hold(held);
+    if (!hold) {
+      return done(make_error("overloaded", "the gateway holds as many documents in memory as it may"));
+    }
+  }
   auto buf = std::make_shared<std::string>();
   // The record's size is a hint only (the store checks the content itself):
   // bounded by the largest document the local API accepts.
@@ -335,9 +346,9 @@ void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size,
         buf->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
         return {};
       },
-      [buf, done = std::move(done)](Result<void> st) {
+      [buf, hold = std::move(hold), done = std::move(done)](Result<void> st) mutable {
         if (!st) return done(std::move(st).error());
-        done(std::move(*buf));
+        done(HeldContent{std::move(*buf), std::move(hold)});
       });
 }
 

@@ -95,11 +95,25 @@ void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, Aud
 /// Percent-encodes a reason for a header.
 [[nodiscard]] std::string encode_reason(std::string_view reason);
 
+/// A document's content read whole, with its place in the gateway's memory
+/// budget: keep `hold` until the answer carrying the bytes is written.
+struct HeldContent {
+  std::string bytes;
+  std::shared_ptr<const void> hold;
+};
+
+/// What an answer with `size` content bytes holds in memory: the bytes, and
+/// their base64 too unless the answer is raw.
+[[nodiscard]] std::uint64_t answer_bytes(std::uint64_t size, bool raw);
+
 /// A document's whole content as one string (documents are bounded by the
 /// local API's body limit); `done` runs on a store thread. `size`: the
 /// content's size from its record, reserved at once (0: grown as read).
-void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size,
-                      std::function<void(Result<std::string>)> done);
+/// `held`: the bytes to count in gw.memory (answer_bytes) before anything
+/// is read; when they do not fit, `done` gets `overloaded` and nothing is
+/// read.
+void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, std::uint64_t held,
+                      std::function<void(Result<HeldContent>)> done);
 
 /// Documents as raw bytes instead of base64 inside JSON (local and peer
 /// API): a request whose Accept names application/octet-stream gets the

@@ -118,6 +118,7 @@ void read_daemon(Section& s, Config::Daemon& d) {
                                        : "must be one of debug, info, notice, warning, error, critical";
   });
   s.path("state_dir", d.state_dir);
+  s.uint_as("document_memory_bytes", d.document_memory_bytes, 1024 * 1024, std::uint64_t{1} << 40);
   s.finish();
 }
 
@@ -396,6 +397,12 @@ ConfigLoad parse_config(std::string_view text, const std::string& name) {
   {
     Section s(top.node("local_api"), "local_api", diag);
     read_local_api(s, cfg->local_api);
+  }
+  if (cfg->daemon.document_memory_bytes < cfg->local_api.max_body_bytes) {
+    // Else the largest document the EHR may send could never be received.
+    Section s(top.node("daemon"), "daemon", diag);
+    diag.add(s.node("document_memory_bytes"), "daemon.document_memory_bytes",
+             "must be at least local_api.max_body_bytes (" + std::to_string(cfg->local_api.max_body_bytes) + ")");
   }
   {
     Section s(top.node("store"), "store", diag);

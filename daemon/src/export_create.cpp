@@ -10,6 +10,7 @@
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
 #include "hiegate/crypto/secure_buffer.hpp"
+#include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/policy/deidentify.hpp"
@@ -104,6 +105,20 @@ struct Flow {
   policy::Time now{};
   policy::ExportDecision decision;
   std::vector<LoadedDocument> docs;
+  std::shared_ptr<Keep> keep;  ///< the documents' place in the memory budget, until the answer is written
+
+  /// Counts a document of `size` bytes (read, then packaged: twice) in the
+  /// memory budget; false (and the answer sent) when it does not fit now.
+  bool hold(std::uint64_t size) {
+    if (gw.memory == nullptr) return true;
+    auto h = gw.memory->try_hold(2 * size);
+    if (!h) {
+      finish(memory_full_response());
+      return false;
+    }
+    keep->add(std::move(h));
+    return true;
+  }
 
   void finish(HttpResponse res) {
     if (slot) slot->release();
@@ -150,12 +165,14 @@ void load_documents(const FlowPtr& f, std::size_t i) {
   if (want.facility == f->body.req.facility) {
     store.get_document(want.id, [f, want, sink, got](Result<DocumentRecord> d) {
       if (!d) return got({}, Error(d.error()));
+      if (!f->hold(d->content_size)) return;
       f->gw.store.read_content(want.id, sink, [got, meta = d->metadata_json](Result<void> st) { got(meta, std::move(st)); });
     });
   } else {
     const auto now = f->now.time_since_epoch().count();
     store.cache_get(want.facility, want.id, now, [f, want, sink, got, now](Result<CachedDocument> d) {
       if (!d) return got({}, Error(d.error()));
+      if (!f->hold(d->content_size)) return;
       f->gw.store.cache_read(want.facility, want.id, now, sink,
                              [got, meta = d->metadata_json](Result<void> st) { got(meta, std::move(st)); });
     });
@@ -281,14 +298,14 @@ void add_create_route(Router& router, Gateway& gw, std::shared_ptr<ExportLedger>
     if (!parsed) return r.send(bad_request(parsed.error().code, parsed.error().message));
     if (auto m = refuse_by_mode(gw.mode(), policy::required_function(parsed->req.kind))) return r.send(std::move(*m));
     auto rp = std::make_shared<Responder>(std::move(r));
-    resolve_user(gw, req, rp, [&gw, rp, ledger, b = std::move(*parsed)](ExportUser u) mutable {
+    resolve_user(gw, req, rp, [&gw, rp, ledger, b = std::move(*parsed), keep = req.keep](ExportUser u) mutable {
       if (!ledger->try_begin(u.actor.user)) {
         return rp->send(export_refusal("export_in_progress", "export.request",
                                        "another export of this user is under way; retry when it is done",
                                        http::status::conflict));
       }
       auto f = std::make_shared<Flow>(Flow{gw, rp, ledger, std::make_unique<ExportSlot>(*ledger, u.actor.user),
-                                           std::move(u), std::move(b), gw.clock(), {}, {}});
+                                           std::move(u), std::move(b), gw.clock(), {}, {}, keep});
       f->body.req.actor = f->user.actor;
       load_approval(f);
     });

@@ -30,6 +30,12 @@ std::optional<std::string> ApiRequest::query_param(std::string_view name) const 
   return std::nullopt;
 }
 
+void Keep::add(std::shared_ptr<const void> held) {
+  if (!held) return;
+  std::lock_guard lk(mu_);
+  held_.push_back(std::move(held));
+}
+
 Responder::~Responder() {
   if (sink_) {
     (*sink_)(error_response(http::status::internal_server_error, "internal_error",
@@ -73,6 +79,13 @@ HttpResponse error_response(http::status status, std::string_view code, std::str
   nlohmann::json err = {{"code", code}, {"message", message}};
   for (const auto& [k, v] : extra.items()) err[k] = v;
   return json_response(status, {{"error", err}});
+}
+
+HttpResponse memory_full_response() {
+  auto res = error_response(http::status::service_unavailable, "overloaded",
+                            "the gateway holds as many documents in memory as it may; try again shortly");
+  res.set(http::field::retry_after, "1");
+  return res;
 }
 
 void Router::add(http::verb method, std::string pattern, Handler h, bool authenticated) {

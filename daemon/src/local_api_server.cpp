@@ -14,6 +14,7 @@
 #include "hiegate/crypto/primitives.hpp"
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/in_flight.hpp"
+#include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/transport/read_room.hpp"
 
 namespace hiegate::daemon {
@@ -106,6 +107,10 @@ struct LocalApiServer::Impl : std::enable_shared_from_this<LocalApiServer::Impl>
 };
 
 namespace {
+
+// Bodies up to this size are not counted in the memory budget: at most one
+// per connection, they are bounded by max_connections.
+constexpr std::uint64_t kSmallBody = 64 * 1024;
 
 template <class Protocol>
 class Session final : public SessionBase,
@@ -241,6 +246,11 @@ private:
                                     "the request body is larger than allowed"));
     }
     parser_->body_limit(max_body);
+    if (!hold_body()) {
+      disarm();
+      keep_alive_ = false;  // the body stays unread
+      return respond(memory_full_response());
+    }
     if (parser_->is_done()) {
       disarm();
       return dispatch();
@@ -258,6 +268,16 @@ private:
       return;
     }
     read_body();
+  }
+
+  /// Counts a large body in the memory budget before it is read (a body
+  /// of unknown length as the largest allowed); false: it does not fit now.
+  bool hold_body() {
+    if (server_->deps.memory == nullptr || parser_->is_done()) return true;
+    const auto len = parser_->content_length();
+    if (len && *len <= kSmallBody) return true;
+    body_hold_ = server_->deps.memory->try_hold(len ? *len : cfg_->local_api.max_body_bytes);
+    return body_hold_ != nullptr;
   }
 
   void read_body() {
@@ -312,6 +332,7 @@ private:
     req.token_name = token_name_;
     req.config = cfg_;
     req.started = started_;
+    keep_ = req.keep;
     keep_alive_ = req.msg.keep_alive();
     Responder responder([self = this->shared_from_this()](HttpResponse res) {
       net::dispatch(self->sock_.get_executor(),
@@ -354,6 +375,8 @@ private:
                         self->disarm();
                         self->res_.reset();
                         self->in_flight_.reset();
+                        self->keep_.reset();
+                        self->body_hold_.reset();
                         if (ec || !keep) return self->close();
                         self->wait_request();
                       });
@@ -363,6 +386,8 @@ private:
     if (state_ == State::closed) return;
     state_ = State::closed;
     in_flight_.reset();
+    keep_.reset();
+    body_hold_.reset();
     disarm();
     beast::error_code ignored;
     sock_.shutdown(net::socket_base::shutdown_both, ignored);
@@ -388,6 +413,8 @@ private:
   Clock::time_point started_;
   std::shared_ptr<HttpResponse> res_;
   std::shared_ptr<void> in_flight_;  // registration of the request in flight, if any
+  std::shared_ptr<Keep> keep_;           // what the answer keeps until written
+  std::shared_ptr<const void> body_hold_;  // the request body's place in the memory budget
 };
 
 const std::string& overloaded_response() {

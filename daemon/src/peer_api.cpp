@@ -23,6 +23,15 @@ namespace {
 
 PeerResponse peer_json(unsigned status, const json& j) { return PeerResponse::json(status, j.dump()); }
 
+/// 503 for a store read that failed; `overloaded` (the memory budget is
+/// full) says when to try again.
+PeerResponse peer_store_error(const Error& e) {
+  if (e.code != "overloaded") return PeerResponse::error(503, e.code, "the store failed");
+  auto res = PeerResponse::error(503, e.code, e.message + "; try again shortly");
+  res.headers.emplace_back("Retry-After", "1");
+  return res;
+}
+
 PeerResponse peer_refusal(const policy::Decision& d) {
   return peer_json(403, {{"error",
                           {{"code", d.code},
@@ -197,8 +206,9 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
         meta["rule"] = d.decision.rule;
         return (*reply)(peer_json(200, meta));
       }
-      read_all_content(gw, id, size, [reply, meta, id, d, raw](Result<std::string> content) mutable {
-        if (!content) return (*reply)(PeerResponse::error(503, content.error().code, "the store failed"));
+      read_all_content(gw, id, size, answer_bytes(size, raw), [reply, meta, id, d, raw](Result<HeldContent> c) mutable {
+        if (!c) return (*reply)(peer_store_error(c.error()));
+        auto* content = &c->bytes;
         meta["id"] = id;
         meta["size"] = content->size();
         meta["emergency"] = d.emergency;
@@ -210,10 +220,13 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
           res.content_type = std::string(kRawContentType);
           res.headers.emplace_back(kDocumentHeader, document_header(meta));
           res.body = std::move(*content);
+          res.keep = std::move(c->hold);
           return (*reply)(std::move(res));
         }
         meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*content));
-        (*reply)(peer_json(200, meta));
+        auto res = peer_json(200, meta);
+        res.keep = std::move(c->hold);
+        (*reply)(std::move(res));
       });
     });
   });

@@ -31,6 +31,7 @@ TEST(Config, MinimalGetsDefaults) {
   EXPECT_EQ(c.local_api.listen[0].to_string(), "127.0.0.1:8470");
   EXPECT_EQ(c.local_api.unix_socket, "/run/hiegate/local.sock");
   EXPECT_EQ(c.local_api.unix_socket_mode, 0660U);
+  EXPECT_EQ(c.daemon.document_memory_bytes, 512ULL << 20);
   EXPECT_EQ(c.digest.size(), 64U);
 }
 
@@ -156,6 +157,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "local_api.idle_timeout: must be a duration string"},
         BadCase{"duration_number", with("[local_api]\nidle_timeout = 10\n"), "must be a duration"},
         BadCase{"bad_level", with("[daemon]\nlog_level = \"loud\"\n"), "daemon.log_level: must be one of"},
+        BadCase{"memory_below_body",
+                with("[daemon]\ndocument_memory_bytes = 8388608\n[local_api]\nmax_body_bytes = 16777216\n"),
+                "test.toml:5:25: daemon.document_memory_bytes: must be at least local_api.max_body_bytes (16777216)"},
+        BadCase{"memory_tiny", with("[daemon]\ndocument_memory_bytes = 1000\n"),
+                "daemon.document_memory_bytes: must be between 1048576 and"},
         BadCase{"relative_path", with("[daemon]\nstate_dir = \"var/lib\"\n"), "must be an absolute path"},
         BadCase{"mode_others", with("[local_api]\nunix_socket_mode = \"0666\"\n"),
                 "must not grant access to others"},

@@ -8,6 +8,7 @@
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/policy/rfc3339.hpp"
 #include "integration/gateway.hpp"
+#include "support/http_client.hpp"
 
 namespace hiegate::test {
 namespace {
@@ -148,6 +149,41 @@ TEST_F(Exports, ApprovalExportAndDeletionConfirmation) {
                         (gw_->dir() / "state").string(), "--key", (gw_->dir() / "master-key").string()});
   EXPECT_NE(all.output.find("export_deletion_confirmed"), std::string::npos);
   EXPECT_NE(all.output.find("approval_revoke"), std::string::npos);
+}
+
+// An export's documents are counted in the memory budget ([daemon]
+// document_memory_bytes) before they are read: one that does not fit now is
+// refused with 503 overloaded, and the same export goes through once the
+// memory is free.
+TEST_F(Exports, DocumentsThatDoNotFitInMemoryAreRefusedBeforeTheyAreRead) {
+  start();
+  ASSERT_EQ(gw_->stop(), 0);
+  std::string text = gw_->config_text("max_body_bytes = 1048576\n", "");
+  text.replace(text.find("[daemon]\n"), 9, "[daemon]\ndocument_memory_bytes = 1048576\n");
+  gw_->write_config(text);
+  gw_->start();
+  publish("d-big", "P-1", "application/fhir+json",
+          R"({"resourceType":"Observation","status":"final","note":")" + std::string(200'000, 'x') + "\"}");
+  {
+    // An upload whose 900,000 bytes are announced and not sent holds them.
+    RawConn pending(gw_->tcp());
+    ASSERT_TRUE(pending.send("PUT /v1/documents/pending HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                             std::string(kToken) + "\r\nContent-Length: 900000\r\n\r\n"));
+    for (int i = 0; i < 200; ++i) {  // until the daemon has read the headers
+      if (gw_->get("/metrics").body.find("\nhiegate_document_memory_bytes 900000\n") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const auto r = do_export("nurse-1", "print", docs({"d-big"}));
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(code(r), "overloaded");
+  }
+  HttpResult ok;
+  for (int i = 0; i < 100; ++i) {  // until the connection's close is seen
+    ok = do_export("nurse-1", "print", docs({"d-big"}));
+    if (ok.status != 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(ok.status, 201) << ok.body;
 }
 
 TEST_F(Exports, OverdueListingUntilDeletionIsConfirmed) {

@@ -39,6 +39,9 @@ struct Job {
   int attempt = 0;
 };
 
+// Bodies up to this size are read without asking hold_body.
+constexpr std::uint64_t kSmallBody = 64 * 1024;
+
 bool idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS";
 }
@@ -178,19 +181,47 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
       auto parser = std::make_shared<http::response_parser<http::string_body>>();
       parser->body_limit(self->opts.max_response_body);
       make_read_room(conn->buffer);
-      http::async_read(*conn->stream, conn->buffer, *parser, [self, job, conn, parser](error_code rec, std::size_t) {
-        if (rec) return self->failed(job, conn, classify(rec, conn, "response"));
-        conn->stream->expires_never();
-        trim_read_room(conn->buffer);
-        auto res = parser->release();
-        PeerResponse pr;
-        pr.status = res.result_int();
-        pr.content_type = std::string(res[http::field::content_type]);
-        for (const auto& f : res) pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-        pr.body = std::move(res.body());
-        self->succeeded(job, conn, std::move(pr), res.keep_alive());
-      });
+      if (!self->opts.hold_body) return self->read_response(job, conn, parser, nullptr);
+      http::async_read_header(*conn->stream, conn->buffer, *parser,
+                              [self, job, conn, parser](error_code rec, std::size_t) {
+                                if (rec) return self->failed(job, conn, classify(rec, conn, "response"));
+                                std::shared_ptr<const void> hold;
+                                if (!parser->is_done()) {
+                                  const auto len = parser->content_length();
+                                  if (!len || *len > kSmallBody) {
+                                    hold = self->opts.hold_body(len ? *len : self->opts.max_response_body);
+                                    if (!hold) {
+                                      // Not the peer's fault: no breaker count, no retry.
+                                      self->release(job->addr.facility, conn, false);
+                                      return self->complete(
+                                          job, make_error("overloaded", "no memory is free now for the response"));
+                                    }
+                                  }
+                                }
+                                self->read_response(job, conn, parser, std::move(hold));
+                              });
     });
+  }
+
+  void read_response(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn,
+                     std::shared_ptr<http::response_parser<http::string_body>> parser,
+                     std::shared_ptr<const void> hold) {
+    http::async_read(*conn->stream, conn->buffer, *parser,
+                     [self = shared_from_this(), job, conn, parser, hold](error_code rec, std::size_t) {
+                       if (rec) return self->failed(job, conn, classify(rec, conn, "response"));
+                       conn->stream->expires_never();
+                       trim_read_room(conn->buffer);
+                       auto res = parser->release();
+                       PeerResponse pr;
+                       pr.status = res.result_int();
+                       pr.content_type = std::string(res[http::field::content_type]);
+                       for (const auto& f : res) {
+                         pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+                       }
+                       pr.body = std::move(res.body());
+                       pr.keep = hold;
+                       self->succeeded(job, conn, std::move(pr), res.keep_alive());
+                     });
   }
 
   /// Gives a connection slot back: to the next queued job, to the idle list

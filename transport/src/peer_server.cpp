@@ -268,9 +268,11 @@ private:
         std::atomic<bool> done{false};
         void send(PeerResponse r) {
           if (done.exchange(true)) return;
-          asio::dispatch(self->stream_.get_executor(), [s = self, res = to_beast(std::move(r), version, keep_alive)]() mutable {
-            s->write(std::move(res));
-          });
+          auto keep = std::move(r.keep);
+          asio::dispatch(self->stream_.get_executor(),
+                         [s = self, res = to_beast(std::move(r), version, keep_alive), keep = std::move(keep)]() mutable {
+                           s->write(std::move(res), std::move(keep));
+                         });
         }
         ~Guard() {
           send(PeerResponse::error(500, "internal_error", "the request was not answered"));
@@ -290,19 +292,22 @@ private:
         out = PeerResponse::error(500, "internal_error", "the request could not be handled");
       }
     }
-    write(to_beast(std::move(out), req.version(), req.keep_alive()));
+    auto keep = std::move(out.keep);
+    write(to_beast(std::move(out), req.version(), req.keep_alive()), std::move(keep));
   }
 
   void reply_error(unsigned status, std::string_view code, std::string_view message) {
     write(to_beast(PeerResponse::error(status, code, message), 11, false));
   }
 
-  void write(Response res) {
+  void write(Response res, std::shared_ptr<const void> keep_until_written = {}) {
     response_.emplace(std::move(res));
+    response_keep_ = std::move(keep_until_written);
     http::async_write(stream_, *response_, [self = shared_from_this()](error_code ec, std::size_t n) {
       self->count(&PeerServerStats::bytes_sent, n);
       const bool keep = self->response_->keep_alive();
       self->response_.reset();
+      self->response_keep_.reset();
       self->in_flight_.reset();
       if (ec) return self->finish();
       if (!keep) return self->shutdown();
@@ -323,6 +328,7 @@ private:
 
   void finish() {
     in_flight_.reset();
+    response_keep_.reset();
     stream_.close();
     // Released after the lock: the last reference may go with it, and the
     // session's shares (Slot) take the lock to give themselves back.
@@ -351,6 +357,7 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<Response> response_;
+  std::shared_ptr<const void> response_keep_;  // released once response_ is written
   const std::uint64_t epoch_;  ///< the server epoch its handshake was validated in
   bool busy_ = false;          ///< a request is being handled (strand only)
   std::shared_ptr<void> in_flight_;  // the request's registration with track_request, if any

@@ -54,6 +54,10 @@ struct Config {
     Millis drain_timeout{10'000};
     Level log_level = Level::info;
     std::filesystem::path state_dir = "/var/lib/hiegate";
+    /// Document bytes held in memory at once (request bodies, contents read
+    /// for an answer, documents fetched from peers); past it, requests get
+    /// 503 `overloaded`. At least [local_api] max_body_bytes.
+    std::uint64_t document_memory_bytes = 512ULL << 20;
   } daemon;
 
   struct Store {

@@ -29,6 +29,7 @@ namespace hiegate::daemon {
 class Store;
 class DirectiveService;
 class AuditLog;
+class MemoryBudget;
 struct AuditRecord;
 
 struct Gateway {
@@ -42,6 +43,7 @@ struct Gateway {
   transport::PeerClient* peers = nullptr;  ///< null: TLS not configured (standalone)
   transport::CredentialStore* credentials = nullptr;
   AuditLog* audit = nullptr;  ///< the tamper-evident trail; every clinical answer waits for it
+  MemoryBudget* memory = nullptr;  ///< document bytes in memory; null: unbounded (tests, benchmarks)
 
   /// Appends `record` and calls `then` once it is durable; if the trail
   /// cannot be written, `then` gets `audit_unavailable` and the caller must

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -29,6 +30,18 @@ namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
+/// What an answer needs kept until it has been written, or its connection
+/// is gone: the place of its document in the memory budget, say. A handler
+/// adds to its request's Keep, from any thread, before it sends the answer.
+class Keep {
+public:
+  void add(std::shared_ptr<const void> held);
+
+private:
+  std::mutex mu_;
+  std::vector<std::shared_ptr<const void>> held_;
+};
+
 struct ApiRequest {
   HttpRequest msg;
   std::string route;  ///< the matched pattern, e.g. "/v1/documents/{id}"
@@ -43,6 +56,8 @@ struct ApiRequest {
   /// its response is written, and a new order forbidding the function cuts
   /// the connection.
   std::optional<policy::Function> function;
+  /// Released by the server once the response is written.
+  std::shared_ptr<Keep> keep = std::make_shared<Keep>();
 
   [[nodiscard]] std::string_view param(std::string_view name) const;
   /// Value of query parameter `name` (percent-decoded), or nullopt.
@@ -75,6 +90,9 @@ using Handler = std::function<void(ApiRequest&, Responder)>;
 /// {"error":{"code":…,"message":…}} plus any extra members given in `extra`.
 [[nodiscard]] HttpResponse error_response(http::status status, std::string_view code,
                                           std::string_view message);
+/// 503 `overloaded` with Retry-After: 1, for a request whose document does
+/// not fit in the memory budget now (MemoryBudget).
+[[nodiscard]] HttpResponse memory_full_response();
 [[nodiscard]] HttpResponse error_response(http::status status, std::string_view code,
                                           std::string_view message, const nlohmann::json& extra);
 [[nodiscard]] HttpResponse text_response(http::status status, std::string body,

@@ -32,6 +32,7 @@
 namespace hiegate::daemon {
 
 class InFlight;
+class MemoryBudget;
 
 class LocalApiServer {
 public:
@@ -42,6 +43,9 @@ public:
     const Router& router;                ///< must outlive the server
     std::function<ConfigPtr()> config;   ///< current snapshot; thread-safe
     InFlight* in_flight = nullptr;       ///< where requests naming a function register; may be null
+    /// Where request bodies above 64 KiB are counted from their first byte
+    /// to their answer; may be null (unbounded).
+    MemoryBudget* memory = nullptr;
   };
 
   explicit LocalApiServer(Deps deps);

@@ -54,12 +54,19 @@ struct PeerClientOptions {
   int breaker_threshold = 5;  ///< consecutive failures that open the breaker
   std::chrono::milliseconds breaker_cooldown{30'000};
   std::size_t max_response_body = 64 * 1024 * 1024;
+  /// Called with a response body's length (its Content-Length, or
+  /// max_response_body when not given) once its headers are in, for bodies
+  /// above 64 KiB, before the body is read: what it returns is kept in the
+  /// PeerResponse (`keep`); null refuses the body, and the request fails
+  /// with `overloaded` (its connection is closed). Unset: every body is read.
+  std::function<std::shared_ptr<const void>(std::uint64_t bytes)> hold_body;
 };
 
 /// Connections, breaker and state() are per facility code; the secretariat's
 /// are under the key "secretariat".
 /// Error codes: peer_unavailable (breaker open), bad_peer, connect_failed,
-/// tls_failed, wrong_peer, timeout, http_failed.
+/// tls_failed, wrong_peer, timeout, http_failed, overloaded (hold_body
+/// refused the response body).
 using ResponseHandler = std::function<void(Result<PeerResponse>)>;
 
 /// Thread-safe. Handlers run on a connection's strand (or the pool's), never

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ struct PeerResponse {
   std::string content_type = "application/json";
   std::string body;
   HeaderList headers;
+  /// Kept until the response has been written (or its connection is gone):
+  /// the body's place in the gateway's memory budget, say.
+  std::shared_ptr<const void> keep;
 
   [[nodiscard]] static PeerResponse json(unsigned status, std::string body);
   /// `{"error":{"code":...,"message":...}}` with proper JSON escaping.
