@@ -1,826 +1,424 @@
 #include "hiegate/daemon/app.hpp"
 
-#include <boost/asio.hpp>
-
-#include <atomic>
-
 #include <fstream>
 #include <iostream>
-#include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
-#include "hiegate/crypto/keys.hpp"
-#include "hiegate/daemon/audit.hpp"
-#include "hiegate/daemon/cache_purges.hpp"
-#include "hiegate/daemon/config.hpp"
-#include "hiegate/daemon/directive_api.hpp"
-#include "hiegate/daemon/directive_pull.hpp"
-#include "hiegate/daemon/directive_service.hpp"
-#include "hiegate/daemon/events.hpp"
-#include "hiegate/daemon/gateway.hpp"
-#include "hiegate/daemon/in_flight.hpp"
-#include "hiegate/daemon/memory_budget.hpp"
-#include "hiegate/daemon/mode_api.hpp"
-#include "hiegate/daemon/store.hpp"
-#include "hiegate/daemon/tunnels.hpp"
-#include "hiegate/transport/credential_watch.hpp"
-#include "hiegate/transport/credentials.hpp"
-#include "hiegate/transport/peer_client.hpp"
-#include "hiegate/transport/peer_server.hpp"
-#include "hiegate/transport/tls.hpp"
-#include "export_api.hpp"
-#include "clinical_common.hpp"
-#include "routes.hpp"
-#include "hiegate/daemon/hardening.hpp"
-#include "hiegate/daemon/local_api_server.hpp"
-#include "hiegate/daemon/notify.hpp"
-#include "alerts.hpp"
-#include "peer_metrics.hpp"
-#include "system_api.hpp"
+#include "app_impl.hpp"
 
 namespace hiegate::daemon {
 
-namespace net = boost::asio;
-
-namespace {
-
-/// Keys that only take effect at start; a reload that changes them warns.
-std::vector<std::string> restart_only_changes(const Config& a, const Config& b) {
-  std::vector<std::string> keys;
-  auto listen_str = [](const Config& c) {
-    std::string s;
-    for (const auto& l : c.local_api.listen) s += l.to_string() + ",";
-    return s;
-  };
-  if (a.network.id != b.network.id) keys.emplace_back("network.id");
-  if (a.network.facility != b.network.facility) keys.emplace_back("network.facility");
-  if (a.daemon.threads != b.daemon.threads) keys.emplace_back("daemon.threads");
-  if (a.daemon.state_dir != b.daemon.state_dir) keys.emplace_back("daemon.state_dir");
-  if (listen_str(a) != listen_str(b)) keys.emplace_back("local_api.listen");
-  if (a.local_api.unix_socket != b.local_api.unix_socket) keys.emplace_back("local_api.unix_socket");
-  if (a.local_api.unix_socket_mode != b.local_api.unix_socket_mode) {
-    keys.emplace_back("local_api.unix_socket_mode");
+int App::run() {
+  const ConfigPtr cfg = config();
+  if (auto st = start_components(*cfg); !st) {
+    return fail_start(st.error());
   }
-  if (!(a.audit == b.audit)) keys.emplace_back("audit");
-  if (a.store.master_key != b.store.master_key) keys.emplace_back("store.master_key");
-  if (a.store.cache_max_bytes != b.store.cache_max_bytes) keys.emplace_back("store.cache_max_bytes");
-  if (a.store.cache_ttl != b.store.cache_ttl) keys.emplace_back("store.cache_ttl");
-  // Whole sections read at start. The TLS files themselves are re-read on
-  // reload (and when they change); their paths and the settings are not.
-  if (!(a.tls == b.tls)) keys.emplace_back("tls");
-  if (!(a.peer_api == b.peer_api)) keys.emplace_back("peer_api");
-  if (!(a.directives == b.directives)) keys.emplace_back("directives");
-  return keys;
+  add_system_routes(router_, SystemContext{
+                                 [this] { return config(); },
+                                 metrics_,
+                                 [this](nlohmann::json& j) { fill_status(j); },
+                                 [this](Responder r) { rekey_now(std::move(r)); },
+                             });
+  if (auto st = add_clinical_routes(router_, *gateway_); !st) {
+    return fail_start(st.error());
+  }
+  if (directives_) {
+    router_.add(http::verb::post, "/v1/directives",
+                directives_local_handler(*directives_, cfg->network.facility, gateway_->clock,
+                                         directive_audit_hook()));
+    router_.add(http::verb::get, "/v1/directives",
+                directives_show_handler(*directives_, cfg->network.facility, gateway_->clock));
+  }
+  {
+    // Every export, print, approval and deletion confirmation — allowed or
+    // refused — is audited before it is answered.
+    Router exports;
+    overdue_exports_ = add_export_routes(exports, *gateway_);
+    router_.add_all(exports, [this](const Router::Route& r) { return audited_export_route(*gateway_, r); });
+    metrics_.add_gauge("hiegate_exports_overdue", "Exports past their delete_by without a deletion confirmation.",
+                       [this] { return static_cast<double>(overdue_exports_()); });
+  }
+  server_.emplace(
+      LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }, in_flight_.get(), memory_.get()});
+  if (auto st = server_->start(*cfg); !st) {
+    return fail_start(st.error());
+  }
+  for (const auto& ep : server_->endpoints()) {
+    log_.log(Level::info, events::kListening, "local API listening on " + ep, {{"ENDPOINT", ep}});
+  }
+  wait_signal();
+  // Windows (not_before/not_after) open and close without a message: the
+  // requests in flight are re-checked twice a second.
+  mode_ticker_.emplace(ioc_, std::chrono::seconds(1), [this] { mode_tick(); });
+  mode_ticker_->start();
+  if (auto wd = notifier_.watchdog_interval()) {
+    watchdog_.emplace(ioc_, *wd, [this] { notifier_.watchdog(); });
+    watchdog_->start();
+  }
+  log_.log(Level::notice, events::kReady, "hiegated " HIEGATE_VERSION " ready",
+           {{"FACILITY", cfg->network.facility}, {"NETWORK", cfg->network.id},
+            {"CONFIG_DIGEST", cfg->digest.substr(0, 16)}});
+  notifier_.ready(summary());
+
+  std::vector<std::thread> threads;
+  const unsigned n = cfg->daemon.threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : threads) t.join();
+  if (peer_client_) peer_client_->shutdown();
+  tunnels_.reset();
+  peer_server_.reset();
+  puller_.reset();
+  // The store first: it finishes its queued work, whose callbacks may still
+  // append audit records (rekey, cache purge); then the trail's final
+  // checkpoint.
+  store_.reset();
+  audit_.reset();
+  peer_client_.reset();
+  log_.log(Level::notice, events::kStopped, "hiegated stopped");
+  return kExitOk;
 }
 
-class App {
-public:
-  App(const AppOptions& opts, ConfigPtr cfg)
-      : opts_(opts),
-        log_(Logger::detect_sink(), cfg->daemon.log_level),
-        ioc_(static_cast<int>(cfg->daemon.threads)),
-        signals_(ioc_, SIGTERM, SIGINT, SIGHUP),
-        drain_timer_(ioc_),
-        prune_timer_(ioc_),
-        config_(std::move(cfg)),
-        started_(std::chrono::steady_clock::now()),
-        started_wall_(std::chrono::system_clock::now()) {}
+int App::fail_start(const Error& e) {
+  log_.log(Level::critical, events::kStartFailed, e.message, {{"CODE", e.code}});
+  notifier_.stopping("failed to start: " + e.message);
+  return kExitFailure;
+}
 
-  int run() {
-    const ConfigPtr cfg = config();
-    if (auto st = start_components(*cfg); !st) {
-      return fail_start(st.error());
+Status App::start_components(const Config& cfg) {
+  auto ring = crypto::KeyRing::load(cfg.store.master_key);
+  if (!ring) return std::move(ring).error();
+  keys_ = std::make_shared<const crypto::KeyRing>(std::move(*ring));
+  StoreOptions so;
+  so.dir = cfg.daemon.state_dir;
+  so.cache_max_bytes = cfg.store.cache_max_bytes;
+  so.cache_ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(cfg.store.cache_ttl).count();
+  // A schema upgrade may copy every content once: tell systemd the start
+  // is alive rather than let TimeoutStartSec kill it half-way (the
+  // migration would roll back and start over at the next try).
+  so.on_long_work = [this] {
+    notifier_.extend_timeout(std::chrono::seconds(30), "upgrading the store's format; this start takes longer");
+  };
+  so.on_integrity = [this](const IntegrityEvent& ev) {
+    log_.log(Level::error, events::kRecordQuarantined, "a stored record failed to open and was quarantined",
+             {{"TABLE", ev.table}, {"KEY_HASH", ev.key_hash_hex}, {"CODE", ev.code}});
+  };
+  auto store = Store::open(std::move(so), keys_);
+  if (!store) return std::move(store).error();
+  store_ = std::move(*store);
+  auto audit = AuditLog::open(audit_options(cfg), keys_, log_);
+  if (!audit) return std::move(audit).error();
+  audit_ = std::move(*audit);
+  prune_audit();
+  if (const auto rk = store_->rekey_status(); rk.running) {
+    audit_daemon_act("key_operation", AuditOutcome::success, "rekey_started",
+                     "rekey from key version " + std::to_string(rk.from_version) + " to " +
+                         std::to_string(rk.to_version) + " resumed at start (" + std::to_string(rk.done) +
+                         " of " + std::to_string(rk.total) + " records done)");
+    store_->start_rekey([this](Result<RekeyStatus> r) { rekey_ended(r); });
+  }
+  if (!cfg.directives.keyset.empty()) {
+    if (auto st = start_directive_service(cfg); !st) return st;
+  } else {
+    log_.log(Level::warning, events::kDirectivesOff,
+             "no [directives] keyset configured: the secretariat's orders cannot be received");
+  }
+  gateway_.emplace(Gateway{ioc_, log_, metrics_, [this] { return config(); },
+                           [] { return std::chrono::time_point_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now()); },
+                           *store_, directives_.get(), nullptr, nullptr, audit_.get()});
+  memory_ = std::make_unique<MemoryBudget>(cfg.daemon.document_memory_bytes);
+  gateway_->memory = memory_.get();
+  metrics_.add_gauge("hiegate_document_memory_bytes", "Document bytes held in memory now (bodies, contents, fetches).",
+                     [this] { return static_cast<double>(memory_->in_use()); });
+  metrics_.add_gauge("hiegate_document_memory_refused", "Requests refused since start because the document memory "
+                     "budget was full (503 overloaded).",
+                     [this] { return static_cast<double>(memory_->refused_total()); });
+  in_flight_ = std::make_unique<InFlight>([this] { return gateway_->mode().allowed; });
+  add_mode_metrics(metrics_, [this] { return gateway_->mode(); });
+  metrics_.add_gauge("hiegate_requests_in_flight", "Requests in flight that a secretariat order could cut.",
+                     [this] { return static_cast<double>(in_flight_->size()); });
+  metrics_.add_gauge("hiegate_requests_cut", "Requests cut by a secretariat order since start.",
+                     [this] { return static_cast<double>(in_flight_->cut_total()); });
+  purges_ = std::make_unique<CachePurges>(*store_, log_, [this](AuditRecord r) {
+    gateway_->audited(std::move(r), [](Status) {});
+  });
+  check_purges();
+  if (cfg.tls.enabled()) {
+    if (auto st = start_peer_network(cfg); !st) return st;
+    gateway_->peers = peer_client_.get();
+    gateway_->credentials = credentials_.get();
+    if (auto st = start_tunnels(cfg); !st) return st;
+    start_directive_pull(cfg);
+  } else if (!cfg.directives.pull_url.empty()) {
+    return make_error("config_invalid", "[directives] pull_url needs the [tls] credentials to reach the secretariat");
+  }
+  return {};
+}
+
+void App::start_directive_pull(const Config& cfg) {
+  auto url = parse_pull_url(cfg.directives.pull_url);
+  if (!directives_ || cfg.directives.pull_url.empty() || !url) return;
+  PullSchedule schedule;
+  schedule.interval = cfg.directives.pull_interval;
+  schedule.first_retry = std::min(schedule.first_retry, schedule.interval);
+  puller_ = std::make_unique<DirectivePuller>(
+      ioc_, *peer_client_, std::move(*url), schedule,
+      [this, facility = cfg.network.facility, source = "pull " + cfg.directives.pull_url](const std::string& body) {
+        return deliver_directives(*directives_, facility, body, gateway_->clock(), source, directive_audit_hook())
+                   .status == 200;
+      },
+      [this, where = cfg.directives.pull_url](const Error& why, std::chrono::milliseconds next) {
+        log_.log(Level::warning, events::kDirectivePullFailed,
+                 "pulling orders from " + where + " failed: " + why.message,
+                 {{"CODE", why.code}, {"NEXT", std::to_string(next.count() / 1000)}});
+      });
+  puller_->start();
+}
+
+AuditOptions App::audit_options(const Config& cfg) {
+  AuditOptions ao;
+  ao.dir = cfg.daemon.state_dir;
+  ao.checkpoint_every = cfg.audit.checkpoint_every;
+  ao.checkpoint_interval = std::chrono::duration_cast<std::chrono::seconds>(cfg.audit.checkpoint_interval);
+  ao.group_max_records = cfg.audit.group_max_records;
+  ao.group_max_wait = cfg.audit.group_max_wait;
+  ao.retention = std::chrono::duration_cast<std::chrono::hours>(cfg.audit.retention);
+  ao.syslog_backlog = cfg.audit.syslog_backlog;
+  ao.hostname = cfg.network.facility;
+  if (const auto t = parse_syslog_target(cfg.audit.syslog)) {
+    ao.syslog_socket = t->unix_path;
+    ao.syslog_tls_host = t->tls_host;
+    ao.syslog_tls_port = t->tls_port;
+    ao.syslog_ca = cfg.audit.syslog_ca;
+  }
+  return ao;
+}
+
+void App::audit_daemon_act(std::string event, AuditOutcome outcome, std::string code, std::string detail) {
+  AuditRecord r;
+  r.event = std::move(event);
+  r.action = r.event == "config_reload" ? AuditAction::update : AuditAction::execute;
+  r.outcome = outcome;
+  r.facility = config()->network.facility;
+  r.user = r.facility + "/hiegated";
+  r.reason_code = std::move(code);
+  r.detail = std::move(detail);
+  audit_->append(std::move(r), [](Status) {});  // audit_unavailable is logged by the trail
+}
+
+void App::prune_audit() {
+  audit_->prune("hiegated", [](Result<std::uint64_t>) {});
+  prune_timer_.expires_after(std::chrono::hours(24));
+  prune_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !stopping_) prune_audit();
+  });
+}
+
+Status App::start_tunnels(const Config& cfg) {
+  TunnelManagerHooks hooks;
+  hooks.functions = [this] { return gateway_->mode().allowed; };
+  hooks.audit = [this](const transport::TunnelRecord& r) {
+    log_.log(r.ended == "closed" ? Level::info : Level::notice, events::kTunnelConnection,
+             "tunnel connection " + r.ended,
+             {{"TUNNEL", r.tunnel}, {"SERVICE", r.service}, {"PEER", r.facility},
+              {"DURATION_MS", std::to_string(r.duration.count())},
+              {"BYTES_TO_PEER", std::to_string(r.bytes_to_peer)},
+              {"BYTES_FROM_PEER", std::to_string(r.bytes_from_peer)}, {"ENDED", r.ended}});
+    AuditRecord rec;
+    rec.event = r.direction == transport::TunnelDirection::outbound ? "tunnel_out" : "tunnel_in";
+    rec.action = AuditAction::execute;
+    rec.outcome = (r.ended == "closed") ? AuditOutcome::success : AuditOutcome::minor_failure;
+    rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started.time_since_epoch()).count();
+    rec.peer_facility = r.facility;
+    rec.reason_code = r.ended;
+    rec.detail = r.tunnel + " " + r.service + " " + std::to_string(r.duration.count()) + "ms to_peer=" +
+                 std::to_string(r.bytes_to_peer) + " from_peer=" + std::to_string(r.bytes_from_peer);
+    gateway_->audited(std::move(rec), [](Status) {});
+  };
+  hooks.resolve = [this](const std::string& facility) -> std::optional<std::string> {
+    for (const auto& p : config()->peers) {
+      if (p.facility == facility) return p.host + ":" + std::to_string(p.tunnel_port);
     }
-    add_system_routes(router_, SystemContext{
-                                   [this] { return config(); },
-                                   metrics_,
-                                   [this](nlohmann::json& j) { fill_status(j); },
-                                   [this](Responder r) { rekey_now(std::move(r)); },
-                               });
-    if (auto st = add_clinical_routes(router_, *gateway_); !st) {
-      return fail_start(st.error());
-    }
-    if (directives_) {
-      router_.add(http::verb::post, "/v1/directives",
-                  directives_local_handler(*directives_, cfg->network.facility, gateway_->clock,
+    return std::nullopt;
+  };
+  tunnels_ = std::make_unique<TunnelManager>(ioc_, tls_, std::move(hooks));
+  return tunnels_->apply(cfg.tunnels);
+}
+
+Status App::start_directive_service(const Config& cfg) {
+  std::ifstream f(cfg.directives.keyset, std::ios::binary);
+  if (!f) {
+    return make_error("keyset_missing", "cannot read the keyset " + cfg.directives.keyset.string() +
+                                            " ([directives] keyset); install the keyset v1 file the "
+                                            "secretariat gave you and check its fingerprint with "
+                                            "hiegatectl directives fingerprint");
+  }
+  const std::string anchor((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto dstore = DirectiveStore::open(cfg.daemon.state_dir / "directives");
+  if (!dstore) return std::move(dstore).error();
+  policy::VerifierOptions vo;
+  vo.network = cfg.network.id;
+  vo.max_clock_skew = std::chrono::duration_cast<std::chrono::seconds>(cfg.directives.max_clock_skew);
+  policy::FreshnessOptions fo;
+  fo.stale_grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.directives.stale_grace);
+  fo.stale_mode = policy::parse_fallback_mode(cfg.directives.stale_mode).value_or(fo.stale_mode);
+  fo.failsafe_mode = policy::parse_fallback_mode(cfg.directives.failsafe_mode).value_or(fo.failsafe_mode);
+  auto startup = start_directives(*dstore, anchor, vo);
+  if (!startup) return std::move(startup).error();
+  if (startup->failsafe) {
+    log_.log(Level::critical, events::kDirectivesFailsafe,
+             "FAILSAFE MODE: " + startup->reason + "; serving " + cfg.directives.failsafe_mode +
+                 " until the secretariat delivers a valid orders set",
+             {{"REASON", startup->reason}});
+  }
+  directives_ = std::make_unique<DirectiveService>(std::move(*dstore), std::move(*startup), vo, fo);
+  return {};
+}
+
+Status App::start_peer_network(const Config& cfg) {
+  transport::CredentialPaths paths{cfg.tls.cert, cfg.tls.key, cfg.tls.ca, cfg.tls.crl, {}};
+  // Under systemd the unit hands the key over (LoadCredential=tls-key), so
+  // that key.pem may stay readable by root only.
+  if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds != nullptr && *creds != '\0')
+    paths.key_credential = std::filesystem::path(creds) / "tls-key";
+  transport::CredentialOptions co;
+  co.network = cfg.network.id;
+  // Checked on every load, so a renewed certificate for anyone else is
+  // refused at reload as it is at start-up.
+  co.expected_identity = transport::PeerIdentity{transport::PeerIdentity::Kind::facility, cfg.network.id,
+                                                 cfg.network.facility};
+  co.crl_grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.tls.crl_grace);
+  co.expiry_warning = std::chrono::duration_cast<std::chrono::hours>(cfg.tls.expiry_warning);
+  auto creds = transport::CredentialStore::open(paths, co, std::chrono::system_clock::now());
+  if (!creds) return std::move(creds).error();
+  credentials_ = std::move(*creds);
+  for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
+    log_.log(Level::warning, events::kTlsWarning, w);
+  }
+  transport::TlsSettings ts;
+  ts.handshake_timeout = cfg.tls.handshake_timeout;
+  tls_ = transport::TlsContext::create(credentials_, ts);
+  transport::CredentialWatchOptions wo;
+  wo.debounce = std::chrono::seconds(1);
+  wo.on_reload = [this](const Status& st) { credentials_reloaded(st); };
+  if (auto w = transport::CredentialWatcher::start(ioc_, credentials_, wo)) {
+    credential_watch_ = std::move(*w);
+  } else {
+    log_.log(Level::error, events::kTlsReloadFailed,
+             "TLS credential files are not watched (reload with SIGHUP): " + w.error().message,
+             {{"CODE", w.error().code}});
+  }
+  add_peer_metrics(metrics_, {[this]() -> std::optional<transport::PeerServerStats> {
+                                if (!peer_server_) return std::nullopt;
+                                return peer_server_->stats();
+                              },
+                              [this] { return credentials_->current(); },
+                              [] { return std::chrono::system_clock::now(); }});
+  transport::PeerClientOptions pco;
+  pco.request_timeout = cfg.peer_api.fetch_timeout;
+  pco.connect_timeout = std::min(cfg.peer_api.fetch_timeout, pco.connect_timeout);
+  pco.handshake_timeout = std::min(cfg.peer_api.fetch_timeout, pco.handshake_timeout);
+  pco.max_per_peer = cfg.peer_api.connections_per_peer;
+  pco.hold_body = [this](std::uint64_t bytes) { return memory_->try_hold(bytes); };
+  peer_client_ = std::make_unique<transport::PeerClient>(ioc_, tls_, pco);
+  transport::PeerServerOptions pso;
+  pso.address = cfg.peer_api.address;
+  pso.port = cfg.peer_api.port;
+  pso.max_connections = cfg.peer_api.max_connections;
+  pso.max_body_bytes = cfg.peer_api.max_body_bytes;
+  pso.request_timeout = cfg.peer_api.request_timeout;
+  pso.idle_timeout = cfg.peer_api.idle_timeout;
+  pso.handshake_timeout = cfg.tls.handshake_timeout;
+  pso.max_connections_per_facility = cfg.peer_api.max_connections_per_facility;
+  pso.max_handshakes_per_address = cfg.peer_api.max_handshakes_per_address;
+  pso.facility_requests_per_second = cfg.peer_api.requests_per_second_per_facility;
+  pso.facility_request_burst = static_cast<double>(cfg.peer_api.request_burst_per_facility);
+  pso.on_handshake_failure = [this](const std::string& remote, const Error& why) {
+    log_.log(Level::notice, events::kPeerRefused, "peer handshake refused: " + why.message,
+             {{"REMOTE", remote}, {"CODE", why.code}});
+  };
+  pso.track_request = [this](const transport::PeerRequest& r, std::function<void()> cut) -> InFlight::Handle {
+    const auto f = peer_function(r.path);
+    // A request the mode already forbids is not tracked (tracking would
+    // cut it at once): its route answers the refusal, e.g. 503
+    // network_stopped with the order's message for the caller's EHR.
+    if (!f || !gateway_->mode().allows(*f)) return nullptr;
+    return in_flight_->hold(*f, std::move(cut));
+  };
+  auto routes = peer_routes(*gateway_);
+  if (directives_) {
+    routes.push_back(directives_peer_route(*directives_, cfg.network.facility, gateway_->clock,
                                            directive_audit_hook()));
-      router_.add(http::verb::get, "/v1/directives",
-                  directives_show_handler(*directives_, cfg->network.facility, gateway_->clock));
-    }
-    {
-      // Every export, print, approval and deletion confirmation — allowed or
-      // refused — is audited before it is answered.
-      Router exports;
-      overdue_exports_ = add_export_routes(exports, *gateway_);
-      router_.add_all(exports, [this](const Router::Route& r) { return audited_export_route(*gateway_, r); });
-      metrics_.add_gauge("hiegate_exports_overdue", "Exports past their delete_by without a deletion confirmation.",
-                         [this] { return static_cast<double>(overdue_exports_()); });
-    }
-    server_.emplace(
-        LocalApiServer::Deps{ioc_, log_, metrics_, router_, [this] { return config(); }, in_flight_.get(), memory_.get()});
-    if (auto st = server_->start(*cfg); !st) {
-      return fail_start(st.error());
-    }
-    for (const auto& ep : server_->endpoints()) {
-      log_.log(Level::info, events::kListening, "local API listening on " + ep, {{"ENDPOINT", ep}});
-    }
-    wait_signal();
-    // Windows (not_before/not_after) open and close without a message: the
-    // requests in flight are re-checked twice a second.
-    mode_ticker_.emplace(ioc_, std::chrono::seconds(1), [this] { mode_tick(); });
-    mode_ticker_->start();
-    if (auto wd = notifier_.watchdog_interval()) {
-      watchdog_.emplace(ioc_, *wd, [this] { notifier_.watchdog(); });
-      watchdog_->start();
-    }
-    log_.log(Level::notice, events::kReady, "hiegated " HIEGATE_VERSION " ready",
-             {{"FACILITY", cfg->network.facility}, {"NETWORK", cfg->network.id},
-              {"CONFIG_DIGEST", cfg->digest.substr(0, 16)}});
-    notifier_.ready(summary());
-
-    std::vector<std::thread> threads;
-    const unsigned n = cfg->daemon.threads;
-    for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
-    for (auto& t : threads) t.join();
-    if (peer_client_) peer_client_->shutdown();
-    tunnels_.reset();
-    peer_server_.reset();
-    puller_.reset();
-    // The store first: it finishes its queued work, whose callbacks may still
-    // append audit records (rekey, cache purge); then the trail's final
-    // checkpoint.
-    store_.reset();
-    audit_.reset();
-    peer_client_.reset();
-    log_.log(Level::notice, events::kStopped, "hiegated stopped");
-    return kExitOk;
+    routes.push_back(directives_status_route(*directives_, cfg.network.facility, gateway_->clock));
   }
+  peer_server_ = std::make_unique<transport::PeerServer>(ioc_, tls_, pso, std::move(routes));
+  if (auto st = peer_server_->start(); !st) return st;
+  log_.log(Level::info, events::kListening,
+           "peer API listening on port " + std::to_string(peer_server_->port()),
+           {{"ENDPOINT", cfg.peer_api.address + ":" + std::to_string(peer_server_->port())}});
+  return {};
+}
 
-private:
-  int fail_start(const Error& e) {
-    log_.log(Level::critical, events::kStartFailed, e.message, {{"CODE", e.code}});
-    notifier_.stopping("failed to start: " + e.message);
-    return kExitFailure;
-  }
+ConfigPtr App::config() const {
+  std::lock_guard lk(config_mu_);
+  return config_;
+}
 
-  /// Keys, store, directives, TLS and the peer API, in that order; the first
-  /// failure stops the start with a message saying what to fix.
-  Status start_components(const Config& cfg) {
-    auto ring = crypto::KeyRing::load(cfg.store.master_key);
-    if (!ring) return std::move(ring).error();
-    keys_ = std::make_shared<const crypto::KeyRing>(std::move(*ring));
-    StoreOptions so;
-    so.dir = cfg.daemon.state_dir;
-    so.cache_max_bytes = cfg.store.cache_max_bytes;
-    so.cache_ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(cfg.store.cache_ttl).count();
-    // A schema upgrade may copy every content once: tell systemd the start
-    // is alive rather than let TimeoutStartSec kill it half-way (the
-    // migration would roll back and start over at the next try).
-    so.on_long_work = [this] {
-      notifier_.extend_timeout(std::chrono::seconds(30), "upgrading the store's format; this start takes longer");
-    };
-    so.on_integrity = [this](const IntegrityEvent& ev) {
-      log_.log(Level::error, events::kRecordQuarantined, "a stored record failed to open and was quarantined",
-               {{"TABLE", ev.table}, {"KEY_HASH", ev.key_hash_hex}, {"CODE", ev.code}});
-    };
-    auto store = Store::open(std::move(so), keys_);
-    if (!store) return std::move(store).error();
-    store_ = std::move(*store);
-    auto audit = AuditLog::open(audit_options(cfg), keys_, log_);
-    if (!audit) return std::move(audit).error();
-    audit_ = std::move(*audit);
-    prune_audit();
-    if (const auto rk = store_->rekey_status(); rk.running) {
-      audit_daemon_act("key_operation", AuditOutcome::success, "rekey_started",
-                       "rekey from key version " + std::to_string(rk.from_version) + " to " +
-                           std::to_string(rk.to_version) + " resumed at start (" + std::to_string(rk.done) +
-                           " of " + std::to_string(rk.total) + " records done)");
-      store_->start_rekey([this](Result<RekeyStatus> r) { rekey_ended(r); });
-    }
-    if (!cfg.directives.keyset.empty()) {
-      if (auto st = start_directive_service(cfg); !st) return st;
+void App::wait_signal() {
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+      wait_signal();
     } else {
-      log_.log(Level::warning, events::kDirectivesOff,
-               "no [directives] keyset configured: the secretariat's orders cannot be received");
+      shutdown(sig);
     }
-    gateway_.emplace(Gateway{ioc_, log_, metrics_, [this] { return config(); },
-                             [] { return std::chrono::time_point_cast<std::chrono::seconds>(
-                                      std::chrono::system_clock::now()); },
-                             *store_, directives_.get(), nullptr, nullptr, audit_.get()});
-    memory_ = std::make_unique<MemoryBudget>(cfg.daemon.document_memory_bytes);
-    gateway_->memory = memory_.get();
-    metrics_.add_gauge("hiegate_document_memory_bytes", "Document bytes held in memory now (bodies, contents, fetches).",
-                       [this] { return static_cast<double>(memory_->in_use()); });
-    metrics_.add_gauge("hiegate_document_memory_refused", "Requests refused since start because the document memory "
-                       "budget was full (503 overloaded).",
-                       [this] { return static_cast<double>(memory_->refused_total()); });
-    in_flight_ = std::make_unique<InFlight>([this] { return gateway_->mode().allowed; });
-    add_mode_metrics(metrics_, [this] { return gateway_->mode(); });
-    metrics_.add_gauge("hiegate_requests_in_flight", "Requests in flight that a secretariat order could cut.",
-                       [this] { return static_cast<double>(in_flight_->size()); });
-    metrics_.add_gauge("hiegate_requests_cut", "Requests cut by a secretariat order since start.",
-                       [this] { return static_cast<double>(in_flight_->cut_total()); });
-    purges_ = std::make_unique<CachePurges>(*store_, log_, [this](AuditRecord r) {
-      gateway_->audited(std::move(r), [](Status) {});
-    });
-    check_purges();
-    if (cfg.tls.enabled()) {
-      if (auto st = start_peer_network(cfg); !st) return st;
-      gateway_->peers = peer_client_.get();
-      gateway_->credentials = credentials_.get();
-      if (auto st = start_tunnels(cfg); !st) return st;
-      start_directive_pull(cfg);
-    } else if (!cfg.directives.pull_url.empty()) {
-      return make_error("config_invalid", "[directives] pull_url needs the [tls] credentials to reach the secretariat");
-    }
-    return {};
-  }
+  });
+}
 
-  /// Polls [directives] pull_url (checked by the config) when set; each body
-  /// goes the way of a push.
-  void start_directive_pull(const Config& cfg) {
-    auto url = parse_pull_url(cfg.directives.pull_url);
-    if (!directives_ || cfg.directives.pull_url.empty() || !url) return;
-    PullSchedule schedule;
-    schedule.interval = cfg.directives.pull_interval;
-    schedule.first_retry = std::min(schedule.first_retry, schedule.interval);
-    puller_ = std::make_unique<DirectivePuller>(
-        ioc_, *peer_client_, std::move(*url), schedule,
-        [this, facility = cfg.network.facility, source = "pull " + cfg.directives.pull_url](const std::string& body) {
-          return deliver_directives(*directives_, facility, body, gateway_->clock(), source, directive_audit_hook())
-                     .status == 200;
-        },
-        [this, where = cfg.directives.pull_url](const Error& why, std::chrono::milliseconds next) {
-          log_.log(Level::warning, events::kDirectivePullFailed,
-                   "pulling orders from " + where + " failed: " + why.message,
-                   {{"CODE", why.code}, {"NEXT", std::to_string(next.count() / 1000)}});
-        });
-    puller_->start();
-  }
-
-  static AuditOptions audit_options(const Config& cfg) {
-    AuditOptions ao;
-    ao.dir = cfg.daemon.state_dir;
-    ao.checkpoint_every = cfg.audit.checkpoint_every;
-    ao.checkpoint_interval = std::chrono::duration_cast<std::chrono::seconds>(cfg.audit.checkpoint_interval);
-    ao.group_max_records = cfg.audit.group_max_records;
-    ao.group_max_wait = cfg.audit.group_max_wait;
-    ao.retention = std::chrono::duration_cast<std::chrono::hours>(cfg.audit.retention);
-    ao.syslog_backlog = cfg.audit.syslog_backlog;
-    ao.hostname = cfg.network.facility;
-    if (const auto t = parse_syslog_target(cfg.audit.syslog)) {
-      ao.syslog_socket = t->unix_path;
-      ao.syslog_tls_host = t->tls_host;
-      ao.syslog_tls_port = t->tls_port;
-      ao.syslog_ca = cfg.audit.syslog_ca;
-    }
-    return ao;
-  }
-
-  /// Records an act of the daemon itself (reload, rekey) in the trail; the
-  /// act has already happened, so a failure to record is only logged.
-  void audit_daemon_act(std::string event, AuditOutcome outcome, std::string code, std::string detail) {
-    AuditRecord r;
-    r.event = std::move(event);
-    r.action = r.event == "config_reload" ? AuditAction::update : AuditAction::execute;
-    r.outcome = outcome;
-    r.facility = config()->network.facility;
-    r.user = r.facility + "/hiegated";
-    r.reason_code = std::move(code);
-    r.detail = std::move(detail);
-    audit_->append(std::move(r), [](Status) {});  // audit_unavailable is logged by the trail
-  }
-
-  /// Retention: prunes at start and then daily.
-  void prune_audit() {
-    audit_->prune("hiegated", [](Result<std::uint64_t>) {});
-    prune_timer_.expires_after(std::chrono::hours(24));
-    prune_timer_.async_wait([this](boost::system::error_code ec) {
-      if (!ec && !stopping_) prune_audit();
-    });
-  }
-
-  Status start_tunnels(const Config& cfg) {
-    TunnelManagerHooks hooks;
-    hooks.functions = [this] { return gateway_->mode().allowed; };
-    hooks.audit = [this](const transport::TunnelRecord& r) {
-      log_.log(r.ended == "closed" ? Level::info : Level::notice, events::kTunnelConnection,
-               "tunnel connection " + r.ended,
-               {{"TUNNEL", r.tunnel}, {"SERVICE", r.service}, {"PEER", r.facility},
-                {"DURATION_MS", std::to_string(r.duration.count())},
-                {"BYTES_TO_PEER", std::to_string(r.bytes_to_peer)},
-                {"BYTES_FROM_PEER", std::to_string(r.bytes_from_peer)}, {"ENDED", r.ended}});
-      AuditRecord rec;
-      rec.event = r.direction == transport::TunnelDirection::outbound ? "tunnel_out" : "tunnel_in";
-      rec.action = AuditAction::execute;
-      rec.outcome = (r.ended == "closed") ? AuditOutcome::success : AuditOutcome::minor_failure;
-      rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started.time_since_epoch()).count();
-      rec.peer_facility = r.facility;
-      rec.reason_code = r.ended;
-      rec.detail = r.tunnel + " " + r.service + " " + std::to_string(r.duration.count()) + "ms to_peer=" +
-                   std::to_string(r.bytes_to_peer) + " from_peer=" + std::to_string(r.bytes_from_peer);
-      gateway_->audited(std::move(rec), [](Status) {});
-    };
-    hooks.resolve = [this](const std::string& facility) -> std::optional<std::string> {
-      for (const auto& p : config()->peers) {
-        if (p.facility == facility) return p.host + ":" + std::to_string(p.tunnel_port);
-      }
-      return std::nullopt;
-    };
-    tunnels_ = std::make_unique<TunnelManager>(ioc_, tls_, std::move(hooks));
-    return tunnels_->apply(cfg.tunnels);
-  }
-
-  Status start_directive_service(const Config& cfg) {
-    std::ifstream f(cfg.directives.keyset, std::ios::binary);
-    if (!f) {
-      return make_error("keyset_missing", "cannot read the keyset " + cfg.directives.keyset.string() +
-                                              " ([directives] keyset); install the keyset v1 file the "
-                                              "secretariat gave you and check its fingerprint with "
-                                              "hiegatectl directives fingerprint");
-    }
-    const std::string anchor((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    auto dstore = DirectiveStore::open(cfg.daemon.state_dir / "directives");
-    if (!dstore) return std::move(dstore).error();
-    policy::VerifierOptions vo;
-    vo.network = cfg.network.id;
-    vo.max_clock_skew = std::chrono::duration_cast<std::chrono::seconds>(cfg.directives.max_clock_skew);
-    policy::FreshnessOptions fo;
-    fo.stale_grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.directives.stale_grace);
-    fo.stale_mode = policy::parse_fallback_mode(cfg.directives.stale_mode).value_or(fo.stale_mode);
-    fo.failsafe_mode = policy::parse_fallback_mode(cfg.directives.failsafe_mode).value_or(fo.failsafe_mode);
-    auto startup = start_directives(*dstore, anchor, vo);
-    if (!startup) return std::move(startup).error();
-    if (startup->failsafe) {
-      log_.log(Level::critical, events::kDirectivesFailsafe,
-               "FAILSAFE MODE: " + startup->reason + "; serving " + cfg.directives.failsafe_mode +
-                   " until the secretariat delivers a valid orders set",
-               {{"REASON", startup->reason}});
-    }
-    directives_ = std::make_unique<DirectiveService>(std::move(*dstore), std::move(*startup), vo, fo);
-    return {};
-  }
-
-  Status start_peer_network(const Config& cfg) {
-    transport::CredentialPaths paths{cfg.tls.cert, cfg.tls.key, cfg.tls.ca, cfg.tls.crl, {}};
-    // Under systemd the unit hands the key over (LoadCredential=tls-key), so
-    // that key.pem may stay readable by root only.
-    if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds != nullptr && *creds != '\0')
-      paths.key_credential = std::filesystem::path(creds) / "tls-key";
-    transport::CredentialOptions co;
-    co.network = cfg.network.id;
-    // Checked on every load, so a renewed certificate for anyone else is
-    // refused at reload as it is at start-up.
-    co.expected_identity = transport::PeerIdentity{transport::PeerIdentity::Kind::facility, cfg.network.id,
-                                                   cfg.network.facility};
-    co.crl_grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.tls.crl_grace);
-    co.expiry_warning = std::chrono::duration_cast<std::chrono::hours>(cfg.tls.expiry_warning);
-    auto creds = transport::CredentialStore::open(paths, co, std::chrono::system_clock::now());
-    if (!creds) return std::move(creds).error();
-    credentials_ = std::move(*creds);
-    for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
-      log_.log(Level::warning, events::kTlsWarning, w);
-    }
-    transport::TlsSettings ts;
-    ts.handshake_timeout = cfg.tls.handshake_timeout;
-    tls_ = transport::TlsContext::create(credentials_, ts);
-    transport::CredentialWatchOptions wo;
-    wo.debounce = std::chrono::seconds(1);
-    wo.on_reload = [this](const Status& st) { credentials_reloaded(st); };
-    if (auto w = transport::CredentialWatcher::start(ioc_, credentials_, wo)) {
-      credential_watch_ = std::move(*w);
-    } else {
-      log_.log(Level::error, events::kTlsReloadFailed,
-               "TLS credential files are not watched (reload with SIGHUP): " + w.error().message,
-               {{"CODE", w.error().code}});
-    }
-    add_peer_metrics(metrics_, {[this]() -> std::optional<transport::PeerServerStats> {
-                                  if (!peer_server_) return std::nullopt;
-                                  return peer_server_->stats();
-                                },
-                                [this] { return credentials_->current(); },
-                                [] { return std::chrono::system_clock::now(); }});
-    transport::PeerClientOptions pco;
-    pco.request_timeout = cfg.peer_api.fetch_timeout;
-    pco.connect_timeout = std::min(cfg.peer_api.fetch_timeout, pco.connect_timeout);
-    pco.handshake_timeout = std::min(cfg.peer_api.fetch_timeout, pco.handshake_timeout);
-    pco.max_per_peer = cfg.peer_api.connections_per_peer;
-    pco.hold_body = [this](std::uint64_t bytes) { return memory_->try_hold(bytes); };
-    peer_client_ = std::make_unique<transport::PeerClient>(ioc_, tls_, pco);
-    transport::PeerServerOptions pso;
-    pso.address = cfg.peer_api.address;
-    pso.port = cfg.peer_api.port;
-    pso.max_connections = cfg.peer_api.max_connections;
-    pso.max_body_bytes = cfg.peer_api.max_body_bytes;
-    pso.request_timeout = cfg.peer_api.request_timeout;
-    pso.idle_timeout = cfg.peer_api.idle_timeout;
-    pso.handshake_timeout = cfg.tls.handshake_timeout;
-    pso.max_connections_per_facility = cfg.peer_api.max_connections_per_facility;
-    pso.max_handshakes_per_address = cfg.peer_api.max_handshakes_per_address;
-    pso.facility_requests_per_second = cfg.peer_api.requests_per_second_per_facility;
-    pso.facility_request_burst = static_cast<double>(cfg.peer_api.request_burst_per_facility);
-    pso.on_handshake_failure = [this](const std::string& remote, const Error& why) {
-      log_.log(Level::notice, events::kPeerRefused, "peer handshake refused: " + why.message,
-               {{"REMOTE", remote}, {"CODE", why.code}});
-    };
-    pso.track_request = [this](const transport::PeerRequest& r, std::function<void()> cut) -> InFlight::Handle {
-      const auto f = peer_function(r.path);
-      // A request the mode already forbids is not tracked (tracking would
-      // cut it at once): its route answers the refusal, e.g. 503
-      // network_stopped with the order's message for the caller's EHR.
-      if (!f || !gateway_->mode().allows(*f)) return nullptr;
-      return in_flight_->hold(*f, std::move(cut));
-    };
-    auto routes = peer_routes(*gateway_);
-    if (directives_) {
-      routes.push_back(directives_peer_route(*directives_, cfg.network.facility, gateway_->clock,
-                                             directive_audit_hook()));
-      routes.push_back(directives_status_route(*directives_, cfg.network.facility, gateway_->clock));
-    }
-    peer_server_ = std::make_unique<transport::PeerServer>(ioc_, tls_, pso, std::move(routes));
-    if (auto st = peer_server_->start(); !st) return st;
-    log_.log(Level::info, events::kListening,
-             "peer API listening on port " + std::to_string(peer_server_->port()),
-             {{"ENDPOINT", cfg.peer_api.address + ":" + std::to_string(peer_server_->port())}});
-    return {};
-  }
-
-  /// The purge_cache orders in force not yet carried out.
-  void check_purges() {
-    if (directives_) purges_->check(gateway_->mode().orders.purges);
-  }
-
-  /// Windows open and close on time: cut what the mode no longer allows.
-  void mode_tick() {
-    if (const auto n = in_flight_->recheck(); n > 0) {
-      log_.log(Level::notice, events::kRequestsCut,
-               std::to_string(n) + " requests in flight cut: the mode in force forbids their function",
-               {{"COUNT", std::to_string(n)}});
-    }
-    check_purges();
-    check_alerts();
-  }
-
-  /// One alert condition now: logged once when it starts and once when it ends.
-  void alert(const std::string& name, bool on, Level level, const std::string& what) {
-    const auto change = alerts_.set(name, on);
-    if (!change) return;
-    if (change->raised) {
-      log_.log(level, events::kAlertRaised, what, {{"ALERT", name}});
-    } else {
-      log_.log(Level::notice, events::kAlertCleared, name + " is over", {{"ALERT", name}});
-    }
-  }
-
-  /// Conditions that arise while the gateway runs, with no request to show
-  /// them: the secretariat's heartbeat (spec §4: "the gateway alerts at
-  /// once"), the CRL and our own certificate.
-  void check_alerts() {
-    if (directives_ && gateway_) {
-      const auto f = gateway_->mode().freshness;
-      alert("directives_stale", f.stale, Level::warning,
-            "no unexpired heartbeat from the secretariat; after [directives] stale_grace the gateway enters "
-            "stale_mode: check the push or pull path to the secretariat");
-      alert("directives_behind", f.behind, Level::warning,
-            "the secretariat's heartbeat names newer orders than this gateway holds: they did not arrive; "
-            "check the push or pull path, or apply them from media (hiegatectl directives apply)");
-      alert("directives_stale_mode", f.grace_over, Level::error,
-            std::string("stale or behind for longer than stale_grace: now in stale_mode (") +
-                std::string(f.fallback ? policy::name(*f.fallback) : "keep") + ")");
-    }
-    if (credentials_) {
-      const auto c = credentials_->current();
-      const auto now = std::chrono::system_clock::now();
-      const bool usable = c->crl_usable(now);
-      alert("crl_refusing", !usable, Level::critical,
-            "the CRL is past its nextUpdate beyond [tls] crl_grace: every peer is refused until a fresh CRL is "
-            "installed");
-      alert("crl_stale", usable && c->crl_stale(now), Level::warning,
-            "the CRL is past its nextUpdate (within [tls] crl_grace): install a fresh CRL");
-      const bool expired = now >= c->not_after();
-      alert("certificate_expired", expired, Level::critical,
-            "this gateway's certificate has expired: peers refuse it; install the renewed certificate");
-      alert("certificate_expiring", !expired && now + c->options().expiry_warning >= c->not_after(), Level::warning,
-            "this gateway's certificate expires within [tls] expiry_warning: have it renewed");
-    }
-  }
-
-  /// Every delivered envelope is logged and audited; an accepted one may
-  /// change the mode, so the tunnels and the requests in flight re-check at
-  /// once.
-  DirectiveAuditHook directive_audit_hook() {
-    return [this](std::string_view source, std::size_t index, const Result<policy::Verdict>& v) {
-      gateway_->audited(directive_audit_record(source, index, v), [](Status) {});
-      const std::string where = std::string(source) + "#" + std::to_string(index);
-      if (!v) {
-        log_.log(Level::error, events::kDirectiveRejected, "directive not stored: " + v.error().message,
-                 {{"SOURCE", where}, {"CODE", v.error().code}});
-        return;
-      }
-      if (v->rejected()) {
-        const auto& ev = v->reason == policy::RejectReason::equivocation ? events::kDirectiveEquivocation
-                                                                          : events::kDirectiveRejected;
-        log_.log(v->reason == policy::RejectReason::equivocation ? Level::critical : Level::warning, ev,
-                 "directive rejected: " + std::string(policy::code(v->reason)),
-                 {{"SOURCE", where}, {"CODE", std::string(policy::code(v->reason))}, {"DETAIL", v->detail}});
-        return;
-      }
-      log_.log(Level::notice, events::kDirectiveAccepted,
-               v->decision == policy::Outcome::noop ? "directive already held (no-op)" : "directive accepted",
-               {{"SOURCE", where}, {"SEQUENCE", std::to_string(v->sequence)}});
-      if (tunnels_) tunnels_->mode_changed();
-      mode_tick();
-      notifier_.status(summary());
-      // A heartbeat that names newer orders than held: fetch them now rather
-      // than at the next poll.
-      if (puller_ && gateway_ && gateway_->mode().freshness.behind) puller_->pull_soon();
-    };
-  }
-
-  ConfigPtr config() const {
-    std::lock_guard lk(config_mu_);
-    return config_;
-  }
-
-  std::string summary() const {
-    const ConfigPtr cfg = config();
-    return "serving facility " + cfg->network.facility + "; mode " +
-           std::string(gateway_ ? gateway_->mode().summary() : "starting") + "; " +
-           std::to_string(server_ ? server_->connections() : 0) + " local connections";
-  }
-
-  void wait_signal() {
-    signals_.async_wait([this](boost::system::error_code ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        reload();
-        wait_signal();
-      } else {
-        shutdown(sig);
-      }
-    });
-  }
-
-  void reload() {
-    notifier_.reloading("reloading configuration");
-    const ConfigPtr old = config();
-    ConfigLoad load = load_config(opts_.config_path);
-    if (!load.ok()) {
-      for (const auto& issue : load.issues) {
-        log_.log(Level::error, events::kConfigRejected,
-                 "configuration rejected, the previous one stays in force: " + issue.to_string(),
-                 {{"CONFIG_KEY", issue.key}, {"CONFIG_LINE", std::to_string(issue.line)}});
-      }
-      notifier_.ready("reload failed: configuration rejected; previous configuration in force; " +
-                      summary());
-      audit_daemon_act("config_reload", AuditOutcome::serious_failure, "config_invalid",
-                       "rejected: " + std::to_string(load.issues.size()) + " issue(s), first " +
-                           load.issues.front().key + " line " + std::to_string(load.issues.front().line));
-      return;
-    }
-    // Tunnels first: they are the part of a reload that can fail after
-    // validation (a new listener whose port is taken). Then nothing changes:
-    // apply() leaves every tunnel as it was, and the configuration in force
-    // stays the previous one. Once the new one shows (its digest in
-    // /v1/status), the listeners it adds are bound.
-    if (tunnels_) {
-      if (auto st = tunnels_->apply(load.config->tunnels); !st) {
-        log_.log(Level::error, events::kConfigRejected,
-                 "configuration rejected, the previous one stays in force: tunnels: " + st.error().message,
-                 {{"CODE", st.error().code}});
-        notifier_.ready("reload failed: tunnels not applied; previous configuration in force; " + summary());
-        audit_daemon_act("config_reload", AuditOutcome::serious_failure, st.error().code,
-                         "rejected: tunnels: " + st.error().message);
-        return;
-      }
-    }
-    std::string applied = "digest=" + load.config->digest.substr(0, 16);
-    for (const auto& key : restart_only_changes(*old, *load.config)) {
-      log_.log(Level::warning, events::kConfigRestartNeeded,
-               key + " changed; the new value takes effect at the next restart",
-               {{"CONFIG_KEY", key}});
-      applied += " restart_needed=" + key;
-    }
-    {
-      std::lock_guard lk(config_mu_);
-      config_ = load.config;
-    }
-    log_.set_level(load.config->daemon.log_level);
-    memory_->set_limit(load.config->daemon.document_memory_bytes);
-    if (credentials_) {
-      const Status st = credentials_->reload(std::chrono::system_clock::now());
-      credentials_reloaded(st);
-      if (!st) applied += " tls_unchanged=" + st.error().code;
-    }
-    // Keys too: a new master key version next to the configured file starts
-    // the rekey; key files the store refuses leave the ones in force.
-    adopt_keys_from_files([this](Result<RekeyStatus> st) {
-      if (!st) {
-        log_.log(Level::error, events::kKeysNotReloaded,
-                 "master keys not re-read, the ones in force stay: " + st.error().message,
-                 {{"CODE", st.error().code}});
-      }
-    });
-    log_.log(Level::notice, events::kConfigReloaded, "configuration reloaded",
-             {{"CONFIG_DIGEST", load.config->digest.substr(0, 16)}});
-    audit_daemon_act("config_reload", AuditOutcome::success, "", applied);
-    notifier_.ready(summary());
-  }
-
-  /// Logs the outcome of a credentials reload (SIGHUP or the file watch).
-  void credentials_reloaded(const Status& st) {
-    if (!st) {
-      log_.log(Level::error, events::kTlsReloadFailed,
-               "TLS credentials not reloaded, the previous ones stay in force: " + st.error().message,
-               {{"CODE", st.error().code}});
-      return;
-    }
-    // Pooled connections were checked against the old CRL: the next request
-    // to each peer handshakes again under the new one.
-    if (peer_client_) peer_client_->drop_connections();
-    if (peer_server_) peer_server_->drop_connections();
-    log_.log(Level::info, events::kTlsReloaded, "TLS credentials reloaded",
-             {{"SERIAL", credentials_->current()->serial()}});
-    for (const auto& w : credentials_->current()->warnings(std::chrono::system_clock::now())) {
-      log_.log(Level::warning, events::kTlsWarning, w);
-    }
-  }
-
-  void shutdown(int sig) {
-    if (stopping_) return;
-    stopping_ = true;
-    const ConfigPtr cfg = config();
-    log_.log(Level::notice, events::kStopping,
-             std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                 ": draining requests in flight",
+void App::shutdown(int sig) {
+  if (stopping_) return;
+  stopping_ = true;
+  const ConfigPtr cfg = config();
+  log_.log(Level::notice, events::kStopping,
+           std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+               ": draining requests in flight",
+           {{"CONNECTIONS", std::to_string(server_->connections())}});
+  notifier_.stopping("stopping: draining requests in flight");
+  if (puller_) puller_->stop();
+  if (credential_watch_) credential_watch_->stop();
+  if (tunnels_) tunnels_->stop();
+  if (watchdog_) watchdog_->stop();
+  prune_timer_.cancel();
+  if (mode_ticker_) mode_ticker_->stop();
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  drain_timer_.expires_after(cfg->daemon.drain_timeout);
+  drain_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    log_.log(Level::warning, events::kDrainTimeout,
+             "drain timeout reached; closing the remaining connections",
              {{"CONNECTIONS", std::to_string(server_->connections())}});
-    notifier_.stopping("stopping: draining requests in flight");
-    if (puller_) puller_->stop();
-    if (credential_watch_) credential_watch_->stop();
-    if (tunnels_) tunnels_->stop();
-    if (watchdog_) watchdog_->stop();
-    prune_timer_.cancel();
-    if (mode_ticker_) mode_ticker_->stop();
-    boost::system::error_code ignored;
-    signals_.cancel(ignored);
-    drain_timer_.expires_after(cfg->daemon.drain_timeout);
-    drain_timer_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      log_.log(Level::warning, events::kDrainTimeout,
-               "drain timeout reached; closing the remaining connections",
-               {{"CONNECTIONS", std::to_string(server_->connections())}});
-      server_->close_all();
-      if (peer_server_) peer_server_->stop();
-      // Whatever still holds the loop after a forced close is abandoned.
-      finish_timer_.emplace(ioc_, std::chrono::milliseconds(500));
-      finish_timer_->async_wait([this](boost::system::error_code) { ioc_.stop(); });
-    });
-    // Both APIs drain: the local one, and the peer one (another facility's
-    // fetch, a secretariat push) whose answers are written before the
-    // connection closes. The deadline is one for both.
-    auto left = std::make_shared<std::atomic<int>>(peer_server_ ? 2 : 1);  // callbacks of two io threads
-    auto drained = [this, left] {
-      if (--*left > 0) return;
-      drain_timer_.cancel();
-      if (finish_timer_) finish_timer_->cancel();
-    };
-    if (peer_server_) peer_server_->drain([this, drained] { net::post(ioc_, drained); });
-    server_->drain(drained);
-  }
-
-  static nlohmann::json rekey_json(const RekeyStatus& rk) {
-    return {{"running", rk.running}, {"from_version", rk.from_version}, {"to_version", rk.to_version},
-            {"done", rk.done}, {"total", rk.total}};
-  }
-
-  void rekey_ended(const Result<RekeyStatus>& r) {
-    if (r) {
-      log_.log(Level::notice, events::kRekeyFinished, "rekey finished",
-               {{"KEY_VERSION", std::to_string(r->to_version)}, {"RECORDS", std::to_string(r->done)}});
-    } else {
-      log_.log(Level::error, events::kRekeyFinished, "rekey stopped: " + r.error().message, {{"CODE", r.error().code}});
-    }
-    audit_daemon_act("key_operation", r ? AuditOutcome::success : AuditOutcome::serious_failure,
-                     r ? "rekey_finished" : r.error().code,
-                     r ? "rekey to key version " + std::to_string(r->to_version) + " finished"
-                       : "rekey failed: " + r.error().message);
-  }
-
-  /// Reads the key files again (a few small files; the ring at start stays
-  /// in use by the audit trail) and hands the ring to the store, which
-  /// refuses a wrong or incomplete one without changing anything. A ring
-  /// with a new active version starts the background rekey, logged and
-  /// audited before `then` sees its status; a rekey already under way to
-  /// that version is only reported.
-  void adopt_keys_from_files(std::function<void(Result<RekeyStatus>)> then) {
-    auto ring = crypto::KeyRing::load(config()->store.master_key);
-    if (!ring) return then(std::move(ring).error());
-    const RekeyStatus before = store_->rekey_status();
-    store_->adopt_keys(
-        std::make_shared<const crypto::KeyRing>(std::move(*ring)),
-        [this, before, then = std::move(then)](Result<RekeyStatus> st) {
-          if (!st || !st->running || (before.running && before.to_version == st->to_version)) {
-            return then(std::move(st));
-          }
-          log_.log(Level::notice, events::kRekeyStarted, "rekey started",
-                   {{"FROM_VERSION", std::to_string(st->from_version)},
-                    {"KEY_VERSION", std::to_string(st->to_version)}, {"RECORDS", std::to_string(st->total)}});
-          AuditRecord rec;
-          rec.event = "key_operation";
-          rec.action = AuditAction::execute;
-          rec.facility = config()->network.facility;
-          rec.reason_code = "rekey_started";
-          rec.detail = "rekey from key version " + std::to_string(st->from_version) + " to " +
-                       std::to_string(st->to_version) + ", " + std::to_string(st->total) + " records";
-          // Reported once the record is durable; the rekey runs either way.
-          gateway_->audited(std::move(rec), [then, status = *st](Status) { then(status); });
-        },
-        [this](Result<RekeyStatus> done) { rekey_ended(done); });
-  }
-
-  /// POST /v1/store/rekey (hiegatectl store rekey): 202 when a rekey runs,
-  /// 200 when there is nothing to do, 409 when the key files are refused.
-  void rekey_now(Responder r) {
-    auto resp = std::make_shared<Responder>(std::move(r));
-    adopt_keys_from_files([resp](Result<RekeyStatus> st) {
-      if (!st) return resp->send(error_response(http::status::conflict, st.error().code, st.error().message));
-      resp->send(json_response(st->running ? http::status::accepted : http::status::ok, {{"rekey", rekey_json(*st)}}));
-    });
-  }
-
-  void fill_status(nlohmann::json& j) const {
-    const ConfigPtr cfg = config();
-    const auto up = std::chrono::steady_clock::now() - started_;
-    j["version"] = HIEGATE_VERSION;
-    j["network"] = cfg->network.id;
-    j["facility"] = cfg->network.facility;
-    j["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(up).count();
-    j["started_at"] = format_utc(started_wall_);
-    j["config"] = {{"path", cfg->source.string()}, {"digest", cfg->digest}};
-    j["mode"] = mode_json(gateway_->mode());
-    j["directives"] = directives_ ? nlohmann::json{{"configured", true}} : nlohmann::json{{"configured", false}};
-    if (directives_) {
-      const auto snap = directives_->snapshot();
-      auto& d = j["directives"];
-      d["failsafe"] = snap->failsafe;
-      if (snap->failsafe) d["failsafe_reason"] = snap->failsafe_reason;
-      d["keyset_version"] = snap->state.keysets.empty() ? 0 : snap->state.keysets.rbegin()->first;
-      d["orders_sequence"] = snap->state.orders ? snap->state.orders->value.sequence : 0;
-      d["heartbeat_sequence"] = snap->state.heartbeat ? snap->state.heartbeat->value.sequence : 0;
-    }
-    if (overdue_exports_) j["exports"] = {{"overdue", overdue_exports_()}};
-    const RekeyStatus rk = store_->rekey_status();
-    j["store"] = {{"key_version", rk.running ? rk.from_version : rk.to_version}, {"rekey", rekey_json(rk)}};
-    if (credentials_) {
-      const auto c = credentials_->current();
-      j["tls"] = {{"identity", c->identity().uri()},
-                  {"warnings", c->warnings(std::chrono::system_clock::now())},
-                  {"peer_port", peer_server_ ? peer_server_->port() : 0}};
-    }
-    j["local_api"] = {{"endpoints", server_->endpoints()}, {"connections", server_->connections()},
-                      {"stopping", stopping_.load()}};
-  }
-
-  AppOptions opts_;
-  Logger log_;
-  Metrics metrics_;
-  Notifier notifier_;
-  net::io_context ioc_;
-  net::signal_set signals_;
-  net::steady_timer drain_timer_;
-  net::steady_timer prune_timer_;
-  std::optional<net::steady_timer> finish_timer_;
-  std::optional<Watchdog> watchdog_;
-  std::optional<Watchdog> mode_ticker_;  ///< periodic re-check of the requests in flight
-  Alerts alerts_;                        ///< conditions raised now (event loop only)
-  std::unique_ptr<InFlight> in_flight_;
-  std::unique_ptr<MemoryBudget> memory_;  ///< document bytes in memory ([daemon] document_memory_bytes)
-  std::unique_ptr<CachePurges> purges_;
-  mutable std::mutex config_mu_;
-  ConfigPtr config_;
-  std::shared_ptr<const crypto::KeyRing> keys_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<DirectiveService> directives_;
-  std::shared_ptr<transport::CredentialStore> credentials_;
-  std::shared_ptr<transport::TlsContext> tls_;
-  std::unique_ptr<transport::CredentialWatcher> credential_watch_;
-  std::unique_ptr<transport::PeerClient> peer_client_;
-  std::unique_ptr<DirectivePuller> puller_;  ///< uses peer_client_: declared after it
-  std::unique_ptr<transport::PeerServer> peer_server_;
-  std::unique_ptr<TunnelManager> tunnels_;
-  std::function<std::size_t()> overdue_exports_;
-  std::optional<Gateway> gateway_;
-  Router router_;
-  std::optional<LocalApiServer> server_;
-  std::atomic<bool> stopping_{false};
-  std::chrono::steady_clock::time_point started_;
-  std::chrono::system_clock::time_point started_wall_;
-};
-
-}  // namespace
+    server_->close_all();
+    if (peer_server_) peer_server_->stop();
+    // Whatever still holds the loop after a forced close is abandoned.
+    finish_timer_.emplace(ioc_, std::chrono::milliseconds(500));
+    finish_timer_->async_wait([this](boost::system::error_code) { ioc_.stop(); });
+  });
+  // Both APIs drain: the local one, and the peer one (another facility's
+  // fetch, a secretariat push) whose answers are written before the
+  // connection closes. The deadline is one for both.
+  auto left = std::make_shared<std::atomic<int>>(peer_server_ ? 2 : 1);  // callbacks of two io threads
+  auto drained = [this, left] {
+    if (--*left > 0) return;
+    drain_timer_.cancel();
+    if (finish_timer_) finish_timer_->cancel();
+  };
+  if (peer_server_) peer_server_->drain([this, drained] { net::post(ioc_, drained); });
+  server_->drain(drained);
+}
 
 int run_app(const AppOptions& opts) {
   ConfigLoad load = load_config(opts.config_path);
