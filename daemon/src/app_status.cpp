@@ -125,6 +125,9 @@ void App::fill_status(nlohmann::json& j) const {
   }
   j["local_api"] = {{"endpoints", server_->endpoints()}, {"connections", server_->connections()},
                     {"stopping", stopping_.load()}};
+  j["memory"] = {{"document_bytes", memory_->in_use()},
+                 {"limit_bytes", memory_->limit()},
+                 {"refused", memory_->refused_total()}};
 }
 
 }  // namespace hiegate::daemon

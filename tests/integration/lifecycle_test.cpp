@@ -221,6 +221,8 @@ TEST(Hiegatectl, TokenNewMakesATokenWhoseHashTheDaemonAccepts) {
                       {"HIEGATE_TOKEN=" + tm[1].str()});
   EXPECT_EQ(st.status, 0) << st.output;
   EXPECT_NE(st.output.find("facility 1312345678"), std::string::npos) << st.output;
+  EXPECT_NE(st.output.find("documents in memory: 0.0 of 512 MiB, 0 refused since start"), std::string::npos)
+      << st.output;
 }
 
 // Tokens kept in a file of their own: hiegatectl appends one, the daemon

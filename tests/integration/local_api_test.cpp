@@ -54,6 +54,9 @@ TEST(LocalApi, StatusRequiresAValidToken) {
   EXPECT_EQ(j["config"]["digest"].get<std::string>().size(), 64U);
   EXPECT_TRUE(j.contains("mode"));
   EXPECT_TRUE(j["uptime_seconds"].is_number());
+  EXPECT_EQ(j["memory"]["limit_bytes"], 512ULL << 20);
+  EXPECT_EQ(j["memory"]["document_bytes"], 0);
+  EXPECT_EQ(j["memory"]["refused"], 0);
   // The token itself never reaches the log.
   EXPECT_EQ(gw.log().find(kToken), std::string::npos);
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <iostream>
@@ -153,6 +154,16 @@ int status_main(int argc, char** argv) {
             << "mode: " << j["mode"].dump() << "\n"
             << "config: " << j["config"].value("path", "?") << " (sha256 "
             << j["config"].value("digest", "").substr(0, 16) << ")\n";
+  if (j.contains("memory") && j["memory"].is_object()) {
+    const auto& m = j["memory"];
+    constexpr double kMiB = 1024.0 * 1024.0;
+    char line[160];
+    std::snprintf(line, sizeof line, "documents in memory: %.1f of %.0f MiB, %llu refused since start\n",
+                  static_cast<double>(m.value("document_bytes", std::uint64_t{0})) / kMiB,
+                  static_cast<double>(m.value("limit_bytes", std::uint64_t{0})) / kMiB,
+                  static_cast<unsigned long long>(m.value("refused", std::uint64_t{0})));
+    std::cout << line;
+  }
   return 0;
 }
 
