@@ -53,6 +53,9 @@ protected:
              reply(PeerResponse::json(200, R"({"path":")" + path + "\"}"));
            }).detach();
          }},
+        // A body above the 64 KiB the client reads without asking hold_body.
+        {"GET", "/peer/v1/large", Caller::any,
+         [](const PeerRequest&) { return PeerResponse::json(200, "\"" + std::string(100'000, 'x') + "\""); }, {}},
         // Asynchronous handler that never answers: the caller gets 500.
         {"GET", "/peer/v1/dropped", Caller::any, {}, [](const PeerRequest&, PeerReply) {}},
         // Answered when the test says so (held_).
@@ -430,6 +433,65 @@ TEST_F(PeerServerTest, ClientBreakerOpensAfterFailures) {
   auto r2 = request(client, dead, {"GET", "/peer/v1/health", {}, "", ""});
   ASSERT_FALSE(r2);
   EXPECT_EQ(r2.error().code, "peer_unavailable");
+}
+
+// hold_body is asked, from a response's headers, before a body above 64 KiB
+// is read: a refusal fails the request with `overloaded` at once (no retry,
+// no breaker count: the peer did nothing wrong); what it returns is kept in
+// the response. The secretariat's answers are never refused.
+TEST_F(PeerServerTest, ClientAsksBeforeReadingALargeBody) {
+  std::mutex mu;
+  bool allow = false;
+  std::vector<std::uint64_t> asked;
+  PeerClientOptions opts;
+  opts.max_retries = 2;
+  opts.hold_body = [&](std::uint64_t n) -> std::shared_ptr<const void> {
+    std::lock_guard lk(mu);
+    asked.push_back(n);
+    return allow ? std::make_shared<int>(0) : nullptr;
+  };
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
+  const std::string code = pki.net.facility_codes[0];
+  ASSERT_TRUE(request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));  // small: not asked
+  auto refused = request(client, code, {"GET", "/peer/v1/large", {}, "", ""});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "overloaded");
+  EXPECT_EQ(client.state(code).consecutive_failures, 0);
+  EXPECT_FALSE(client.state(code).breaker_open);
+  {
+    std::lock_guard lk(mu);
+    ASSERT_EQ(asked.size(), 1u);  // once: not retried
+    EXPECT_EQ(asked[0], 100'002u);
+    allow = true;
+  }
+  auto ok = request(client, code, {"GET", "/peer/v1/large", {}, "", ""});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->body.size(), 100'002u);
+  EXPECT_NE(ok->keep, nullptr);
+
+  // The secretariat's answers are read whatever hold_body would say.
+  {
+    std::lock_guard lk(mu);
+    allow = false;
+    asked.clear();
+  }
+  PeerServerOptions so;
+  so.address = "127.0.0.1";
+  so.port = 0;
+  std::vector<PeerRoute> routes = {{"GET", "/peer/v1/large", Caller::any,
+                                    [](const PeerRequest&) {
+                                      return PeerResponse::json(200, "\"" + std::string(100'000, 'y') + "\"");
+                                    },
+                                    {}}};
+  PeerServer secretariat(ioc, TlsContext::create(pki.store(pki.net.secretariat_dir), TlsSettings{}), so, routes);
+  ASSERT_TRUE(secretariat.start());
+  auto orders = request(client, PeerAddress::secretariat_at("127.0.0.1", secretariat.port()),
+                        {"GET", "/peer/v1/large", {}, "", ""});
+  ASSERT_TRUE(orders) << orders.error().code << ": " << orders.error().message;
+  EXPECT_EQ(orders->body.size(), 100'002u);
+  std::lock_guard lk(mu);
+  EXPECT_TRUE(asked.empty());
+  secretariat.stop();
 }
 
 TEST_F(PeerServerTest, PostIsNotRetried) {

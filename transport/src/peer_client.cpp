@@ -181,7 +181,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
       auto parser = std::make_shared<http::response_parser<http::string_body>>();
       parser->body_limit(self->opts.max_response_body);
       make_read_room(conn->buffer);
-      if (!self->opts.hold_body) return self->read_response(job, conn, parser, nullptr);
+      // The secretariat's answers (orders) are never refused: they must get through.
+      if (!self->opts.hold_body || job->addr.secretariat) return self->read_response(job, conn, parser, nullptr);
       http::async_read_header(*conn->stream, conn->buffer, *parser,
                               [self, job, conn, parser](error_code rec, std::size_t) {
                                 if (rec) return self->failed(job, conn, classify(rec, conn, "response"));

@@ -59,6 +59,7 @@ struct PeerClientOptions {
   /// above 64 KiB, before the body is read: what it returns is kept in the
   /// PeerResponse (`keep`); null refuses the body, and the request fails
   /// with `overloaded` (its connection is closed). Unset: every body is read.
+  /// Not asked for the secretariat's answers: its orders must get through.
   std::function<std::shared_ptr<const void>(std::uint64_t bytes)> hold_body;
 };
 
