@@ -1,8 +1,40 @@
 #include "hiegate/crypto/primitives.hpp"
 
+#include <pthread.h>
 #include <sodium.h>
 
+#include <array>
+#include <cstring>
+#include <mutex>
+
 namespace hiegate::crypto {
+
+namespace {
+// A getrandom() system call per seal was a tenth of the audit writer's time.
+struct RandomPool {
+  std::array<std::uint8_t, kRandomPoolBytes> bytes{};
+  std::size_t used = kRandomPoolBytes;
+};
+thread_local RandomPool random_pool;
+std::once_flag random_fork_guard;
+}  // namespace
+
+void pooled_random_bytes(std::span<std::uint8_t> out) {
+  std::call_once(random_fork_guard, [] {
+    // The child has only the thread that forked: its pool is the one to drop.
+    ::pthread_atfork(nullptr, nullptr, [] { random_pool.used = random_pool.bytes.size(); });
+  });
+  if (out.size() > kRandomPoolBytes) return random_bytes(out);
+  auto& p = random_pool;
+  if (kRandomPoolBytes - p.used < out.size()) {
+    (void)init();
+    randombytes_buf(p.bytes.data(), p.bytes.size());
+    p.used = 0;
+  }
+  std::memcpy(out.data(), p.bytes.data() + p.used, out.size());
+  sodium_memzero(p.bytes.data() + p.used, out.size());  // handed out once
+  p.used += out.size();
+}
 
 bool init() {
   // sodium_init() is thread-safe and returns 1 when already initialised.

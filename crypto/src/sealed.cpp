@@ -1,11 +1,10 @@
 #include "hiegate/crypto/sealed.hpp"
 
-#include <pthread.h>
 #include <sodium.h>
 
-#include <array>
 #include <cstring>
-#include <mutex>
+
+#include "hiegate/crypto/primitives.hpp"
 
 namespace hiegate::crypto {
 namespace {
@@ -40,31 +39,8 @@ Bytes header_prefix(std::uint8_t format, std::uint32_t version) {
   return h;
 }
 
-// Nonces are random bytes from the system's CSPRNG, as before, but drawn for
-// 42 seals at a time: a getrandom() system call per seal was a tenth of the
-// audit writer's time. Each thread has its own pool. A forked child empties
-// the pool of the thread that forked (the only one it has): otherwise parent
-// and child would seal with the same nonces under the same key.
-struct NoncePool {
-  std::array<std::uint8_t, 24 * 42> bytes{};
-  std::size_t used = 24 * 42;
-};
-thread_local NoncePool nonce_pool;
-std::once_flag nonce_fork_guard;
-
-void take_nonce(std::uint8_t* out) {
-  std::call_once(nonce_fork_guard, [] {
-    ::pthread_atfork(nullptr, nullptr, [] { nonce_pool.used = nonce_pool.bytes.size(); });
-  });
-  auto& p = nonce_pool;
-  if (p.used == p.bytes.size()) {
-    randombytes_buf(p.bytes.data(), p.bytes.size());
-    p.used = 0;
-  }
-  std::memcpy(out, p.bytes.data() + p.used, 24);
-  sodium_memzero(p.bytes.data() + p.used, 24);  // each nonce is handed out once
-  p.used += 24;
-}
+// Nonces: 24 random bytes from the per-thread pool (pooled_random_bytes).
+void take_nonce(std::uint8_t* out) { pooled_random_bytes(std::span<std::uint8_t>(out, 24)); }
 
 Bytes associated_data(ByteView header, const Binding& b) {
   Bytes ad(header.begin(), header.end());

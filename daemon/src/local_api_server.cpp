@@ -327,7 +327,13 @@ private:
       req.query = std::string(target.substr(q + 1));
     }
     const std::string_view rid = req.msg["X-Request-Id"];
-    req.request_id = valid_request_id(rid) ? std::string(rid) : crypto::to_hex(crypto::random_bytes(8));
+    if (valid_request_id(rid)) {
+      req.request_id = std::string(rid);
+    } else {
+      std::array<std::uint8_t, 8> id{};
+      crypto::pooled_random_bytes(id);
+      req.request_id = crypto::to_hex(id);
+    }
     request_id_ = req.request_id;
     req.token_name = token_name_;
     req.config = cfg_;

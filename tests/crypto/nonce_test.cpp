@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "hiegate/crypto/primitives.hpp"
 #include "hiegate/crypto/sealed.hpp"
 
 namespace hiegate::crypto {
@@ -52,6 +53,21 @@ TEST(SealNonces, AForkedChildDoesNotReuseItsParentsNonces) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_NE(parents, childs);
+}
+
+// The pool behind the nonces also gives request ids: draws of any size,
+// across refills, never repeat a byte range, and a draw larger than the pool
+// still comes whole from the CSPRNG.
+TEST(PooledRandom, DrawsOfMixedSizesAreAllNew) {
+  std::set<Bytes> seen;
+  for (int i = 0; i < 5'000; ++i) {
+    Bytes b(i % 3 == 0 ? 24 : (i % 3 == 1 ? 8 : 17));
+    pooled_random_bytes(b);
+    ASSERT_TRUE(seen.insert(b).second) << "draw " << i << " repeated";
+  }
+  Bytes big(kRandomPoolBytes + 1, 0);
+  pooled_random_bytes(big);
+  EXPECT_NE(big, Bytes(kRandomPoolBytes + 1, 0));
 }
 
 }  // namespace
