@@ -48,17 +48,20 @@ TEST(Lifecycle, ReloadSwapsAValidConfigAndKeepsTheOldOneOnError) {
   ASSERT_EQ(gw.get("/v1/status").status, 200);
   const std::string digest1 = nlohmann::json::parse(gw.get("/v1/status").body)["config"]["digest"];
 
-  // A valid new config with a new token: the old token stops working.
+  // A valid new config with a new token: the old token stops working. The
+  // document memory budget takes its new limit at once too.
   const std::string new_token = "hgt_second-token";
   std::string text = gw.config_text("");
   text = std::regex_replace(text, std::regex("hash = \"sha256:[0-9a-f]+\""),
                             "hash = \"" + token_hash(new_token) + "\"");
+  text = std::regex_replace(text, std::regex("threads = 2\n"), "threads = 2\ndocument_memory_bytes = 134217728\n");
   gw.write_config(text);
   gw.process().signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return gw.get("/v1/status").status == 401; }));
   auto r = http_request(gw.tcp(), "GET", "/v1/status", {{"Authorization", "Bearer " + new_token}});
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(nlohmann::json::parse(r.body)["config"]["digest"], digest1);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["memory"]["limit_bytes"], 134217728);
 
   // An invalid config: logged, and the previous snapshot keeps serving.
   gw.write_config(std::regex_replace(text, std::regex("threads = 2"), "threads = \"many\""));
