@@ -15,7 +15,6 @@
 #include "clinical_routes.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/daemon/events.hpp"
-#include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/daemon/store_wait.hpp"
@@ -537,13 +536,9 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               auto& [meta, content] = *got;
               refused->allowed(code, id);
               keep->add(std::move(res->keep));
-              if (!raw && gw.memory != nullptr) {
-                // The answer's base64 beside the bytes.
-                auto b64 = gw.memory->try_hold(answer_bytes(content.size(), false) - content.size());
-                if (!b64) {
-                  return rp->send(memory_full_response());
-                }
-                keep->add(std::move(b64));
+              // The answer's base64 beside the bytes.
+              if (!raw && !hold_memory(gw, *keep, answer_bytes(content.size(), false) - content.size())) {
+                return rp->send(memory_full_response());
               }
               auto data = std::make_shared<std::string>(std::move(content));
               json answer = meta;
@@ -575,13 +570,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       // served only while its last decision is younger than
       // store.consent_evidence_max_age.
       auto serve_cached = [&gw, rp, code, id, now, ask_peer, raw, keep](json meta, bool verified, std::uint64_t size) {
-        if (gw.memory != nullptr) {
-          auto hold = gw.memory->try_hold(answer_bytes(size, raw));
-          if (!hold) {
-            return rp->send(memory_full_response());
-          }
-          keep->add(std::move(hold));
-        }
+        if (!hold_memory(gw, *keep, answer_bytes(size, raw))) return rp->send(memory_full_response());
         auto buf = std::make_shared<std::string>();
         gw.store.cache_read(
             code, id, now,

@@ -327,6 +327,14 @@ std::optional<policy::Function> peer_function(std::string_view path) {
 
 std::uint64_t answer_bytes(std::uint64_t size, bool raw) { return raw ? size : size + (size + 2) / 3 * 4; }
 
+bool hold_memory(Gateway& gw, Keep& keep, std::uint64_t bytes) {
+  if (gw.memory == nullptr) return true;
+  auto hold = gw.memory->try_hold(bytes);
+  if (!hold) return false;
+  keep.add(std::move(hold));
+  return true;
+}
+
 void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, std::uint64_t held,
                       std::function<void(Result<HeldContent>)> done) {
   std::shared_ptr<const void> hold;

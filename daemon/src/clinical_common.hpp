@@ -106,6 +106,11 @@ struct HeldContent {
 /// their base64 too unless the answer is raw.
 [[nodiscard]] std::uint64_t answer_bytes(std::uint64_t size, bool raw);
 
+/// Counts `bytes` of an answer in gw.memory until `keep` is released (the
+/// answer written); false when they do not fit now: the caller answers
+/// memory_full_response() and does nothing else. No budget: always true.
+[[nodiscard]] bool hold_memory(Gateway& gw, Keep& keep, std::uint64_t bytes);
+
 /// A document's whole content as one string (documents are bounded by the
 /// local API's body limit); `done` runs on a store thread. `size`: the
 /// content's size from its record, reserved at once (0: grown as read).

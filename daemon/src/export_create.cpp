@@ -10,7 +10,6 @@
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/crypto/primitives.hpp"
 #include "hiegate/crypto/secure_buffer.hpp"
-#include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
 #include "hiegate/policy/deidentify.hpp"
@@ -110,14 +109,9 @@ struct Flow {
   /// Counts a document of `size` bytes (read, then packaged: twice) in the
   /// memory budget; false (and the answer sent) when it does not fit now.
   bool hold(std::uint64_t size) {
-    if (gw.memory == nullptr) return true;
-    auto h = gw.memory->try_hold(2 * size);
-    if (!h) {
-      finish(memory_full_response());
-      return false;
-    }
-    keep->add(std::move(h));
-    return true;
+    if (hold_memory(gw, *keep, 2 * size)) return true;
+    finish(memory_full_response());
+    return false;
   }
 
   void finish(HttpResponse res) {
