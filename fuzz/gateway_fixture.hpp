@@ -135,7 +135,10 @@ public:
     req.started = std::chrono::steady_clock::now();
     auto answer = std::make_shared<std::promise<HttpResponse>>();
     auto got = answer->get_future();
-    Responder responder([answer](HttpResponse res) { answer->set_value(std::move(res)); });
+    Responder responder([answer](HttpResponse res, std::shared_ptr<transport::BodyStream> body) {
+      if (!body) return answer->set_value(std::move(res));
+      collect(std::move(body), std::make_shared<HttpResponse>(std::move(res)), answer);
+    });
     try {
       m.route->handler(req, std::move(responder));
     } catch (const std::exception& e) {
@@ -147,6 +150,17 @@ public:
   }
 
 private:
+  /// A streamed body read into the answer, piece by piece.
+  static void collect(std::shared_ptr<transport::BodyStream> body, std::shared_ptr<HttpResponse> res,
+                      std::shared_ptr<std::promise<HttpResponse>> answer) {
+    body->next([body, res, answer](Result<std::string> piece) {
+      require(piece.ok(), "a streamed body failed");
+      if (piece->empty()) return answer->set_value(std::move(*res));
+      res->body() += *piece;
+      collect(body, res, answer);
+    });
+  }
+
   /// A registered physician, a consent and a document, so that fuzzed
   /// requests reach past the user and consent checks.
   void seed() {

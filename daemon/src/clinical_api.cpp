@@ -138,8 +138,8 @@ struct Actor {
 /// answers only once it is durable — or refuses with audit_unavailable.
 std::shared_ptr<Responder> audited_responder(Gateway& gw, std::shared_ptr<Responder> inner,
                                              std::shared_ptr<AuditRecord> rec) {
-  return std::make_shared<Responder>([&gw, inner, rec](HttpResponse res) {
-    send_audited(gw, inner, *rec, std::move(res));
+  return std::make_shared<Responder>([&gw, inner, rec](HttpResponse res, std::shared_ptr<transport::BodyStream> body) {
+    send_audited(gw, inner, *rec, std::move(res), std::move(body));
   });
 }
 
@@ -364,6 +364,16 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
           return rp->send(refusal(who));
         }
         rec->role = std::string(policy::name((*u)->role));
+        if (raw) {
+          return read_raw_content(gw, id, size, [rp, meta, id, keep, size](Result<RawContent> c) {
+            if (!c) return rp->send(store_error(c.error()));
+            json m = *meta;
+            m["id"] = id;
+            m["size"] = c->stream ? size : c->bytes.size();
+            keep->add(std::move(c->hold));
+            rp->send(raw_document_response(m, std::move(c->bytes)), std::move(c->stream));
+          });
+        }
         read_all_content(gw, id, size, answer_bytes(size, raw), [rp, meta, id, raw, keep](Result<HeldContent> c) {
           if (!c) return rp->send(store_error(c.error()));
           json m = *meta;

@@ -228,7 +228,8 @@ HttpResponse store_error(const Error& e) {
   return error_response(http::status::service_unavailable, e.code, "the store failed: " + e.message);
 }
 
-void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res) {
+void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res,
+                  std::shared_ptr<transport::BodyStream> body) {
   const unsigned status = res.result_int();
   if (record.outcome == AuditOutcome::success && status >= 400) {
     record.outcome = status >= 500 ? AuditOutcome::serious_failure : AuditOutcome::minor_failure;
@@ -241,12 +242,12 @@ void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record
     }
   }
   auto held = std::make_shared<HttpResponse>(std::move(res));
-  gw.audited(std::move(record), [rp, held](Status st) {
+  gw.audited(std::move(record), [rp, held, body = std::move(body)](Status st) mutable {
     if (!st) {
       return rp->send(error_response(http::status::service_unavailable, "audit_unavailable",
                                      "the audit trail cannot be written; the request is refused"));
     }
-    rp->send(std::move(*held));
+    rp->send(std::move(*held), std::move(body));
   });
 }
 
@@ -271,9 +272,10 @@ Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handle
     if (fill) fill(req, rec);
     auto plain = std::make_shared<Responder>(std::move(r));
     // A Responder's sink runs once: the record moves along, not copied.
-    Responder wrapped([&gw, plain, rec = std::move(rec)](HttpResponse res) mutable {
-      send_audited(gw, plain, std::move(rec), std::move(res));
-    });
+    Responder wrapped(
+        [&gw, plain, rec = std::move(rec)](HttpResponse res, std::shared_ptr<transport::BodyStream> stream) mutable {
+          send_audited(gw, plain, std::move(rec), std::move(res), std::move(stream));
+        });
     inner(req, std::move(wrapped));
   };
 }
@@ -358,6 +360,35 @@ void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, st
         if (!st) return done(std::move(st).error());
         done(HeldContent{std::move(*buf), std::move(hold)});
       });
+}
+
+void read_raw_content(Gateway& gw, const std::string& id, std::uint64_t size,
+                      std::function<void(Result<RawContent>)> done) {
+  std::shared_ptr<const void> hold;
+  if (gw.memory != nullptr) {
+    hold = gw.memory->try_hold(std::min<std::uint64_t>(size, kStreamWindow));
+    if (!hold) return done(make_error("overloaded", "the gateway holds as many documents in memory as it may"));
+  }
+  // A window ends on the chunk that reaches max_bytes: at most kStreamWindow
+  // bytes, and a document of kStreamWindow bytes fits in one.
+  constexpr std::size_t max_bytes = kStreamWindow - crypto::kStreamChunk + 1;
+  auto cursor = gw.store.document_cursor(id);
+  cursor->next(max_bytes, [cursor, size, hold = std::move(hold), done = std::move(done)](
+                              Result<std::string> first) mutable {
+    if (!first) return done(std::move(first).error());
+    if (cursor->ended()) return done(RawContent{std::move(*first), nullptr, std::move(hold)});
+    auto body = std::make_shared<transport::BodyStream>();
+    body->size = size;
+    body->next = [cursor, pending = std::make_shared<std::string>(std::move(*first))](transport::BodyStream::Piece piece) {
+      if (!pending->empty()) {
+        std::string p = std::move(*pending);
+        pending->clear();
+        return piece(std::move(p));
+      }
+      cursor->next(max_bytes, std::move(piece));
+    };
+    done(RawContent{{}, std::move(body), std::move(hold)});
+  });
 }
 
 bool wants_raw(std::string_view accept) { return accept.find(kRawContentType) != std::string_view::npos; }

@@ -75,8 +75,10 @@ void find_consent(Gateway& gw, const std::string& patient,
 [[nodiscard]] HttpResponse store_error(const Error& e);
 
 /// Sends `res` once `record` is durable; 503 `audit_unavailable` instead if
-/// the trail cannot be written (no access is answered unaudited).
-void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res);
+/// the trail cannot be written (no access is answered unaudited). `body`:
+/// the body stream of a document written piece by piece, if any.
+void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record, HttpResponse res,
+                  std::shared_ptr<transport::BodyStream> body = nullptr);
 /// The same for the peer API.
 void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, AuditRecord record,
                    transport::PeerResponse res);
@@ -119,6 +121,25 @@ struct HeldContent {
 /// read.
 void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, std::uint64_t held,
                       std::function<void(Result<HeldContent>)> done);
+
+/// A document's content for a raw answer. One that fits in a window
+/// (kStreamWindow) is read whole into `bytes`; a larger one comes as
+/// `stream`, which reads it from the store a window at a time while the
+/// answer is written (its first window already read and authenticated, so
+/// that a missing or damaged document is still answered with an error).
+/// `hold`: the window's place in gw.memory; keep it until the answer is
+/// written.
+struct RawContent {
+  std::string bytes;
+  std::shared_ptr<transport::BodyStream> stream;
+  std::shared_ptr<const void> hold;
+};
+inline constexpr std::size_t kStreamWindow = 256 * 1024;
+/// As read_all_content, for a raw answer: memory O(kStreamWindow) whatever
+/// the size. `size`: the content's size from its record (the stream's
+/// Content-Length; a content of another length cuts the answer short).
+void read_raw_content(Gateway& gw, const std::string& id, std::uint64_t size,
+                      std::function<void(Result<RawContent>)> done);
 
 /// Documents as raw bytes instead of base64 inside JSON (local and peer
 /// API): a request whose Accept names application/octet-stream gets the

@@ -38,15 +38,15 @@ void Keep::add(std::shared_ptr<const void> held) {
 
 Responder::~Responder() {
   if (sink_) {
-    (*sink_)(error_response(http::status::internal_server_error, "internal_error",
-                            "the request was not answered"));
+    (*sink_)(error_response(http::status::internal_server_error, "internal_error", "the request was not answered"),
+             nullptr);
   }
 }
 
-void Responder::send(HttpResponse res) {
+void Responder::send(HttpResponse res, std::shared_ptr<transport::BodyStream> body) {
   if (!sink_) return;
   auto sink = std::move(sink_);
-  (*sink)(std::move(res));
+  (*sink)(std::move(res), std::move(body));
 }
 
 namespace {

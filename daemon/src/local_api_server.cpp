@@ -16,6 +16,7 @@
 #include "hiegate/daemon/in_flight.hpp"
 #include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/transport/read_room.hpp"
+#include "hiegate/transport/streamed_write.hpp"
 
 namespace hiegate::daemon {
 
@@ -312,7 +313,7 @@ private:
     server_->deps.metrics.request_done(route_label_, 400, 0);
     return respond(error_response(http::status::bad_request, "bad_request",
                                   "the request is not valid HTTP/1.1"),
-                   /*count=*/false);
+                   nullptr, /*count=*/false);
   }
 
   void dispatch() {
@@ -340,9 +341,11 @@ private:
     req.started = started_;
     keep_ = req.keep;
     keep_alive_ = req.msg.keep_alive();
-    Responder responder([self = this->shared_from_this()](HttpResponse res) {
-      net::dispatch(self->sock_.get_executor(),
-                    [self, r = std::move(res)]() mutable { self->respond(std::move(r)); });
+    Responder responder([self = this->shared_from_this()](HttpResponse res,
+                                                          std::shared_ptr<transport::BodyStream> body) {
+      net::dispatch(self->sock_.get_executor(), [self, r = std::move(res), b = std::move(body)]() mutable {
+        self->respond(std::move(r), std::move(b));
+      });
     });
     try {
       match_.route->handler(req, std::move(responder));
@@ -361,7 +364,7 @@ private:
     }
   }
 
-  void respond(HttpResponse res, bool count = true) {
+  void respond(HttpResponse res, std::shared_ptr<transport::BodyStream> body = nullptr, bool count = true) {
     if (state_ == State::closed || state_ == State::writing) return;
     if (cut_pending_ && res.result_int() < 400) return close();  // forbidden since it started
     cut_pending_ = false;
@@ -374,18 +377,27 @@ private:
     }
     request_id_.clear();
     state_ = State::writing;
+    auto written = [self = this->shared_from_this(), keep](bool ok) {
+      self->disarm();
+      self->res_.reset();
+      self->in_flight_.reset();
+      self->keep_.reset();
+      self->body_hold_.reset();
+      if (!ok || !keep) return self->close();
+      self->wait_request();
+    };
+    if (body) {
+      // Each piece gets the whole write timeout: a large document is cut
+      // only by a client that stops reading, not by its size.
+      transport::StreamedWrite<Socket>::start(
+          sock_, std::move(res.base()), std::move(body),
+          [self = this->shared_from_this()] { self->arm(self->cfg_->local_api.request_timeout); },
+          [written](bool ok, std::uint64_t) { written(ok); });
+      return;
+    }
     res_ = std::make_shared<HttpResponse>(std::move(res));
     arm(cfg_->local_api.request_timeout);
-    http::async_write(sock_, *res_,
-                      [self = this->shared_from_this(), keep](beast::error_code ec, std::size_t) {
-                        self->disarm();
-                        self->res_.reset();
-                        self->in_flight_.reset();
-                        self->keep_.reset();
-                        self->body_hold_.reset();
-                        if (ec || !keep) return self->close();
-                        self->wait_request();
-                      });
+    http::async_write(sock_, *res_, [written](beast::error_code ec, std::size_t) { written(!ec); });
   }
 
   void close() {

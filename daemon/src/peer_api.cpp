@@ -206,23 +206,29 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
         meta["rule"] = d.decision.rule;
         return (*reply)(peer_json(200, meta));
       }
-      read_all_content(gw, id, size, answer_bytes(size, raw), [reply, meta, id, d, raw](Result<HeldContent> c) mutable {
-        if (!c) return (*reply)(peer_store_error(c.error()));
-        auto* content = &c->bytes;
-        meta["id"] = id;
-        meta["size"] = content->size();
-        meta["emergency"] = d.emergency;
-        meta["rule"] = d.decision.rule;
-        if (raw) {
-          // The content as the body, the metadata in a header: no base64
-          // and no JSON parse of the content on either side.
+      meta["id"] = id;
+      meta["emergency"] = d.emergency;
+      meta["rule"] = d.decision.rule;
+      if (raw) {
+        // The content as the body, the metadata in a header: no base64 and
+        // no JSON parse of the content on either side; a large document
+        // piece by piece.
+        return read_raw_content(gw, id, size, [reply, meta, size](Result<RawContent> c) mutable {
+          if (!c) return (*reply)(peer_store_error(c.error()));
+          meta["size"] = c->stream ? size : c->bytes.size();
           PeerResponse res;
           res.content_type = std::string(kRawContentType);
           res.headers.emplace_back(kDocumentHeader, document_header(meta));
-          res.body = std::move(*content);
+          res.body = std::move(c->bytes);
+          res.stream = std::move(c->stream);
           res.keep = std::move(c->hold);
-          return (*reply)(std::move(res));
-        }
+          (*reply)(std::move(res));
+        });
+      }
+      read_all_content(gw, id, size, answer_bytes(size, raw), [reply, meta](Result<HeldContent> c) mutable {
+        if (!c) return (*reply)(peer_store_error(c.error()));
+        auto* content = &c->bytes;
+        meta["size"] = content->size();
         meta["content_base64"] = crypto::to_base64(crypto::as_bytes(*content));
         auto res = peer_json(200, meta);
         res.keep = std::move(c->hold);

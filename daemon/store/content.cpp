@@ -110,6 +110,37 @@ Status read_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_vie
   return {};
 }
 
+Result<std::string> read_window(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner, const IdHash& id,
+                                ByteView header, ContentWindows& w, std::size_t max_bytes) {
+  if (w.ended) return std::string();
+  if (!w.opener) {
+    auto opener = crypto::StreamOpener::start(keys, crypto::Binding{content_table(owner), id}, header);
+    if (!opener) return std::move(opener).error();
+    w.opener.emplace(std::move(*opener));
+    w.id = id;
+    w.header.assign(header.begin(), header.end());
+  } else if (id != w.id || !std::equal(header.begin(), header.end(), w.header.begin(), w.header.end())) {
+    return make_error("content_changed", "the document was replaced while it was being read");
+  }
+  std::string out;
+  while (!w.opener->finished() && (out.empty() || out.size() < max_bytes)) {
+    auto chunk = load_chunk(db, owner, id, w.seq);
+    if (!chunk) return std::move(chunk).error();
+    if (!*chunk) return make_error("record_corrupt", "content is missing a chunk");
+    auto plain = w.opener->pull(**chunk);
+    if (!plain) return std::move(plain).error();
+    out.append(reinterpret_cast<const char*>(plain->data()), plain->size());
+    ++w.seq;
+  }
+  if (w.opener->finished()) {
+    auto extra = load_chunk(db, owner, id, w.seq);
+    if (!extra) return std::move(extra).error();
+    if (*extra) return make_error("record_corrupt", "content has data after its final chunk");
+    w.ended = true;
+  }
+  return out;
+}
+
 Result<Bytes> rekey_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner,
                             const IdHash& old_id, ByteView old_header, std::uint32_t version, const IdHash& new_id) {
   const std::string table = content_table(owner);

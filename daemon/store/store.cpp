@@ -325,6 +325,42 @@ void Store::read_content(std::string document_id, crypto::Sink out, Callback<voi
   });
 }
 
+namespace {
+
+class DocumentCursor final : public ContentCursor {
+public:
+  DocumentCursor(Store::Impl& s, std::string id) : s_(s), state_(std::make_shared<State>()) {
+    state_->document_id = std::move(id);
+  }
+  void next(std::size_t max_bytes, Callback<std::string> done) override {
+    // Set by the previous window's job, whose callback preceded this call.
+    if (state_->windows.ended) return done(std::string());
+    s_.read<std::string>(std::move(done), [&s = s_, st = state_, max_bytes](sqlite::Db& db) -> Result<std::string> {
+      auto f = find_document(s, db, st->document_id);
+      if (!f) return std::move(f).error();
+      auto w = store::read_window(db, *s.ring(), "documents", f->id, f->header, st->windows, max_bytes);
+      if (!w && is_integrity_error(w.error())) s.report_corrupt("documents", f->id, f->sealed, w.error().code);
+      return w;
+    });
+  }
+
+  [[nodiscard]] bool ended() const override { return state_->windows.ended; }
+
+private:
+  struct State {
+    std::string document_id;
+    store::ContentWindows windows;  // reader threads, one window job at a time
+  };
+  Store::Impl& s_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+std::shared_ptr<ContentCursor> Store::document_cursor(std::string document_id) {
+  return std::make_shared<DocumentCursor>(*impl_, std::move(document_id));
+}
+
 void Store::list_documents(std::string patient_id, Callback<std::vector<DocumentRecord>> done) {
   Impl& s = *impl_;
   s.read<std::vector<DocumentRecord>>(std::move(done), [&s, pid = std::move(patient_id)](sqlite::Db& db)

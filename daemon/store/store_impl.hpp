@@ -33,6 +33,21 @@ Result<std::pair<Bytes, std::uint64_t>> write_content(sqlite::Db& db, const cryp
 /// Opens content chunk by chunk into `sink` (null sink allowed: verify only).
 Status read_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner, const IdHash& id,
                     ByteView header, const crypto::Sink* sink);
+/// Where a read of one content a window at a time stands between windows.
+struct ContentWindows {
+  IdHash id{};
+  Bytes header;  // of the first window's content: another header is another content
+  std::optional<crypto::StreamOpener> opener;
+  std::int64_t seq = 0;  // the next chunk
+  bool ended = false;    // the final chunk was read and nothing follows it
+};
+/// The next window of the content (owner, id, header): whole chunks, at
+/// least one, until `max_bytes` or the end (then verified: nothing stored
+/// after the final chunk). Errors: content_changed when (id, header) is not
+/// the content of the first window (replaced or re-encrypted meanwhile),
+/// record_corrupt.
+Result<std::string> read_window(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner, const IdHash& id,
+                                ByteView header, ContentWindows& w, std::size_t max_bytes);
 /// Re-seals content from (owner, old_id) to (owner, new_id) under `version`.
 Result<Bytes> rekey_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner,
                             const IdHash& old_id, ByteView old_header, std::uint32_t version, const IdHash& new_id);

@@ -110,7 +110,7 @@ TEST_F(DirectiveApiTest, LocalHandlerAnswersLikeThePeerRoute) {
   req.token_name = "ops";
   req.msg.body() = kit.signed_orders(orders(1, "s1"));
   HttpResponse got;
-  h(req, Responder([&](HttpResponse r) { got = std::move(r); }));
+  h(req, Responder([&](HttpResponse r, std::shared_ptr<transport::BodyStream>) { got = std::move(r); }));
   EXPECT_EQ(got.result_int(), 200u);
   EXPECT_EQ(json::parse(got.body())["orders_sequence"], 1);
   EXPECT_EQ(audited, (std::vector<std::string>{"local ops#0:ok"}));

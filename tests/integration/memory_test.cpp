@@ -3,6 +3,9 @@
 // from a peer and cached copies are counted until their answer is written;
 // what does not fit is refused at once with 503 `overloaded` and
 // Retry-After, nothing is half-done, and the gateway keeps serving.
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -20,11 +23,12 @@ constexpr std::uint64_t kPending = 900'000;     // an upload whose body has not 
 class MemoryBudgetNetwork : public Network {
 protected:
   /// `self` with a 1 MiB budget and 1 MiB bodies (and `extra_store`).
-  std::unique_ptr<Gateway> make_small(const std::string& self, const std::string& extra_store = "") {
+  std::unique_ptr<Gateway> make_small(const std::string& self, const std::string& extra_store = "",
+                                      std::uint64_t budget = kBudget) {
     auto gw = std::make_unique<Gateway>("", "", std::vector<std::string>{}, self);
     std::string text = config_for(*gw, self, "", extra_store);
-    text.replace(text.find("[daemon]\n"), 9, "[daemon]\ndocument_memory_bytes = " + std::to_string(kBudget) + "\n");
-    text.replace(text.find("[local_api]\n"), 12, "[local_api]\nmax_body_bytes = " + std::to_string(kBudget) + "\n");
+    text.replace(text.find("[daemon]\n"), 9, "[daemon]\ndocument_memory_bytes = " + std::to_string(budget) + "\n");
+    text.replace(text.find("[local_api]\n"), 12, "[local_api]\nmax_body_bytes = " + std::to_string(budget) + "\n");
     gw->write_config(text);
     gw->start();
     return gw;
@@ -127,6 +131,92 @@ TEST_F(MemoryBudgetNetwork, WhatDoesNotFitIsRefusedAtOnceAndServedOnceFreed) {
   // B refused its own read, C's fetch and the upload; C its peer's answer.
   EXPECT_NE(b->get("/metrics").body.find("hiegate_document_memory_refused 3\n"), std::string::npos);
   EXPECT_NE(c->get("/metrics").body.find("hiegate_document_memory_refused 1\n"), std::string::npos);
+}
+
+/// A raw read of `path` on `gw` that reads only the response's head: the
+/// rest waits in a small receive buffer, as for a client that stalls.
+std::unique_ptr<RawConn> stalled_download(const Gateway& gw, const std::string& path) {
+  auto c = std::make_unique<RawConn>(gw.tcp());
+  EXPECT_TRUE(c->ok());
+  const int small = 16 * 1024;
+  ::setsockopt(c->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  EXPECT_TRUE(c->send("GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kToken) +
+                      "\r\nX-HIE-User: clerk-1\r\nAccept: application/octet-stream\r\n\r\n"));
+  return c;
+}
+
+/// Everything `c` receives until it closes or `want` body bytes arrived.
+std::string drain(RawConn& c, std::size_t want) {
+  std::string got;
+  for (int i = 0; i < 2000; ++i) {
+    const auto piece = c.read_some(2s);
+    if (piece.empty()) break;
+    got += piece;
+    const auto head = got.find("\r\n\r\n");
+    if (head != std::string::npos && got.size() - head - 4 >= want) break;
+  }
+  return got;
+}
+
+std::string body_of(const std::string& raw) {
+  const auto head = raw.find("\r\n\r\n");
+  return head == std::string::npos ? std::string() : raw.substr(head + 4);
+}
+
+TEST_F(MemoryBudgetNetwork, LargeDocumentsAreAnsweredAWindowAtATime) {
+  constexpr std::uint64_t kLarge = 16 * 1024 * 1024;
+  constexpr std::size_t kSize = 10'000'000;
+  constexpr std::uint64_t kWindow = 256 * 1024;
+  auto b = make_small(kB, "", kLarge);
+  auto c = make_small(kC, "cache_max_bytes = 0\n", kLarge);
+  register_user(*b, "clerk-1", "clerk");
+  register_user(*c, "dr-sato", "physician");
+  std::string content = large_bundle(kSize);
+  publish(*b, "b-huge", "NT-0200", "summary", content);
+  consent(*b, "NT-0200", "2025-04-01");
+  wait_held(*b, "0");
+
+  // Four clients that stop reading: read whole, they would hold 40 MB of a
+  // 16 MiB budget and three would be refused; a window at a time, each
+  // holds one window.
+  std::vector<std::unique_ptr<RawConn>> stalled;
+  for (int i = 0; i < 4; ++i) stalled.push_back(stalled_download(*b, "/v1/documents/b-huge"));
+  wait_held(*b, std::to_string(4 * kWindow));
+  EXPECT_EQ(b->get("/v1/status").status, 200);  // and B serves others meanwhile
+  for (auto& conn : stalled) {
+    const auto got = drain(*conn, content.size());
+    EXPECT_EQ(status_of(got), 200);
+    EXPECT_NE(got.find("Content-Length: " + std::to_string(content.size())), std::string::npos);
+    EXPECT_TRUE(body_of(got) == content) << "body of " << body_of(got).size() << " bytes";
+  }
+  stalled.clear();
+  wait_held(*b, "0");
+
+  // The same document fetched by another facility: B writes it over mutual
+  // TLS a window at a time; C, which keeps no copies, answers it whole.
+  const auto fetched = c->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-huge",
+                               {{"X-HIE-User", "dr-sato"}, {"X-HIE-Purpose", "treatment"},
+                                {"Accept", "application/octet-stream"}});
+  ASSERT_EQ(fetched.status, 200) << fetched.body.substr(0, 300);
+  EXPECT_TRUE(fetched.body == content);
+  wait_held(*b, "0");
+  wait_held(*c, "0");
+
+  // Replaced while a client stalls: the rest is not served from the new
+  // content; the answer stops short of its Content-Length.
+  auto slow = stalled_download(*b, "/v1/documents/b-huge");
+  wait_held(*b, std::to_string(kWindow));
+  std::string other = content;
+  std::replace(other.begin(), other.end(), 'x', 'y');
+  publish(*b, "b-huge", "NT-0200", "summary", other);
+  const auto cut = drain(*slow, content.size());
+  EXPECT_EQ(status_of(cut), 200);
+  const auto part = body_of(cut);
+  EXPECT_LT(part.size(), content.size());
+  EXPECT_EQ(part, content.substr(0, part.size()));
+  EXPECT_TRUE(slow->closed_by_peer(2s));
+  slow.reset();
+  wait_held(*b, "0");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 
+#include "hiegate/transport/streamed_write.hpp"
 #include "hiegate/transport/tls_stream.hpp"
 
 namespace hiegate::transport {
@@ -269,8 +270,11 @@ private:
         void send(PeerResponse r) {
           if (done.exchange(true)) return;
           auto keep = std::move(r.keep);
+          auto body = std::move(r.stream);
           asio::dispatch(self->stream_.get_executor(),
-                         [s = self, res = to_beast(std::move(r), version, keep_alive), keep = std::move(keep)]() mutable {
+                         [s = self, res = to_beast(std::move(r), version, keep_alive), keep = std::move(keep),
+                          body = std::move(body)]() mutable {
+                           if (body) return s->write_stream(std::move(res), std::move(body), std::move(keep));
                            s->write(std::move(res), std::move(keep));
                          });
         }
@@ -293,7 +297,10 @@ private:
       }
     }
     auto keep = std::move(out.keep);
-    write(to_beast(std::move(out), req.version(), req.keep_alive()), std::move(keep));
+    auto body = std::move(out.stream);
+    auto res = to_beast(std::move(out), req.version(), req.keep_alive());
+    if (body) return write_stream(std::move(res), std::move(body), std::move(keep));
+    write(std::move(res), std::move(keep));
   }
 
   void reply_error(unsigned status, std::string_view code, std::string_view message) {
@@ -313,6 +320,23 @@ private:
       if (!keep) return self->shutdown();
       self->read_request(self->server_->opts.idle_timeout);
     });
+  }
+
+  /// `res`: the header (its empty body is ignored); the body from `body`.
+  void write_stream(Response res, std::shared_ptr<BodyStream> body, std::shared_ptr<const void> keep) {
+    const bool keep_alive = res.keep_alive();
+    response_keep_ = std::move(keep);
+    StreamedWrite<TlsStream>::start(
+        stream_, std::move(res.base()), std::move(body),
+        [self = shared_from_this()] { self->stream_.expires_after(self->server_->opts.request_timeout); },
+        [self = shared_from_this(), keep_alive](bool ok, std::uint64_t n) {
+          self->count(&PeerServerStats::bytes_sent, n);
+          self->response_keep_.reset();
+          self->in_flight_.reset();
+          if (!ok) return self->finish();
+          if (!keep_alive) return self->shutdown();
+          self->read_request(self->server_->opts.idle_timeout);
+        });
   }
 
   void count(std::uint64_t PeerServerStats::*field, std::size_t n) {

@@ -23,6 +23,7 @@
 
 #include "hiegate/daemon/config.hpp"
 #include "hiegate/policy/functions.hpp"
+#include "hiegate/transport/peer_http.hpp"
 
 namespace hiegate::daemon {
 
@@ -68,7 +69,9 @@ struct ApiRequest {
 /// call from any thread.
 class Responder {
 public:
-  using Sink = std::function<void(HttpResponse)>;
+  /// The response, and its body stream when the body is written piece by
+  /// piece (then the response's own body is empty and ignored).
+  using Sink = std::function<void(HttpResponse, std::shared_ptr<transport::BodyStream>)>;
   explicit Responder(Sink sink) : sink_(std::make_unique<Sink>(std::move(sink))) {}
   Responder(Responder&&) noexcept = default;
   Responder& operator=(Responder&&) noexcept = default;
@@ -76,7 +79,7 @@ public:
   Responder& operator=(const Responder&) = delete;
   ~Responder();
 
-  void send(HttpResponse res);
+  void send(HttpResponse res, std::shared_ptr<transport::BodyStream> body = nullptr);
   [[nodiscard]] bool sent() const { return sink_ == nullptr; }
 
 private:

@@ -112,6 +112,23 @@ struct RekeyStatus {
   std::uint64_t total = 0;
 };
 
+/// A document's content read a window at a time (Store::document_cursor).
+class ContentCursor {
+public:
+  virtual ~ContentCursor() = default;
+  /// The next window of authenticated plaintext: whole chunks, at least one,
+  /// up to about `max_bytes`; empty once the whole content was read and its
+  /// end verified. Each window is one reader job and one transaction: a slow
+  /// consumer holds no reader thread, and memory holds one window. Calls
+  /// must not overlap. Errors: not_found (removed meanwhile),
+  /// content_changed (replaced or re-encrypted since the first window),
+  /// record_corrupt (quarantined, as by read_content).
+  virtual void next(std::size_t max_bytes, Callback<std::string> done) = 0;
+  /// True once a window reached the end (verified): next() then answers
+  /// empty without reading. Read it where a window's callback ran.
+  [[nodiscard]] virtual bool ended() const = 0;
+};
+
 class Store {
 public:
   /// Opens (creating if needed) the store under options.dir. Refuses a schema
@@ -131,6 +148,9 @@ public:
   void get_document(std::string document_id, Callback<DocumentRecord> done);
   /// `out` receives authenticated plaintext chunk by chunk on a reader thread.
   void read_content(std::string document_id, crypto::Sink out, Callback<void> done);
+  /// The same content, pulled a window at a time; nothing is read before
+  /// the first next(). The cursor must not outlive the store.
+  [[nodiscard]] std::shared_ptr<ContentCursor> document_cursor(std::string document_id);
   void list_documents(std::string patient_id, Callback<std::vector<DocumentRecord>> done);
   void remove_document(std::string document_id, Callback<void> done);
 

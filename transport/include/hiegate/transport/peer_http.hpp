@@ -3,6 +3,7 @@
 // PeerIdentity from the TLS handshake, never a header.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,11 +12,27 @@
 #include <utility>
 #include <vector>
 
+#include "hiegate/common/result.hpp"
 #include "hiegate/transport/identity.hpp"
 
 namespace hiegate::transport {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+/// A response body produced piece by piece (a large document read from the
+/// store a window at a time), so that an answer holds one piece in memory,
+/// whatever its size. The server announces `size` as the Content-Length,
+/// asks for the next piece only once the previous one is written, and asks
+/// once more after the last byte: that call must answer an empty piece (the
+/// end, verified). A piece that fails, or a body that runs longer or shorter
+/// than `size`, closes the connection: the client sees a short body, never a
+/// complete-looking wrong one.
+struct BodyStream {
+  using Piece = std::function<void(Result<std::string>)>;
+  std::uint64_t size = 0;
+  /// Called on the connection's strand; `done` may run on any thread.
+  std::function<void(Piece done)> next;
+};
 
 struct PeerRequest {
   std::string method;  ///< "GET", "PUT", ...
@@ -38,6 +55,8 @@ struct PeerResponse {
   /// Kept until the response has been written (or its connection is gone):
   /// the body's place in the gateway's memory budget, say.
   std::shared_ptr<const void> keep;
+  /// When set, the body is written from it instead of `body` (left empty).
+  std::shared_ptr<BodyStream> stream;
 
   [[nodiscard]] static PeerResponse json(unsigned status, std::string body);
   /// `{"error":{"code":...,"message":...}}` with proper JSON escaping.
