@@ -519,6 +519,10 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         out.target = "/peer/v1/documents/" + id;
         out.headers = peer_headers(*snapshot, a);
         out.headers.emplace_back("Accept", std::string(kRawContentType));
+        // A large document asked for raw is passed on as it arrives, a
+        // window in memory, and not kept (one larger than a cached copy may
+        // be, or any above a window when no copies are kept).
+        if (raw) out.stream_above = keep_copy ? snapshot->store.cache_max_document_bytes : kStreamWindow;
         gw.peers->async_request(
             transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
             [&gw, rp, code, id, refused, raw, keep_copy, keep](Result<transport::PeerResponse> res) {
@@ -539,6 +543,10 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               }
               // A current peer sends the content raw (metadata in a header);
               // an older one base64 inside JSON.
+              if (res->stream && !res->content_type.starts_with(kRawContentType)) {
+                return rp->send(error_response(http::status::bad_gateway, "peer_error",
+                                               "facility " + code + " answered a large document as JSON"));
+              }
               auto got = read_peer_document(*res);
               if (!got) {
                 return rp->send(error_response(http::status::bad_gateway, "peer_error", got.error().message));
@@ -546,6 +554,11 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               auto& [meta, content] = *got;
               refused->allowed(code, id);
               keep->add(std::move(res->keep));
+              if (res->stream) {
+                meta["facility"] = code;
+                meta["cached"] = false;
+                return rp->send(raw_document_response(meta, {}), std::move(res->stream));
+              }
               // The answer's base64 beside the bytes.
               if (!raw && !hold_memory(gw, *keep, answer_bytes(content.size(), false) - content.size())) {
                 return rp->send(memory_full_response());

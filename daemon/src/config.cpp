@@ -243,6 +243,7 @@ std::string check_fallback(const std::string& v) {
 void read_store(Section& s, Config::Store& st) {
   s.path("master_key", st.master_key);
   s.uint("cache_max_bytes", st.cache_max_bytes, 0, std::uint64_t{1} << 40);  // 0: keep no copies
+  s.uint("cache_max_document_bytes", st.cache_max_document_bytes, 256 * 1024, std::uint64_t{1} << 40);
   s.duration("cache_ttl", st.cache_ttl, Millis(1000), Millis(30LL * 86'400'000));
   s.duration("consent_evidence_max_age", st.consent_evidence_max_age, Millis(0), Millis(86'400'000));
   s.finish();

@@ -32,6 +32,7 @@ TEST(Config, MinimalGetsDefaults) {
   EXPECT_EQ(c.local_api.unix_socket, "/run/hiegate/local.sock");
   EXPECT_EQ(c.local_api.unix_socket_mode, 0660U);
   EXPECT_EQ(c.daemon.document_memory_bytes, 512ULL << 20);
+  EXPECT_EQ(c.store.cache_max_document_bytes, 16ULL << 20);
   EXPECT_EQ(c.digest.size(), 64U);
 }
 
@@ -162,6 +163,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "test.toml:5:25: daemon.document_memory_bytes: must be at least local_api.max_body_bytes (16777216)"},
         BadCase{"memory_tiny", with("[daemon]\ndocument_memory_bytes = 1000\n"),
                 "daemon.document_memory_bytes: must be between 1048576 and"},
+        BadCase{"cached_document_tiny", with("[store]\ncache_max_document_bytes = 1000\n"),
+                "store.cache_max_document_bytes: must be between 262144 and"},
         BadCase{"relative_path", with("[daemon]\nstate_dir = \"var/lib\"\n"), "must be an absolute path"},
         BadCase{"mode_others", with("[local_api]\nunix_socket_mode = \"0666\"\n"),
                 "must not grant access to others"},

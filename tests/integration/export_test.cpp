@@ -169,16 +169,18 @@ TEST_F(Exports, DocumentsThatDoNotFitInMemoryAreRefusedBeforeTheyAreRead) {
     RawConn pending(gw_->tcp());
     ASSERT_TRUE(pending.send("PUT /v1/documents/pending HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                              std::string(kToken) + "\r\nContent-Length: 900000\r\n\r\n"));
-    for (int i = 0; i < 200; ++i) {  // until the daemon has read the headers
-      if (gw_->get("/metrics").body.find("\nhiegate_document_memory_bytes 900000\n") != std::string::npos) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    bool held = false;
+    for (int i = 0; i < 1000 && !held; ++i) {  // until the daemon has read the headers
+      held = gw_->get("/metrics").body.find("\nhiegate_document_memory_bytes 900000\n") != std::string::npos;
+      if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    ASSERT_TRUE(held) << "the pending upload's bytes were never held";
     const auto r = do_export("nurse-1", "print", docs({"d-big"}));
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_EQ(code(r), "overloaded");
   }
   HttpResult ok;
-  for (int i = 0; i < 100; ++i) {  // until the connection's close is seen
+  for (int i = 0; i < 500; ++i) {  // until the connection's close is seen
     ok = do_export("nurse-1", "print", docs({"d-big"}));
     if (ok.status != 503) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -135,14 +135,25 @@ TEST_F(MemoryBudgetNetwork, WhatDoesNotFitIsRefusedAtOnceAndServedOnceFreed) {
 
 /// A raw read of `path` on `gw` that reads only the response's head: the
 /// rest waits in a small receive buffer, as for a client that stalls.
-std::unique_ptr<RawConn> stalled_download(const Gateway& gw, const std::string& path) {
+std::unique_ptr<RawConn> stalled_download(const Gateway& gw, const std::string& path,
+                                          const std::string& user = "clerk-1") {
   auto c = std::make_unique<RawConn>(gw.tcp());
   EXPECT_TRUE(c->ok());
   const int small = 16 * 1024;
   ::setsockopt(c->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   EXPECT_TRUE(c->send("GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kToken) +
-                      "\r\nX-HIE-User: clerk-1\r\nAccept: application/octet-stream\r\n\r\n"));
+                      "\r\nX-HIE-User: " + user + "\r\nX-HIE-Purpose: treatment\r\n"
+                      "Accept: application/octet-stream\r\n\r\n"));
   return c;
+}
+
+/// Whether a raw answer's X-HIE-Document says it came from the cache.
+bool cached(const HttpResult& r) {
+  const auto h = r.headers.find("x-hie-document");
+  if (h == r.headers.end()) return false;
+  const auto meta = crypto::from_base64(h->second);
+  if (!meta) return false;
+  return json::parse(std::string(meta->begin(), meta->end())).value("cached", false);
 }
 
 /// Everything `c` receives until it closes or `want` body bytes arrived.
@@ -193,14 +204,39 @@ TEST_F(MemoryBudgetNetwork, LargeDocumentsAreAnsweredAWindowAtATime) {
   wait_held(*b, "0");
 
   // The same document fetched by another facility: B writes it over mutual
-  // TLS a window at a time; C, which keeps no copies, answers it whole.
-  const auto fetched = c->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-huge",
-                               {{"X-HIE-User", "dr-sato"}, {"X-HIE-Purpose", "treatment"},
-                                {"Accept", "application/octet-stream"}});
-  ASSERT_EQ(fetched.status, 200) << fetched.body.substr(0, 300);
-  EXPECT_TRUE(fetched.body == content);
+  // TLS a window at a time, and C, which keeps no copies, passes it on as it
+  // arrives: a client that stalls holds a window at each.
+  const std::string remote = std::string("/v1/facilities/") + kB + "/documents/b-huge";
+  {
+    auto via_c = stalled_download(*c, remote, "dr-sato");
+    wait_held(*c, std::to_string(kWindow));
+    wait_held(*b, std::to_string(kWindow));
+    const auto got = drain(*via_c, content.size());
+    EXPECT_EQ(status_of(got), 200) << got.substr(0, 300);
+    EXPECT_TRUE(body_of(got) == content) << "body of " << body_of(got).size() << " bytes";
+  }
   wait_held(*b, "0");
   wait_held(*c, "0");
+
+  // A gateway that keeps copies keeps those up to cache_max_document_bytes;
+  // a larger document is passed on as it arrives, every time.
+  auto a = make_small(kA, "cache_max_document_bytes = 1048576\n", kLarge);
+  register_user(*a, "dr-sato", "physician");
+  const std::map<std::string, std::string> raw = {
+      {"X-HIE-User", "dr-sato"}, {"X-HIE-Purpose", "treatment"}, {"Accept", "application/octet-stream"}};
+  publish(*b, "b-small", "NT-0200", "summary", large_bundle(300'000));
+  for (int i = 0; i < 2; ++i) {
+    const auto large = a->call("GET", remote, raw);
+    ASSERT_EQ(large.status, 200) << large.body.substr(0, 300);
+    EXPECT_TRUE(large.body == content);
+    EXPECT_FALSE(cached(large));
+    const auto small = a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-small", raw);
+    ASSERT_EQ(small.status, 200) << small.body.substr(0, 300);
+    EXPECT_EQ(small.body, large_bundle(300'000));
+    EXPECT_EQ(cached(small), i == 1);
+  }
+  wait_held(*a, "0");
+  wait_held(*b, "0");
 
   // Replaced while a client stalls: the rest is not served from the new
   // content; the answer stops short of its Content-Length.

@@ -16,6 +16,13 @@
 namespace hiegate::transport::testing {
 namespace {
 
+constexpr std::size_t kStreamedSize = 1'000'003;
+std::string streamed_bytes(std::size_t from, std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (from + i) % 23);
+  return s;
+}
+
 class PeerServerTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -56,6 +63,23 @@ protected:
         // A body above the 64 KiB the client reads without asking hold_body.
         {"GET", "/peer/v1/large", Caller::any,
          [](const PeerRequest&) { return PeerResponse::json(200, "\"" + std::string(100'000, 'x') + "\""); }, {}},
+        // A body written piece by piece (BodyStream), 100,000 bytes a piece.
+        {"GET", "/peer/v1/streamed", Caller::any, {},
+         [](const PeerRequest&, PeerReply reply) {
+           auto body = std::make_shared<BodyStream>();
+           body->size = kStreamedSize;
+           auto sent = std::make_shared<std::size_t>(0);
+           body->next = [sent](BodyStream::Piece piece) {
+             const std::size_t n = std::min<std::size_t>(100'000, kStreamedSize - *sent);
+             std::string s = streamed_bytes(*sent, n);
+             *sent += n;
+             piece(std::move(s));
+           };
+           PeerResponse res;
+           res.content_type = "application/octet-stream";
+           res.stream = std::move(body);
+           reply(std::move(res));
+         }},
         // Asynchronous handler that never answers: the caller gets 500.
         {"GET", "/peer/v1/dropped", Caller::any, {}, [](const PeerRequest&, PeerReply) {}},
         // Answered when the test says so (held_).
@@ -492,6 +516,78 @@ TEST_F(PeerServerTest, ClientAsksBeforeReadingALargeBody) {
   std::lock_guard lk(mu);
   EXPECT_TRUE(asked.empty());
   secretariat.stop();
+}
+
+/// The next piece of a streamed answer, waited for.
+Result<std::string> pull(BodyStream& body) {
+  std::promise<Result<std::string>> p;
+  body.next([&p](Result<std::string> piece) { p.set_value(std::move(piece)); });
+  return p.get_future().get();
+}
+
+// A large answer written piece by piece by the server (BodyStream over
+// mutual TLS) and read piece by piece by the client (stream_above): the
+// client asks hold_body for one window, not the whole length, and its
+// connection goes back to the pool once the body has been read to its end;
+// a stream dropped before its end closes its connection instead.
+TEST_F(PeerServerTest, LargeAnswersStreamBothWays) {
+  std::mutex mu;
+  std::vector<std::uint64_t> asked;
+  PeerClientOptions opts;
+  opts.hold_body = [&](std::uint64_t n) -> std::shared_ptr<const void> {
+    std::lock_guard lk(mu);
+    asked.push_back(n);
+    return std::make_shared<int>(0);
+  };
+  PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
+  const std::string code = pki.net.facility_codes[0];
+  OutboundRequest req{"GET", "/peer/v1/streamed", {}, "", ""};
+  req.stream_above = 64 * 1024;
+
+  auto res = request(client, code, req);
+  ASSERT_TRUE(res) << res.error().message;
+  ASSERT_NE(res->stream, nullptr);
+  EXPECT_EQ(res->status, 200u);
+  EXPECT_EQ(res->content_type, "application/octet-stream");
+  EXPECT_TRUE(res->body.empty());
+  EXPECT_EQ(res->stream->size, kStreamedSize);
+  EXPECT_NE(res->keep, nullptr);
+  {
+    std::lock_guard lk(mu);
+    EXPECT_EQ(asked, std::vector<std::uint64_t>{kStreamHold});
+  }
+  EXPECT_EQ(client.state(code).idle, 0u);  // busy while the body is read
+  std::string got;
+  for (int i = 0; i < 1000; ++i) {
+    auto piece = pull(*res->stream);
+    ASSERT_TRUE(piece) << piece.error().message;
+    if (piece->empty()) break;
+    EXPECT_LE(piece->size(), 64u * 1024);
+    got += *piece;
+  }
+  EXPECT_TRUE(got == streamed_bytes(0, kStreamedSize)) << got.size();
+  EXPECT_EQ(client.state(code).open, 1u);
+  EXPECT_EQ(client.state(code).idle, 1u);  // back in the pool, and reused:
+  auto small = request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""});
+  ASSERT_TRUE(small);
+  EXPECT_EQ(client.state(code).open, 1u);
+
+  // Dropped after one piece: the connection, half read, is closed.
+  auto dropped = request(client, code, req);
+  ASSERT_TRUE(dropped);
+  ASSERT_NE(dropped->stream, nullptr);
+  ASSERT_TRUE(pull(*dropped->stream));
+  dropped = make_error("x", "dropped");
+  for (int i = 0; i < 100 && client.state(code).open != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(client.state(code).open, 0u);
+  EXPECT_TRUE(request(client, code, {"GET", "/peer/v1/whoami", {}, "", ""}));
+
+  // Not above stream_above: read whole, as before.
+  req.stream_above = kStreamedSize;
+  auto whole = request(client, code, req);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->stream, nullptr);
+  EXPECT_TRUE(whole->body == streamed_bytes(0, kStreamedSize));
 }
 
 TEST_F(PeerServerTest, PostIsNotRetried) {

@@ -1,6 +1,7 @@
 #include "hiegate/transport/peer_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -182,15 +183,20 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
       parser->body_limit(self->opts.max_response_body);
       make_read_room(conn->buffer);
       // The secretariat's answers (orders) are never refused: they must get through.
-      if (!self->opts.hold_body || job->addr.secretariat) return self->read_response(job, conn, parser, nullptr);
+      const bool holds = self->opts.hold_body && !job->addr.secretariat;
+      if (!holds && job->req.stream_above == 0) return self->read_response(job, conn, parser, nullptr);
       http::async_read_header(*conn->stream, conn->buffer, *parser,
-                              [self, job, conn, parser](error_code rec, std::size_t) {
+                              [self, job, conn, parser, holds](error_code rec, std::size_t) {
                                 if (rec) return self->failed(job, conn, classify(rec, conn, "response"));
                                 std::shared_ptr<const void> hold;
                                 if (!parser->is_done()) {
                                   const auto len = parser->content_length();
-                                  if (!len || *len > kSmallBody) {
-                                    hold = self->opts.hold_body(len ? *len : self->opts.max_response_body);
+                                  const bool stream = job->req.stream_above > 0 && len &&
+                                                      *len > job->req.stream_above &&
+                                                      parser->get().result_int() == 200;
+                                  if (holds && (!len || *len > kSmallBody)) {
+                                    const std::uint64_t want = len ? *len : self->opts.max_response_body;
+                                    hold = self->opts.hold_body(stream ? std::min(want, kStreamHold) : want);
                                     if (!hold) {
                                       // Not the peer's fault: no breaker count, no retry.
                                       self->release(job->addr.facility, conn, false);
@@ -198,6 +204,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
                                           job, make_error("overloaded", "no memory is free now for the response"));
                                     }
                                   }
+                                  if (stream) return self->stream_response(job, conn, *parser, std::move(hold));
                                 }
                                 self->read_response(job, conn, parser, std::move(hold));
                               });
@@ -224,6 +231,94 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
                        self->succeeded(job, conn, std::move(pr), res.keep_alive());
                      });
   }
+
+  /// The answer now, its body as a stream over the connection (see
+  /// OutboundRequest::stream_above).
+  void stream_response(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn,
+                       http::response_parser<http::string_body>& header, std::shared_ptr<const void> hold) {
+    PeerResponse pr;
+    const auto& res = header.get();
+    pr.status = res.result_int();
+    pr.content_type = std::string(res[http::field::content_type]);
+    for (const auto& f : res) pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    auto body = std::make_shared<BodyStream>();
+    body->size = *header.content_length();
+    auto reader = std::make_shared<BodyReader>(shared_from_this(), job->addr.facility, conn, std::move(header));
+    body->next = [reader](BodyStream::Piece piece) { reader->next(std::move(piece)); };
+    pr.stream = std::move(body);
+    pr.keep = std::move(hold);
+    {
+      std::lock_guard lock(mu);
+      auto& p = peers[job->addr.facility];
+      p.failures = 0;
+      p.open_until = {};
+    }
+    job->done(std::move(pr));
+  }
+
+  /// Reads a streamed answer's body piece by piece on its connection's
+  /// strand; gives the connection back once the body is read to its end,
+  /// closes it if dropped before.
+  class BodyReader : public std::enable_shared_from_this<BodyReader> {
+  public:
+    BodyReader(std::shared_ptr<Impl> impl, std::string facility, std::shared_ptr<Conn> conn,
+               http::response_parser<http::string_body>&& header)
+        : impl_(std::move(impl)), facility_(std::move(facility)), conn_(std::move(conn)), parser_(std::move(header)) {
+      keep_alive_ = parser_.get().keep_alive();
+    }
+    ~BodyReader() {
+      if (conn_) impl_->release(facility_, conn_, false);
+    }
+    BodyReader(const BodyReader&) = delete;
+    BodyReader& operator=(const BodyReader&) = delete;
+
+    void next(BodyStream::Piece piece) {
+      asio::dispatch(conn_ ? conn_->stream->get_executor() : asio::any_io_executor(impl_->io.get_executor()),
+                     [self = shared_from_this(), piece = std::move(piece)]() mutable { self->read(std::move(piece)); });
+    }
+
+  private:
+    void read(BodyStream::Piece piece) {
+      if (!conn_) return piece(std::string());  // read to its end before
+      if (parser_.is_done()) return give_back(std::move(piece), std::string());
+      buf_.resize(64 * 1024);
+      parser_.get().body().data = buf_.data();
+      parser_.get().body().size = buf_.size();
+      conn_->stream->expires_after(impl_->opts.request_timeout);
+      http::async_read_some(*conn_->stream, conn_->buffer, parser_, [self = shared_from_this(), piece = std::move(piece)](
+                                                                        error_code ec, std::size_t) mutable {
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) {
+          auto err = classify(ec, self->conn_, "response");
+          self->impl_->release(self->facility_, self->conn_, false);
+          self->conn_.reset();
+          return piece(std::move(err));
+        }
+        self->buf_.resize(self->buf_.size() - self->parser_.get().body().size);
+        if (self->buf_.empty() && !self->parser_.is_done()) return self->read(std::move(piece));
+        std::string got = std::move(self->buf_);
+        self->buf_ = std::string();
+        if (self->parser_.is_done()) return self->give_back(std::move(piece), std::move(got));
+        piece(std::move(got));
+      });
+    }
+
+    /// The body has been read to its end: the connection back to the pool.
+    void give_back(BodyStream::Piece piece, std::string last) {
+      conn_->stream->expires_never();
+      trim_read_room(conn_->buffer);
+      auto conn = std::move(conn_);
+      impl_->release(facility_, conn, keep_alive_);
+      piece(std::move(last));
+    }
+
+    std::shared_ptr<Impl> impl_;
+    std::string facility_;
+    std::shared_ptr<Conn> conn_;  // null once given back or closed
+    http::response_parser<http::buffer_body> parser_;
+    bool keep_alive_ = false;
+    std::string buf_;
+  };
 
   /// Gives a connection slot back: to the next queued job, to the idle list
   /// (`keep`), or closes it.

@@ -65,6 +65,9 @@ struct Config {
     /// exists (systemd LoadCredential=).
     std::filesystem::path master_key = "/etc/hiegate/master-key";
     std::uint64_t cache_max_bytes = 512ULL << 20;
+    /// A fetched document larger than this is not kept: it is relayed to
+    /// the EHR as it arrives (a raw answer), holding a window of memory.
+    std::uint64_t cache_max_document_bytes = 16ULL << 20;
     Millis cache_ttl{24LL * 3600 * 1000};
     /// Cached documents are served again only while the disclosing side's
     /// consent decision is younger than this; older ones are re-asked.

@@ -40,7 +40,17 @@ struct OutboundRequest {
   HeaderList headers;
   std::string body;
   std::string content_type = "application/json";
+  /// A 200 answer whose Content-Length is above this comes as
+  /// PeerResponse::stream, read from the connection as it is pulled (pieces
+  /// of at most 64 KiB; hold_body is asked for kStreamHold bytes, not the
+  /// whole length). The connection goes back to the pool once the body has
+  /// been read to its end, and is closed if the stream is dropped before.
+  /// 0: every body is read whole.
+  std::uint64_t stream_above = 0;
 };
+
+/// What a streamed answer holds of the memory budget (hold_body).
+inline constexpr std::uint64_t kStreamHold = 256 * 1024;
 
 struct PeerClientOptions {
   std::chrono::milliseconds connect_timeout{5'000};
@@ -67,7 +77,8 @@ struct PeerClientOptions {
 /// are under the key "secretariat".
 /// Error codes: peer_unavailable (breaker open), bad_peer, connect_failed,
 /// tls_failed, wrong_peer, timeout, http_failed, overloaded (hold_body
-/// refused the response body).
+/// refused the response body). A streamed body that fails later (timeout,
+/// connection lost, short) fails its piece with timeout or http_failed.
 using ResponseHandler = std::function<void(Result<PeerResponse>)>;
 
 /// Thread-safe. Handlers run on a connection's strand (or the pool's), never
