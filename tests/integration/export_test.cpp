@@ -164,17 +164,23 @@ TEST_F(Exports, DocumentsThatDoNotFitInMemoryAreRefusedBeforeTheyAreRead) {
   gw_->start();
   publish("d-big", "P-1", "application/fhir+json",
           R"({"resourceType":"Observation","status":"final","note":")" + std::string(200'000, 'x') + "\"}");
+  // Until the daemon holds `bytes`: the publish's body is let go only after
+  // its answer is written, which its client may see first.
+  const auto wait_held = [&](const std::string& bytes) {
+    bool held = false;
+    for (int i = 0; i < 1000 && !held; ++i) {
+      held = gw_->get("/metrics").body.find("\nhiegate_document_memory_bytes " + bytes + "\n") != std::string::npos;
+      if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return held;
+  };
+  ASSERT_TRUE(wait_held("0"));
   {
     // An upload whose 900,000 bytes are announced and not sent holds them.
     RawConn pending(gw_->tcp());
     ASSERT_TRUE(pending.send("PUT /v1/documents/pending HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                              std::string(kToken) + "\r\nContent-Length: 900000\r\n\r\n"));
-    bool held = false;
-    for (int i = 0; i < 1000 && !held; ++i) {  // until the daemon has read the headers
-      held = gw_->get("/metrics").body.find("\nhiegate_document_memory_bytes 900000\n") != std::string::npos;
-      if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_TRUE(held) << "the pending upload's bytes were never held";
+    ASSERT_TRUE(wait_held("900000")) << gw_->get("/metrics").body;
     const auto r = do_export("nurse-1", "print", docs({"d-big"}));
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_EQ(code(r), "overloaded");
