@@ -539,6 +539,8 @@ TEST_F(PeerServerTest, LargeAnswersStreamBothWays) {
     asked.push_back(n);
     return std::make_shared<int>(0);
   };
+  // The peer's deadline bounds each read, not the consumer's pauses.
+  opts.request_timeout = std::chrono::milliseconds(300);
   PeerClient client(ioc, TlsContext::create(pki.store(pki.facility_dir(1)), TlsSettings{}), opts);
   const std::string code = pki.net.facility_codes[0];
   OutboundRequest req{"GET", "/peer/v1/streamed", {}, "", ""};
@@ -564,6 +566,7 @@ TEST_F(PeerServerTest, LargeAnswersStreamBothWays) {
     if (piece->empty()) break;
     EXPECT_LE(piece->size(), 64u * 1024);
     got += *piece;
+    if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(700));  // a consumer that pauses
   }
   EXPECT_TRUE(got == streamed_bytes(0, kStreamedSize)) << got.size();
   EXPECT_EQ(client.state(code).open, 1u);

@@ -296,6 +296,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
         }
         self->buf_.resize(self->buf_.size() - self->parser_.get().body().size);
         if (self->buf_.empty() && !self->parser_.is_done()) return self->read(std::move(piece));
+        // The deadline is the peer's, for each read: not counted while the
+        // consumer (an EHR reading slowly, with its own timeout) writes.
+        self->conn_->stream->expires_never();
         std::string got = std::move(self->buf_);
         self->buf_ = std::string();
         if (self->parser_.is_done()) return self->give_back(std::move(piece), std::move(got));
