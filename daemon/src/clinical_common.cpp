@@ -329,23 +329,28 @@ std::optional<policy::Function> peer_function(std::string_view path) {
 
 std::uint64_t answer_bytes(std::uint64_t size, bool raw) { return raw ? size : size + (size + 2) / 3 * 4; }
 
-bool hold_memory(Gateway& gw, Keep& keep, std::uint64_t bytes) {
-  if (gw.memory == nullptr) return true;
+namespace {
+/// `bytes` counted in gw.memory (null without a budget), or `overloaded`.
+Result<std::shared_ptr<const void>> take_memory(Gateway& gw, std::uint64_t bytes) {
+  if (gw.memory == nullptr) return std::shared_ptr<const void>();
   auto hold = gw.memory->try_hold(bytes);
-  if (!hold) return false;
-  keep.add(std::move(hold));
+  if (!hold) return make_error("overloaded", "the gateway holds as many documents in memory as it may");
+  return hold;
+}
+}  // namespace
+
+bool hold_memory(Gateway& gw, Keep& keep, std::uint64_t bytes) {
+  auto taken = take_memory(gw, bytes);
+  if (!taken) return false;
+  keep.add(std::move(*taken));
   return true;
 }
 
 void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, std::uint64_t held,
                       std::function<void(Result<HeldContent>)> done) {
-  std::shared_ptr<const void> hold;
-  if (gw.memory != nullptr) {
-    hold = gw.memory->try_hold(held);
-    if (!hold) {
-      return done(make_error("overloaded", "the gateway holds as many documents in memory as it may"));
-    }
-  }
+  auto taken = take_memory(gw, held);
+  if (!taken) return done(std::move(taken).error());
+  auto hold = std::move(*taken);
   auto buf = std::make_shared<std::string>();
   // The record's size is a hint only (the store checks the content itself):
   // bounded by the largest document the local API accepts.
@@ -364,11 +369,9 @@ void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, st
 
 void read_raw_content(Gateway& gw, const std::string& id, std::uint64_t size,
                       std::function<void(Result<RawContent>)> done) {
-  std::shared_ptr<const void> hold;
-  if (gw.memory != nullptr) {
-    hold = gw.memory->try_hold(std::min<std::uint64_t>(size, kStreamWindow));
-    if (!hold) return done(make_error("overloaded", "the gateway holds as many documents in memory as it may"));
-  }
+  auto taken = take_memory(gw, std::min<std::uint64_t>(size, kStreamWindow));
+  if (!taken) return done(std::move(taken).error());
+  auto hold = std::move(*taken);
   // A window ends on the chunk that reaches max_bytes: at most kStreamWindow
   // bytes, and a document of kStreamWindow bytes fits in one.
   constexpr std::size_t max_bytes = kStreamWindow - crypto::kStreamChunk + 1;

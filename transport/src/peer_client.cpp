@@ -43,6 +43,15 @@ struct Job {
 // Bodies up to this size are read without asking hold_body.
 constexpr std::uint64_t kSmallBody = 64 * 1024;
 
+/// A response's status and headers (its body left to the caller).
+PeerResponse head_of(const http::response_header<>& res) {
+  PeerResponse pr;
+  pr.status = res.result_int();
+  pr.content_type = std::string(res[http::field::content_type]);
+  for (const auto& f : res) pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  return pr;
+}
+
 bool idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS";
 }
@@ -220,12 +229,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
                        conn->stream->expires_never();
                        trim_read_room(conn->buffer);
                        auto res = parser->release();
-                       PeerResponse pr;
-                       pr.status = res.result_int();
-                       pr.content_type = std::string(res[http::field::content_type]);
-                       for (const auto& f : res) {
-                         pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-                       }
+                       PeerResponse pr = head_of(res);
                        pr.body = std::move(res.body());
                        pr.keep = hold;
                        self->succeeded(job, conn, std::move(pr), res.keep_alive());
@@ -236,23 +240,14 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
   /// OutboundRequest::stream_above).
   void stream_response(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn,
                        http::response_parser<http::string_body>& header, std::shared_ptr<const void> hold) {
-    PeerResponse pr;
-    const auto& res = header.get();
-    pr.status = res.result_int();
-    pr.content_type = std::string(res[http::field::content_type]);
-    for (const auto& f : res) pr.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    PeerResponse pr = head_of(header.get());
     auto body = std::make_shared<BodyStream>();
     body->size = *header.content_length();
     auto reader = std::make_shared<BodyReader>(shared_from_this(), job->addr.facility, conn, std::move(header));
     body->next = [reader](BodyStream::Piece piece) { reader->next(std::move(piece)); };
     pr.stream = std::move(body);
     pr.keep = std::move(hold);
-    {
-      std::lock_guard lock(mu);
-      auto& p = peers[job->addr.facility];
-      p.failures = 0;
-      p.open_until = {};
-    }
+    answered(job->addr.facility);
     job->done(std::move(pr));
   }
 
@@ -350,13 +345,16 @@ struct PeerClient::Impl : std::enable_shared_from_this<PeerClient::Impl> {
       connect(std::move(next));  // the slot passes to the queued job
   }
 
+  /// The peer answered: its breaker count starts again.
+  void answered(const std::string& facility) {
+    std::lock_guard lock(mu);
+    auto& p = peers[facility];
+    p.failures = 0;
+    p.open_until = {};
+  }
+
   void succeeded(std::shared_ptr<Job> job, std::shared_ptr<Conn> conn, PeerResponse res, bool keep) {
-    {
-      std::lock_guard lock(mu);
-      auto& p = peers[job->addr.facility];
-      p.failures = 0;
-      p.open_until = {};
-    }
+    answered(job->addr.facility);
     release(job->addr.facility, conn, keep);
     job->done(std::move(res));
   }
