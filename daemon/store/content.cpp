@@ -97,16 +97,18 @@ Result<std::pair<Bytes, std::uint64_t>> write_content(sqlite::Db& db, const cryp
 
 Status read_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner, const IdHash& id,
                     ByteView header, const crypto::Sink* sink) {
-  std::int64_t chunks = 0;
-  auto st = for_each_chunk(db, keys, owner, id, header, [&](std::int64_t, const Bytes& plain, bool) -> Status {
-    ++chunks;
-    return sink != nullptr ? (*sink)(plain) : Status{};
-  });
-  if (!st) return st;
-  // Data appended after the final chunk is tampering too.
-  auto extra = load_chunk(db, owner, id, chunks);
-  if (!extra) return std::move(extra).error();
-  if (*extra) return make_error("record_corrupt", "content has data after its final chunk");
+  // One chunk per window: the sink gets each chunk once it is authenticated,
+  // and the end is verified as for a cursor (nothing after the final chunk).
+  ContentWindows w;
+  while (!w.ended) {
+    auto piece = read_window(db, keys, owner, id, header, w, 1);
+    if (!piece) return std::move(piece).error();
+    if (sink != nullptr && !piece->empty()) {
+      if (auto st = (*sink)(ByteView(reinterpret_cast<const std::uint8_t*>(piece->data()), piece->size())); !st) {
+        return st;
+      }
+    }
+  }
   return {};
 }
 
