@@ -99,7 +99,7 @@ TEST_F(DirectivePull, TheGatewayPullsAndFollowsTheSecretariat) {
   server.serve(orders_.delivery(1, json::array({LiveOrders::stop("2026-0060", json::array({kA}))})));
   auto a = make_puller(server.url());
   ASSERT_TRUE(wait_for_mode(*a, "stopped")) << a->log();
-  EXPECT_NE(a->log().find("directive accepted"), std::string::npos) << a->log();
+  EXPECT_TRUE(wait_for_line(a->dir() / "hiegated.log", "directive accepted")) << a->log();
 
   // The order is lifted by a newer set, picked up at the next poll.
   server.serve(orders_.delivery(2, json::array()));
