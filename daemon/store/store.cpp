@@ -127,6 +127,10 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions opt, std::shared_ptr<con
   if (auto s = sqlite::transaction(*db, [&] { return admit_keys(*db, *keys, *current); }); !s) {
     return std::move(s).error();
   }
+  // Uploads cut short by a crash (Store::begin_publish) never became documents.
+  if (auto s = db->exec("DELETE FROM chunks WHERE owner='" + std::string(store::kStagedOwner) + "'"); !s) {
+    return std::move(s).error();
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->store_version = *current == 0 ? keys->active_version() : *current;
@@ -238,8 +242,25 @@ Result<DocumentRecord> document_from(std::vector<std::string> f) {
   return d;
 }
 
+}  // namespace
+
+void Store::publish(DocumentRecord doc, crypto::Source content, Callback<void> done) {
+  Impl& s = *impl_;
+  s.write<void>(false, std::move(done), [&s, doc = std::move(doc), content = std::move(content)](sqlite::Db& db) -> Status {
+    if (doc.document_id.empty() || doc.patient_id.empty()) {
+      return make_error("invalid_argument", "a document needs a patient id and a document id");
+    }
+    if (auto d = store::delete_document(s, db, doc.document_id); !d) return std::move(d).error();
+    const auto v = s.write_version();
+    const IdHash id = s.hash(v, "document", doc.document_id);
+    auto c = store::write_content(db, *s.ring(), v, "documents", id, content);
+    if (!c) return std::move(c).error();
+    return store::insert_document(s, db, v, id, doc, c->first, c->second);
+  });
+}
+
 // Deletes a document row and its content under every lookup version.
-Result<bool> delete_document(Store::Impl& s, sqlite::Db& db, const std::string& document_id) {
+Result<bool> store::delete_document(Store::Impl& s, sqlite::Db& db, const std::string& document_id) {
   bool any = false;
   for (const auto v : s.lookup_versions()) {
     const IdHash h = s.hash(v, "document", document_id);
@@ -252,28 +273,17 @@ Result<bool> delete_document(Store::Impl& s, sqlite::Db& db, const std::string& 
   return any;
 }
 
-}  // namespace
 
-void Store::publish(DocumentRecord doc, crypto::Source content, Callback<void> done) {
-  Impl& s = *impl_;
-  s.write<void>(false, std::move(done), [&s, doc = std::move(doc), content = std::move(content)](sqlite::Db& db) -> Status {
-    if (doc.document_id.empty() || doc.patient_id.empty()) {
-      return make_error("invalid_argument", "a document needs a patient id and a document id");
-    }
-    if (auto d = delete_document(s, db, doc.document_id); !d) return std::move(d).error();
-    const auto v = s.write_version();
-    const IdHash id = s.hash(v, "document", doc.document_id);
-    auto c = store::write_content(db, *s.ring(), v, "documents", id, content);
-    if (!c) return std::move(c).error();
-    const Bytes sealed = crypto::seal(*s.ring(), v, crypto::Binding{"documents", id},
-                                      pack({doc.patient_id, doc.document_id, doc.metadata_json,
-                                            std::to_string(doc.published_at), std::to_string(c->second)}));
-    auto ins = db.cached("INSERT INTO documents(id_hash, patient_hash, key_version, sealed, content_header) "
-                         "VALUES(?, ?, ?, ?, ?)");
-    if (!ins) return std::move(ins).error();
-    return (*ins)->bind(1, ByteView(id)).bind(2, ByteView(s.hash(v, "patient", doc.patient_id)))
-        .bind(3, std::int64_t{v}).bind(4, ByteView(sealed)).bind(5, ByteView(c->first)).run();
-  });
+Status store::insert_document(Store::Impl& s, sqlite::Db& db, std::uint32_t v, const IdHash& id,
+                              const DocumentRecord& doc, ByteView header, std::uint64_t size) {
+  const Bytes sealed = crypto::seal(*s.ring(), v, crypto::Binding{"documents", id},
+                                    pack({doc.patient_id, doc.document_id, doc.metadata_json,
+                                          std::to_string(doc.published_at), std::to_string(size)}));
+  auto ins = db.cached("INSERT INTO documents(id_hash, patient_hash, key_version, sealed, content_header) "
+                       "VALUES(?, ?, ?, ?, ?)");
+  if (!ins) return std::move(ins).error();
+  return (*ins)->bind(1, ByteView(id)).bind(2, ByteView(s.hash(v, "patient", doc.patient_id)))
+      .bind(3, std::int64_t{v}).bind(4, ByteView(sealed)).bind(5, header).run();
 }
 
 namespace {
@@ -385,7 +395,7 @@ void Store::list_documents(std::string patient_id, Callback<std::vector<Document
 void Store::remove_document(std::string document_id, Callback<void> done) {
   Impl& s = *impl_;
   s.write<void>(false, std::move(done), [&s, id = std::move(document_id)](sqlite::Db& db) -> Status {
-    auto d = delete_document(s, db, id);
+    auto d = store::delete_document(s, db, id);
     if (!d) return std::move(d).error();
     if (!*d) return not_found("document");
     return {};

@@ -210,6 +210,18 @@ struct Store::Impl {
   Status rekey_batch(sqlite::Db& db, RekeyStatus& out);
 };
 
+namespace store {
+/// Deletes a document's row and content under every lookup version; false
+/// when there was none.
+Result<bool> delete_document(Store::Impl& s, sqlite::Db& db, const std::string& document_id);
+/// Inserts a document's row (sealed under `v`, keyed `id`) for the content
+/// with stream header `header` and plaintext size `size`.
+Status insert_document(Store::Impl& s, sqlite::Db& db, std::uint32_t v, const IdHash& id, const DocumentRecord& doc,
+                       ByteView header, std::uint64_t size);
+/// Owner of the chunks of uploads not yet committed (Store::begin_publish).
+inline constexpr std::string_view kStagedOwner = "staged";
+}  // namespace store
+
 inline bool is_integrity_error(const Error& e) {
   return e.code == "record_corrupt" || e.code == "record_malformed";
 }

@@ -13,12 +13,6 @@ using test::TempDir;
 
 constexpr std::size_t kChunk = crypto::kStreamChunk;
 
-std::string pattern(std::size_t n, char salt) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 31 + static_cast<std::size_t>(salt)) % 26);
-  return s;
-}
-
 Result<std::string> next(ContentCursor& c, std::size_t max_bytes) {
   return wait<std::string>([&](auto cb) { c.next(max_bytes, cb); });
 }

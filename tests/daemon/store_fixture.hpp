@@ -69,6 +69,13 @@ inline Result<CheckReport> check(Store& s) {
   return wait<CheckReport>([&](auto cb) { s.check(cb); });
 }
 
+/// `n` letters in a pattern that differs with `salt` and within a chunk.
+inline std::string pattern(std::size_t n, char salt) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 31 + static_cast<std::size_t>(salt)) % 26);
+  return s;
+}
+
 inline DocumentRecord doc(std::string patient, std::string id, std::string meta = "{}") {
   return DocumentRecord{std::move(patient), std::move(id), std::move(meta), 1700000000, 0};
 }

@@ -129,6 +129,26 @@ public:
   [[nodiscard]] virtual bool ended() const = 0;
 };
 
+/// A document's content written a window at a time (Store::begin_publish).
+/// Each write() is one writer job that seals its bytes into chunks staged
+/// apart from every document; commit() then moves them under the document
+/// and writes its row in one transaction, replacing any earlier version.
+/// Until then nothing of the upload is visible. An upload dropped before
+/// its commit has its staged chunks removed (and a store opened after a
+/// crash removes any left). Memory: the bytes of one write plus one chunk.
+class ContentUpload {
+public:
+  virtual ~ContentUpload() = default;
+  /// Appends `bytes` (may be empty). Calls must not overlap. After an error
+  /// the upload is spoiled: every later call fails with that error.
+  virtual void write(std::string bytes, Callback<void> done) = 0;
+  /// Publishes what was written as `doc`'s content (not empty:
+  /// invalid_argument). `doc.content_size` is filled by the store.
+  virtual void commit(DocumentRecord doc, Callback<void> done) = 0;
+  /// Bytes written so far.
+  [[nodiscard]] virtual std::uint64_t size() const = 0;
+};
+
 class Store {
 public:
   /// Opens (creating if needed) the store under options.dir. Refuses a schema
@@ -145,6 +165,10 @@ public:
   // Published documents. `content` is pulled on the writer thread; it must
   // stay valid until `done` runs. Publishing an existing document id replaces it.
   void publish(DocumentRecord doc, crypto::Source content, Callback<void> done);
+  /// The same, with the content arriving a window at a time (from a
+  /// network body): nothing is written before the first write(). The upload
+  /// must not outlive the store.
+  [[nodiscard]] std::shared_ptr<ContentUpload> begin_publish(std::string document_id);
   void get_document(std::string document_id, Callback<DocumentRecord> done);
   /// `out` receives authenticated plaintext chunk by chunk on a reader thread.
   void read_content(std::string document_id, crypto::Sink out, Callback<void> done);
