@@ -645,15 +645,24 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     });
   });
 
-  router.add(http::verb::get, "/v1/emergency-accesses", [windows](ApiRequest&, Responder r) {
-    json items = json::array();
-    for (const auto& e : windows->history()) {
-      items.push_back({{"user", e.user}, {"patient", e.patient}, {"reason", e.reason},
-                       {"opened_at", policy::format_rfc3339(e.opened_at)},
-                       {"expires_at", policy::format_rfc3339(e.expires_at)}});
-    }
-    r.send(json_response(http::status::ok, {{"emergency_accesses", items}}));
-  });
+  // The review of break-glass accesses (利用規程 第11条) names patients: for
+  // administrators, and itself audited.
+  Handler review = [&gw, windows](ApiRequest& req, Responder r) {
+    auto rp = std::make_shared<Responder>(std::move(r));
+    require_admin(gw, req, "the review of emergency accesses is",
+                  [rp, windows](std::optional<HttpResponse> not_admin, const std::string&) {
+                    if (not_admin) return rp->send(std::move(*not_admin));
+                    json items = json::array();
+                    for (const auto& e : windows->history()) {
+                      items.push_back({{"user", e.user}, {"patient", e.patient}, {"reason", e.reason},
+                                       {"opened_at", policy::format_rfc3339(e.opened_at)},
+                                       {"expires_at", policy::format_rfc3339(e.expires_at)}});
+                    }
+                    rp->send(json_response(http::status::ok, {{"emergency_accesses", items}}));
+                  });
+  };
+  router.add(http::verb::get, "/v1/emergency-accesses",
+             audited_route(gw, "emergency_access_list", AuditAction::read, std::move(review)));
 }
 
 }  // namespace

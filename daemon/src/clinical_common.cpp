@@ -175,30 +175,46 @@ std::optional<json> parse_body(const ApiRequest& req) {
   return j;
 }
 
-std::optional<HttpResponse> admin_refusal(Gateway& gw, const std::string& actor, const policy::UserRecord* user,
-                                          std::string_view what) {
+std::optional<HttpResponse> role_refusal(Gateway& gw, const std::string& actor, const policy::UserRecord* user,
+                                         policy::RoleSet roles, std::string_view what) {
   const auto facility = gw.config()->network.facility;
   const auto who = policy::decide_user(user, gw.mode().orders.user_suspended(facility + "/" + actor));
   if (!who) return refusal(who);
-  if (user->role != policy::Role::admin) {
+  if (!roles.empty() && !roles.contains(user->role)) {
+    std::string names;
+    for (const auto r : policy::kAllRoles) {
+      if (!roles.contains(r)) continue;
+      if (!names.empty()) names += " or ";
+      names += policy::name(r);
+    }
     return error_response(http::status::forbidden, "role_not_allowed",
-                          std::string(what) + " for users with the admin role");
+                          std::string(what) + " for users with the " + names + " role");
   }
   return std::nullopt;
 }
 
-void require_admin(Gateway& gw, const ApiRequest& req, std::string what,
-                   std::function<void(std::optional<HttpResponse>, std::string role)> then) {
+std::optional<HttpResponse> admin_refusal(Gateway& gw, const std::string& actor, const policy::UserRecord* user,
+                                          std::string_view what) {
+  return role_refusal(gw, actor, user, {policy::Role::admin}, what);
+}
+
+void require_user(Gateway& gw, const ApiRequest& req, policy::RoleSet roles, std::string what,
+                  std::function<void(std::optional<HttpResponse>, std::string role)> then) {
   const std::string actor(req.msg[kUserHeader]);
   if (!policy::is_local_id(actor)) {
     return then(bad_request("invalid_user", "X-HIE-User must name a registered user ([A-Za-z0-9._-]{1,64})"), "");
   }
-  find_user(gw, actor, [&gw, actor, what = std::move(what), then = std::move(then)](
+  find_user(gw, actor, [&gw, actor, roles, what = std::move(what), then = std::move(then)](
                            Result<std::optional<policy::UserRecord>> u) {
     if (!u) return then(store_error(u.error()), "");
     const policy::UserRecord* rec = u->has_value() ? &**u : nullptr;
-    then(admin_refusal(gw, actor, rec, what), rec ? std::string(policy::name(rec->role)) : "");
+    then(role_refusal(gw, actor, rec, roles, what), rec ? std::string(policy::name(rec->role)) : "");
   });
+}
+
+void require_admin(Gateway& gw, const ApiRequest& req, std::string what,
+                   std::function<void(std::optional<HttpResponse>, std::string role)> then) {
+  require_user(gw, req, {policy::Role::admin}, std::move(what), std::move(then));
 }
 
 void find_consent(Gateway& gw, const std::string& patient,

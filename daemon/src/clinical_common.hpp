@@ -58,6 +58,14 @@ void find_user(Gateway& gw, const std::string& id,
 /// reports are"). nullopt: allowed.
 [[nodiscard]] std::optional<HttpResponse> admin_refusal(Gateway& gw, const std::string& actor,
                                                         const policy::UserRecord* user, std::string_view what);
+/// The same with any of `roles` allowed (empty: any role).
+[[nodiscard]] std::optional<HttpResponse> role_refusal(Gateway& gw, const std::string& actor,
+                                                       const policy::UserRecord* user, policy::RoleSet roles,
+                                                       std::string_view what);
+/// The refusal for the user X-HIE-User names, with any of `roles` allowed
+/// (empty: any registered, active, unsuspended user); as require_admin.
+void require_user(Gateway& gw, const ApiRequest& req, policy::RoleSet roles, std::string what,
+                  std::function<void(std::optional<HttpResponse>, std::string role)> then);
 /// The same for the user X-HIE-User names (400 invalid_user when malformed,
 /// a store error when the lookup fails). `then` runs on a store thread, or
 /// at once, with the refusal (nullopt: allowed) and the user's role when known.

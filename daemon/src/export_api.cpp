@@ -143,6 +143,25 @@ Result<policy::ApprovalRequest> approval_request(const json& b, const std::strin
   return a;
 }
 
+/// Approvers and administrators see every approval and export.
+bool sees_all(const ExportUser& u) {
+  return u.actor.has_role(policy::kApproverRole) || u.record.role == policy::Role::admin;
+}
+
+/// Narrows a list to `u`'s own entries unless `u` sees all: `who` (a
+/// network user id, "" for everyone's) becomes `u`. False: `who` named
+/// someone else, refused on `rp`.
+bool own_unless_all(const ExportUser& u, std::string& who, const std::shared_ptr<Responder>& rp, const char* what) {
+  if (sees_all(u)) return true;
+  if (!who.empty() && who != u.actor.user) {
+    rp->send(export_refusal("role_not_allowed", "export.list",
+                            std::string("only approvers and administrators see other users' ") + what));
+    return false;
+  }
+  who = u.actor.user;
+  return true;
+}
+
 void add_approval_routes(Router& router, Gateway& gw) {
   router.add(http::verb::post, "/v1/approvals", [&gw](ApiRequest& req, Responder r) {
     const auto body = parse_object(req);
@@ -177,20 +196,23 @@ void add_approval_routes(Router& router, Gateway& gw) {
       requester = req.config->network.facility + "/" + *q;
     }
     auto rp = std::make_shared<Responder>(std::move(r));
-    gw.store.list_records(RecordTable::exports, kApprovalGroup,
-                          [&gw, rp, requester](Result<std::vector<StoredRecord>> l) {
-                            if (!l) return rp->send(store_error(l.error()));
-                            const auto now = gw.clock();
-                            json items = json::array();
-                            for (const auto& rec : *l) {
-                              auto a = approval_from_json(json::parse(rec.value, nullptr, false));
-                              if (!a || (!requester.empty() && a->requester != requester)) continue;
-                              json j = approval_to_json(*a);
-                              j["state"] = a->revoked_at ? "revoked" : (now >= a->valid_until ? "expired" : "active");
-                              items.push_back(std::move(j));
-                            }
-                            rp->send(json_response(http::status::ok, {{"approvals", items}}));
-                          });
+    resolve_user(gw, req, rp, [&gw, rp, requester](ExportUser u) mutable {
+      if (!own_unless_all(u, requester, rp, "approvals")) return;
+      gw.store.list_records(RecordTable::exports, kApprovalGroup,
+                            [&gw, rp, requester](Result<std::vector<StoredRecord>> l) {
+                              if (!l) return rp->send(store_error(l.error()));
+                              const auto now = gw.clock();
+                              json items = json::array();
+                              for (const auto& rec : *l) {
+                                auto a = approval_from_json(json::parse(rec.value, nullptr, false));
+                                if (!a || (!requester.empty() && a->requester != requester)) continue;
+                                json j = approval_to_json(*a);
+                                j["state"] = a->revoked_at ? "revoked" : (now >= a->valid_until ? "expired" : "active");
+                                items.push_back(std::move(j));
+                              }
+                              rp->send(json_response(http::status::ok, {{"approvals", items}}));
+                            });
+    });
   });
 
   router.add(http::verb::delete_, "/v1/approvals/{id}", [&gw](ApiRequest& req, Responder r) {
@@ -238,21 +260,24 @@ void add_ticket_routes(Router& router, Gateway& gw, const std::shared_ptr<Export
     }
     const bool only_overdue = overdue && *overdue == "true";
     auto rp = std::make_shared<Responder>(std::move(r));
-    gw.store.list_records(RecordTable::exports, kTicketGroup,
-                          [&gw, rp, user, only_overdue](Result<std::vector<StoredRecord>> l) {
-                            if (!l) return rp->send(store_error(l.error()));
-                            const auto now = gw.clock();
-                            json items = json::array();
-                            for (const auto& rec : *l) {
-                              auto t = ticket_from_json(json::parse(rec.value, nullptr, false));
-                              if (!t || (!user.empty() && t->user != user)) continue;
-                              if (only_overdue && !t->overdue(now)) continue;
-                              json j = ticket_to_json(*t);
-                              j["overdue"] = t->overdue(now);
-                              items.push_back(std::move(j));
-                            }
-                            rp->send(json_response(http::status::ok, {{"exports", items}}));
-                          });
+    resolve_user(gw, req, rp, [&gw, rp, user, only_overdue](ExportUser u) mutable {
+      if (!own_unless_all(u, user, rp, "exports")) return;
+      gw.store.list_records(RecordTable::exports, kTicketGroup,
+                            [&gw, rp, user, only_overdue](Result<std::vector<StoredRecord>> l) {
+                              if (!l) return rp->send(store_error(l.error()));
+                              const auto now = gw.clock();
+                              json items = json::array();
+                              for (const auto& rec : *l) {
+                                auto t = ticket_from_json(json::parse(rec.value, nullptr, false));
+                                if (!t || (!user.empty() && t->user != user)) continue;
+                                if (only_overdue && !t->overdue(now)) continue;
+                                json j = ticket_to_json(*t);
+                                j["overdue"] = t->overdue(now);
+                                items.push_back(std::move(j));
+                              }
+                              rp->send(json_response(http::status::ok, {{"exports", items}}));
+                            });
+    });
   });
 
   router.add(http::verb::get, "/v1/exports/{ticket}", [&gw](ApiRequest& req, Responder r) {
@@ -310,7 +335,13 @@ std::function<std::size_t()> add_export_routes(Router& router, Gateway& gw) {
 }
 
 Handler audited_export_route(Gateway& gw, const Router::Route& r) {
-  if (r.method == http::verb::get) return r.handler;
+  // Reads name patients too: audited like the changes.
+  if (r.method == http::verb::get) {
+    const std::string event = r.pattern == "/v1/approvals" ? "approval_list"
+                              : r.pattern == "/v1/exports" ? "export_list"
+                                                           : "export_read";
+    return audited_route(gw, event, AuditAction::read, r.handler);
+  }
   const std::string event = r.pattern == "/v1/approvals"       ? "approval_grant"
                             : r.pattern == "/v1/approvals/{id}" ? "approval_revoke"
                             : r.pattern == "/v1/exports"        ? "export"

@@ -129,20 +129,32 @@ namespace {
 
 // --- consents -------------------------------------------------------------
 
-/// Runs `then` with the patient's registered consent, or answers 400/404/5xx itself.
+/// Runs `then` once X-HIE-User names a registered, active, unsuspended
+/// user (of any role: consents are recorded by whoever took them);
+/// otherwise answers the refusal itself.
+void as_user(Gateway& gw, const ApiRequest& req, Responder r, std::function<void(std::shared_ptr<Responder>)> then) {
+  auto rp = std::make_shared<Responder>(std::move(r));
+  require_user(gw, req, {}, "", [rp, then = std::move(then)](std::optional<HttpResponse> refused, const std::string&) {
+    if (refused) return rp->send(std::move(*refused));
+    then(rp);
+  });
+}
+
+/// Runs `then` with the patient's registered consent, or answers 400/403/404/5xx itself.
 void with_consent(Gateway& gw, const ApiRequest& req, Responder r,
                   std::function<void(std::shared_ptr<Responder>, std::string, ConsentRecord)> then) {
   std::string patient(req.param("patient"));
   if (!policy::is_patient_id(patient)) {
     return r.send(bad_request("invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
   }
-  auto rp = std::make_shared<Responder>(std::move(r));
-  find_consent(gw, patient, [rp, patient, then = std::move(then)](Result<std::optional<ConsentRecord>> c) {
-    if (!c) return rp->send(store_error(c.error()));
-    if (!c->has_value()) {
-      return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
-    }
-    then(rp, patient, std::move(**c));
+  as_user(gw, req, std::move(r), [&gw, patient, then = std::move(then)](std::shared_ptr<Responder> rp) {
+    find_consent(gw, patient, [rp, patient, then](Result<std::optional<ConsentRecord>> c) {
+      if (!c) return rp->send(store_error(c.error()));
+      if (!c->has_value()) {
+        return rp->send(error_response(http::status::not_found, "consent_missing", "no consent registered"));
+      }
+      then(rp, patient, std::move(**c));
+    });
   });
 }
 
@@ -164,14 +176,14 @@ void add_consent_routes(Router& router, Gateway& gw) {
     if (!c) return r.send(bad_request(c.error().code, c.error().message));
     c->registered_at = policy::format_rfc3339(gw.clock());
     if (c->registered_by.empty()) c->registered_by = valid_utf8(req.msg[kUserHeader]);
-    auto rp = std::make_shared<Responder>(std::move(r));
-    json out = consent_to_json(*c);
-    gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
-                        [rp, out, patient](Result<void> st) mutable {
-                          if (!st) return rp->send(store_error(st.error()));
-                          out["patient"] = patient;
-                          rp->send(json_response(http::status::ok, out));
-                        });
+    as_user(gw, req, std::move(r), [&gw, out = consent_to_json(*c), patient](std::shared_ptr<Responder> rp) {
+      gw.store.put_record(RecordTable::consents, StoredRecord{patient, "consents", out.dump()},
+                          [rp, out, patient](Result<void> st) mutable {
+                            if (!st) return rp->send(store_error(st.error()));
+                            out["patient"] = patient;
+                            rp->send(json_response(http::status::ok, out));
+                          });
+    });
   });
   router.add(http::verb::get, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
     with_consent(gw, req, std::move(r), [&gw](std::shared_ptr<Responder> rp, std::string patient, ConsentRecord c) {
@@ -189,9 +201,6 @@ void add_consent_routes(Router& router, Gateway& gw) {
   // Withdrawal: effective at once, the record stays (with withdrawn_at) as evidence.
   router.add(http::verb::delete_, "/v1/consents/{patient}", [&gw](ApiRequest& req, Responder r) {
     // The audit record names who recorded the withdrawal.
-    if (!policy::is_local_id(std::string(req.msg[kUserHeader]))) {
-      return r.send(bad_request("invalid_user", "X-HIE-User must name the user who records the withdrawal"));
-    }
     with_consent(gw, req, std::move(r), [&gw](std::shared_ptr<Responder> rp, std::string patient, ConsentRecord c) {
       c.consent.withdrawn_at = gw.clock();
       json out = consent_to_json(c);
@@ -210,26 +219,29 @@ void add_consent_routes(Router& router, Gateway& gw) {
         return r.send(bad_request("invalid_request", "expiring_within must be a duration such as 60d"));
       }
     }
-    auto rp = std::make_shared<Responder>(std::move(r));
-    gw.store.list_records(RecordTable::consents, "consents", [&gw, rp, within](Result<std::vector<StoredRecord>> l) {
-      if (!l) return rp->send(store_error(l.error()));
-      const auto cfg = gw.config();
-      const auto now = gw.clock();
-      const auto horizon = std::chrono::floor<std::chrono::days>(now + std::chrono::duration_cast<std::chrono::seconds>(within));
-      json items = json::array();
-      for (const auto& rec : *l) {
-        auto c = consent_from_json(json::parse(rec.value, nullptr, false));
-        if (!c || c->consent.withdrawn_at) continue;
-        const auto expires = policy::consent_expires(c->consent, static_cast<int>(cfg->policy.consent_validity_years));
-        if (expires <= horizon) {
-          json j = consent_to_json(*c);
-          j["patient"] = rec.key;
-          j["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(expires)).substr(0, 10);
-          j["expired"] = expires <= std::chrono::floor<std::chrono::days>(now);
-          items.push_back(std::move(j));
+    as_user(gw, req, std::move(r), [&gw, within](std::shared_ptr<Responder> rp) {
+      gw.store.list_records(RecordTable::consents, "consents", [&gw, rp, within](Result<std::vector<StoredRecord>> l) {
+        if (!l) return rp->send(store_error(l.error()));
+        const auto cfg = gw.config();
+        const auto now = gw.clock();
+        const auto horizon =
+            std::chrono::floor<std::chrono::days>(now + std::chrono::duration_cast<std::chrono::seconds>(within));
+        json items = json::array();
+        for (const auto& rec : *l) {
+          auto c = consent_from_json(json::parse(rec.value, nullptr, false));
+          if (!c || c->consent.withdrawn_at) continue;
+          const auto expires =
+              policy::consent_expires(c->consent, static_cast<int>(cfg->policy.consent_validity_years));
+          if (expires <= horizon) {
+            json j = consent_to_json(*c);
+            j["patient"] = rec.key;
+            j["expires_on"] = policy::format_rfc3339(std::chrono::sys_seconds(expires)).substr(0, 10);
+            j["expired"] = expires <= std::chrono::floor<std::chrono::days>(now);
+            items.push_back(std::move(j));
+          }
         }
-      }
-      rp->send(json_response(http::status::ok, {{"consents", items}}));
+        rp->send(json_response(http::status::ok, {{"consents", items}}));
+      });
     });
   });
 }

@@ -107,14 +107,18 @@ TEST(HiegatectlAdmin, ConsentsAreRegisteredShownWithdrawnAndListedForRenewal) {
                      "--as", "clerk-1"})
                 .status,
             0);
-  r = ctl(gw, {"consents", "show", "PT-0001", "--json"});
+  r = ctl(gw, {"consents", "show", "PT-0001", "--json", "--as", "clerk-1"});
   ASSERT_EQ(r.status, 0) << r.output;
   const json c = json::parse(r.output, nullptr, false);
   EXPECT_EQ(c["scope"], json::array({"1300000002", "1300000003"})) << r.output;
   EXPECT_EQ(c["form_ref"], "paper-0042");
   EXPECT_EQ(c["registered_by"], "clerk-1");
+  // Only registered users read or record consents.
+  r = ctl(gw, {"consents", "show", "PT-0001", "--as", "someone-else"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("unknown_user"), std::string::npos) << r.output;
 
-  r = ctl(gw, {"consents", "expiring", "--within", "60d"});
+  r = ctl(gw, {"consents", "expiring", "--within", "60d", "--as", "clerk-1"});
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("PT-0001"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("PT-0002"), std::string::npos) << r.output;
@@ -124,15 +128,15 @@ TEST(HiegatectlAdmin, ConsentsAreRegisteredShownWithdrawnAndListedForRenewal) {
   EXPECT_NE(r.output.find("WITHDRAWN"), std::string::npos) << r.output;
   // Withdrawn: off the renewal list, and a patient's consent is refused
   // at once by the disclosing decision (the record stays as evidence).
-  EXPECT_EQ(ctl(gw, {"consents", "expiring"}).output.find("PT-0001"), std::string::npos);
-  r = ctl(gw, {"consents", "show", "PT-0001", "--json"});
+  EXPECT_EQ(ctl(gw, {"consents", "expiring", "--as", "clerk-1"}).output.find("PT-0001"), std::string::npos);
+  r = ctl(gw, {"consents", "show", "PT-0001", "--json", "--as", "clerk-1"});
   EXPECT_TRUE(json::parse(r.output, nullptr, false).contains("withdrawn_at")) << r.output;
 
   r = ctl(gw, {"consents", "register", "PT-0003", "--signed-on", "not-a-date", "--form-ref", "x", "--as", "clerk-1"});
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("invalid"), std::string::npos) << r.output;
   EXPECT_EQ(ctl(gw, {"consents", "register", "PT-0003", "--as", "clerk-1"}).status, 2);  // no date, no form
-  r = ctl(gw, {"consents", "show", "PT-9999"});
+  r = ctl(gw, {"consents", "show", "PT-9999", "--as", "clerk-1"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("consent_missing"), std::string::npos) << r.output;
 }

@@ -97,11 +97,17 @@ TEST_F(Exports, ApprovalExportAndDeletionConfirmation) {
   EXPECT_FALSE(json::parse(r.body)["error"]["localized"]["ja"].get<std::string>().empty());
 
   const std::string approval = approve("doc-1", "P-1", json{"d-1"}, "media");
-  const auto list = json::parse(call("GET", "/v1/approvals?requester=doc-1", "").body);
+  const auto list = json::parse(call("GET", "/v1/approvals?requester=doc-1", "head-1").body);
   ASSERT_EQ(list["approvals"].size(), 1U);
   EXPECT_EQ(list["approvals"][0]["state"], "active");
   EXPECT_EQ(list["approvals"][0]["requester"], "1312345678/doc-1");
-  EXPECT_EQ(json::parse(call("GET", "/v1/approvals?requester=doc-2", "").body)["approvals"].size(), 0U);
+  EXPECT_EQ(json::parse(call("GET", "/v1/approvals?requester=doc-2", "head-1").body)["approvals"].size(), 0U);
+  // Others see only their own approvals; a list names patients, so it needs a user.
+  EXPECT_EQ(json::parse(call("GET", "/v1/approvals", "doc-1").body)["approvals"].size(), 1U);
+  EXPECT_EQ(json::parse(call("GET", "/v1/approvals", "doc-2").body)["approvals"].size(), 0U);
+  EXPECT_EQ(code(call("GET", "/v1/approvals?requester=doc-1", "doc-2")), "role_not_allowed");
+  EXPECT_EQ(code(call("GET", "/v1/approvals", "")), "invalid_user");
+  EXPECT_EQ(code(call("GET", "/v1/approvals", "stranger")), "unknown_user");
 
   r = do_export("doc-1", "media", docs({"d-1"}), approval);
   ASSERT_EQ(r.status, 201) << r.body;
@@ -149,6 +155,10 @@ TEST_F(Exports, ApprovalExportAndDeletionConfirmation) {
                         (gw_->dir() / "state").string(), "--key", (gw_->dir() / "master-key").string()});
   EXPECT_NE(all.output.find("export_deletion_confirmed"), std::string::npos);
   EXPECT_NE(all.output.find("approval_revoke"), std::string::npos);
+  // The lists and the ticket read, refused or not, too.
+  for (const char* ev : {"\"approval_list\"", "\"export_read\""}) {
+    EXPECT_NE(all.output.find(ev), std::string::npos) << ev;
+  }
 }
 
 // An export's documents are counted in the memory budget ([daemon]
@@ -201,18 +211,23 @@ TEST_F(Exports, OverdueListingUntilDeletionIsConfirmed) {
   const std::string ticket = json::parse(r.body)["ticket"];
   json overdue;
   for (int i = 0; i < 50; ++i) {  // the deadline is one second away
-    overdue = json::parse(call("GET", "/v1/exports?overdue=true", "").body)["exports"];
+    overdue = json::parse(call("GET", "/v1/exports?overdue=true", "head-1").body)["exports"];
     if (!overdue.empty()) break;
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_EQ(overdue.size(), 1U);
   EXPECT_EQ(overdue[0]["ticket"], ticket);
   EXPECT_EQ(overdue[0]["user"], "1312345678/nurse-1");
-  EXPECT_EQ(json::parse(call("GET", "/v1/exports?user=nurse-1", "").body)["exports"].size(), 1U);
-  EXPECT_EQ(json::parse(call("GET", "/v1/exports?user=doc-1", "").body)["exports"].size(), 0U);
-  EXPECT_EQ(call("GET", "/v1/exports?overdue=maybe", "").status, 400);
+  EXPECT_EQ(json::parse(call("GET", "/v1/exports?user=nurse-1", "head-1").body)["exports"].size(), 1U);
+  EXPECT_EQ(json::parse(call("GET", "/v1/exports?user=doc-1", "head-1").body)["exports"].size(), 0U);
+  // The exporter sees their own; anyone else who is not an approver none of theirs.
+  EXPECT_EQ(json::parse(call("GET", "/v1/exports", "nurse-1").body)["exports"].size(), 1U);
+  EXPECT_EQ(json::parse(call("GET", "/v1/exports?overdue=true", "doc-1").body)["exports"].size(), 0U);
+  EXPECT_EQ(code(call("GET", "/v1/exports?user=nurse-1", "doc-1")), "role_not_allowed");
+  EXPECT_EQ(code(call("GET", "/v1/exports", "")), "invalid_user");
+  EXPECT_EQ(call("GET", "/v1/exports?overdue=maybe", "head-1").status, 400);
   ASSERT_EQ(call("POST", "/v1/exports/" + ticket + "/deleted", "head-1").status, 200);
-  EXPECT_TRUE(json::parse(call("GET", "/v1/exports?overdue=true", "").body)["exports"].empty());
+  EXPECT_TRUE(json::parse(call("GET", "/v1/exports?overdue=true", "head-1").body)["exports"].empty());
 }
 
 TEST_F(Exports, PrintWatermarkQuotaRolesAndRemoteDocuments) {
@@ -274,7 +289,7 @@ TEST_F(Exports, SecondaryUseIsDeidentifiedAndRefusesOpaqueContent) {
   EXPECT_EQ(code(r), "cannot_anonymize");
   EXPECT_EQ(r.body.find("%PDF"), std::string::npos);
   // The refused export left no ticket behind.
-  EXPECT_EQ(json::parse(call("GET", "/v1/exports?user=doc-1", "").body)["exports"].size(), 2U);
+  EXPECT_EQ(json::parse(call("GET", "/v1/exports?user=doc-1", "doc-1").body)["exports"].size(), 2U);
 }
 
 TEST_F(Exports, ThirdPartyNeedsConsentOrALegalBasis) {
@@ -335,7 +350,7 @@ TEST_F(Exports, BadApprovalsAndBadInputAreRefused) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(code(r), "invalid_request");
   EXPECT_EQ(call("POST", "/v1/approvals", "head-1", {{"requester", "doc-1"}, {"extra", 1}}).status, 400);
-  EXPECT_EQ(json::parse(call("GET", "/v1/approvals", "").body)["approvals"].size(), 0U);
+  EXPECT_EQ(json::parse(call("GET", "/v1/approvals", "head-1").body)["approvals"].size(), 0U);
 
   // An approval for another patient, beyond its documents, kind or purpose,
   // or for another requester does not cover the export.
@@ -366,7 +381,7 @@ TEST_F(Exports, BadApprovalsAndBadInputAreRefused) {
   const std::string brief = approve("doc-1", "P-1", json{"d-1"}, "media", "referral", 2s);
   std::string state;
   for (int i = 0; i < 50 && state != "expired"; ++i) {
-    const json list = json::parse(call("GET", "/v1/approvals?requester=doc-1", "").body);
+    const json list = json::parse(call("GET", "/v1/approvals?requester=doc-1", "doc-1").body);
     for (const auto& item : list["approvals"]) {
       if (item["id"] == brief) state = item["state"].get<std::string>();
     }

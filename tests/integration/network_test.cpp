@@ -88,7 +88,8 @@ TEST_F(Network, ExpiredConsentAndScope) {
   l = json::parse(a->call("GET", "/v1/patients/NT-0003/documents", as("dr-sato")).body);
   EXPECT_EQ(facility_entry(l, kB)["error"]["code"], "consent_scope");
   // The renewal worklist at B lists the expired consent.
-  const auto w = b->call("GET", "/v1/consents?expiring_within=60d");
+  EXPECT_EQ(b->call("GET", "/v1/consents?expiring_within=60d").status, 400);  // no user named
+  const auto w = b->call("GET", "/v1/consents?expiring_within=60d", as("clerk-1"));
   ASSERT_EQ(w.status, 200);
   const auto wl = json::parse(w.body)["consents"];
   ASSERT_EQ(wl.size(), 1U) << w.body;
@@ -131,15 +132,19 @@ TEST_F(Network, EmergencyAccessWithinItsLimits) {
   EXPECT_EQ(allergy.status, 200) << allergy.body;
   // The window is open: no new reason needed for this user and patient.
   EXPECT_EQ(a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato", "emergency")).status, 200);
-  // Listed for review.
-  const auto rev = json::parse(a->call("GET", "/v1/emergency-accesses").body);
+  // Listed for review, to administrators only.
+  const auto not_admin = a->call("GET", "/v1/emergency-accesses", as("dr-sato"));
+  EXPECT_EQ(not_admin.status, 403);
+  EXPECT_EQ(json::parse(not_admin.body)["error"]["code"], "role_not_allowed") << not_admin.body;
+  register_user(*a, "admin-1", "admin");
+  const auto rev = json::parse(a->call("GET", "/v1/emergency-accesses", as("admin-1")).body);
   ASSERT_EQ(rev["emergency_accesses"].size(), 1U);
   EXPECT_EQ(rev["emergency_accesses"][0]["reason"], kReason);
   // A restart keeps the open window and the review list (both stored sealed).
   a->process().signal(SIGTERM);
   ASSERT_EQ(a->process().wait(std::chrono::seconds(10)), 0);
   a->start();
-  const auto listed = a->call("GET", "/v1/emergency-accesses");
+  const auto listed = a->call("GET", "/v1/emergency-accesses", as("admin-1"));
   ASSERT_EQ(listed.status, 200) << listed.body << a->log();
   const auto kept = json::parse(listed.body);
   ASSERT_EQ(kept["emergency_accesses"].size(), 1U) << kept.dump();

@@ -110,13 +110,14 @@ int users_main(int argc, char** argv) {
 namespace {
 
 constexpr const char* kConsentsUsage =
-    "usage: hiegatectl consents show PATIENT\n"
+    "usage: hiegatectl consents show PATIENT --as USER\n"
     "       hiegatectl consents register PATIENT --signed-on YYYY-MM-DD --form-ref REF\n"
     "         [--scope '*'|CODE,CODE...] --as USER\n"
     "       hiegatectl consents withdraw PATIENT --as USER\n"
-    "       hiegatectl consents expiring [--within 60d]\n"
+    "       hiegatectl consents expiring [--within 60d] --as USER\n"
     "  --scope: every participating facility ('*', the default) or a list of\n"
-    "  facility codes. A withdrawal is effective at once; the record stays.\n";
+    "  facility codes. A withdrawal is effective at once; the record stays.\n"
+    "  --as names the registered user reading or recording (X-HIE-User; audited).\n";
 
 void print_consent(const json& c) {
   std::string scope = c.contains("scope") && c["scope"].is_array() ? "" : text(c, "scope");
