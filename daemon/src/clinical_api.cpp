@@ -552,12 +552,26 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                 return rp->send(error_response(http::status::bad_gateway, "peer_error", got.error().message));
               }
               auto& [meta, content] = *got;
+              // What another facility sends passes the same content checks
+              // as what this one publishes (利用規程 第8条5号): the EHR never
+              // gets, and the cache never keeps, an executable under a label.
+              const std::string type = meta.contains("content_type") && meta["content_type"].is_string()
+                                           ? meta["content_type"].get<std::string>()
+                                           : std::string();
+              if (!res->stream) {
+                if (const auto d = policy::check_content(type, content); !d.allowed) {
+                  gw.log.log(Level::warning, events::kPeerContentRefused,
+                             "a document from facility " + code + " failed the content checks: " + d.code,
+                             {{"FACILITY", code}, {"CODE", d.code}});
+                  return rp->send(refusal(d, http::status::bad_gateway));
+                }
+              }
               refused->allowed(code, id);
               keep->add(std::move(res->keep));
               if (res->stream) {
                 meta["facility"] = code;
                 meta["cached"] = false;
-                return rp->send(raw_document_response(meta, {}), std::move(res->stream));
+                return rp->send(raw_document_response(meta, {}), head_checked(std::move(res->stream), type));
               }
               // The answer's base64 beside the bytes.
               if (!raw && !hold_memory(gw, *keep, answer_bytes(content.size(), false) - content.size())) {

@@ -7,6 +7,7 @@
 #include "hiegate/daemon/memory_budget.hpp"
 #include "hiegate/daemon/mode_api.hpp"
 #include "hiegate/daemon/store.hpp"
+#include "hiegate/policy/content.hpp"
 #include "hiegate/policy/rfc3339.hpp"
 #include "hiegate/transport/identity.hpp"
 
@@ -438,6 +439,50 @@ std::optional<json> read_document_header(std::string_view value) {
 HttpResponse document_response(bool raw, json meta, std::string content) {
   if (raw) return raw_document_response(meta, std::move(content));
   return json_document_response(std::move(meta), content);
+}
+
+namespace {
+// The state of head_checked(): calls to next() never overlap.
+struct HeadCheck : std::enable_shared_from_this<HeadCheck> {
+  std::shared_ptr<transport::BodyStream> inner;
+  std::string type;
+  std::string head;  // gathered until it can be checked
+  bool checked = false, ended = false;
+
+  void gather(transport::BodyStream::Piece done) {
+    inner->next([self = shared_from_this(), done = std::move(done)](Result<std::string> piece) mutable {
+      self->take(std::move(done), std::move(piece));
+    });
+  }
+  void take(transport::BodyStream::Piece done, Result<std::string> piece) {
+    if (!piece) return done(std::move(piece));
+    ended = piece->empty();
+    head += *piece;
+    if (!ended && head.size() < policy::kContentHeadBytes) return gather(std::move(done));
+    const auto d = policy::check_content_head(type, head);
+    if (!d.allowed) {
+      ended = true;
+      return done(make_error(d.code, "the document's content fails its checks (" + d.rule + ")"));
+    }
+    checked = true;
+    done(std::move(head));
+  }
+};
+}  // namespace
+
+std::shared_ptr<transport::BodyStream> head_checked(std::shared_ptr<transport::BodyStream> inner,
+                                                   std::string content_type) {
+  auto st = std::make_shared<HeadCheck>();
+  st->inner = std::move(inner);
+  st->type = std::move(content_type);
+  auto out = std::make_shared<transport::BodyStream>();
+  out->size = st->inner->size;
+  out->next = [st](transport::BodyStream::Piece done) {
+    if (st->ended) return done(std::string());
+    if (st->checked) return st->inner->next(std::move(done));
+    st->gather(std::move(done));  // the head, checked, as one piece
+  };
+  return out;
 }
 
 }  // namespace hiegate::daemon

@@ -137,6 +137,12 @@ void read_all_content(Gateway& gw, const std::string& id, std::uint64_t size, st
 /// that a missing or damaged document is still answered with an error).
 /// `hold`: the window's place in gw.memory; keep it until the answer is
 /// written.
+/// `inner` (a document's content as it arrives) with its first bytes
+/// checked by policy::check_content_head for `content_type` before any of
+/// them is passed on: content that fails ends the stream with that error.
+[[nodiscard]] std::shared_ptr<transport::BodyStream> head_checked(std::shared_ptr<transport::BodyStream> inner,
+                                                                  std::string content_type);
+
 struct RawContent {
   std::string bytes;
   std::shared_ptr<transport::BodyStream> stream;

@@ -45,6 +45,28 @@ Decision bad(std::string_view type, std::string en) {
 
 }  // namespace
 
+Decision check_content_head(std::string_view content_type, std::string_view head) {
+  head = head.substr(0, kContentHeadBytes);
+  const std::string_view type = content_type.substr(0, content_type.find(';'));
+  if (type == "application/fhir+json" || type == "text/plain") {
+    if (head.empty()) return check_content(type, head);
+    if (looks_executable(head)) return check_content(type, head);
+    if (type == "application/fhir+json" && head.find_first_not_of(" \t\r\n") != std::string_view::npos &&
+        head[head.find_first_not_of(" \t\r\n")] != '{') {
+      return bad(type, "application/fhir+json must be a JSON FHIR resource with a resourceType");
+    }
+    if (head.find('\0') != std::string_view::npos) return bad(type, "not UTF-8 text");
+    return Decision::allow(type == "text/plain" ? "content.text" : "content.fhir_json");
+  }
+  if (type == "application/hl7-v2") {
+    if (head.empty() || looks_executable(head)) return check_content(type, head);
+    return starts(head, "MSH|") && head.find('\0') == std::string_view::npos ? Decision::allow("content.hl7v2")
+                                                                               : bad(type, "not an HL7 v2 message");
+  }
+  // The other types are decided by their first bytes.
+  return check_content(content_type, head);
+}
+
 Decision check_content(std::string_view content_type, std::string_view content) {
   // Parameters such as "; charset=utf-8" are ignored for the check.
   const std::string_view type = content_type.substr(0, content_type.find(';'));

@@ -8,8 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "hiegate/transport/credentials.hpp"
-#include "hiegate/transport/peer_server.hpp"
+#include "integration/fake_peer.hpp"
 #include "integration/live_orders.hpp"
 
 namespace hiegate::test {
@@ -23,54 +22,34 @@ using namespace std::chrono_literals;
 /// presents the certificate in `cert_dir` of the dev PKI in `pki`.
 class OrdersServer {
 public:
-  OrdersServer(const std::filesystem::path& pki, const std::filesystem::path& cert_dir) {
-    transport::CredentialOptions co;
-    co.network = "nishitama";
-    auto creds = transport::CredentialStore::open(
-        {cert_dir / "cert.pem", cert_dir / "key.pem", pki / "ca.crt", pki / "crl.pem"}, co,
-        std::chrono::system_clock::now());
-    EXPECT_TRUE(creds) << creds.error().message;
-    transport::PeerServerOptions opts;
-    opts.address = "127.0.0.1";
-    opts.port = 0;
-    transport::PeerRoute route;
-    route.method = "GET";
-    route.path = "/peer/v1/orders";
-    route.allowed = transport::Caller::any;
-    route.handler = [this](const transport::PeerRequest&) {
-      ++requests_;
-      std::lock_guard lk(mu_);
-      return transport::PeerResponse::json(200, body_);
-    };
-    server_ = std::make_unique<transport::PeerServer>(ioc_, transport::TlsContext::create(*creds, {}), opts,
-                                                      std::vector<transport::PeerRoute>{route});
-    EXPECT_TRUE(server_->start());
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~OrdersServer() {
-    server_->stop();
-    work_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
+  OrdersServer(const std::filesystem::path& pki, const std::filesystem::path& cert_dir)
+      : peer_(pki, cert_dir, {route()}) {}
   void serve(std::string body) {
     std::lock_guard lk(mu_);
     body_ = std::move(body);
   }
   [[nodiscard]] std::string url() const {
-    return "https://127.0.0.1:" + std::to_string(server_->port()) + "/peer/v1/orders";
+    return "https://127.0.0.1:" + std::to_string(peer_.port()) + "/peer/v1/orders";
   }
   [[nodiscard]] int requests() const { return requests_; }
 
 private:
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
-      boost::asio::make_work_guard(ioc_);
-  std::unique_ptr<transport::PeerServer> server_;
-  std::thread thread_;
+  transport::PeerRoute route() {
+    transport::PeerRoute r;
+    r.method = "GET";
+    r.path = "/peer/v1/orders";
+    r.allowed = transport::Caller::any;
+    r.handler = [this](const transport::PeerRequest&) {
+      ++requests_;
+      std::lock_guard lk(mu_);
+      return transport::PeerResponse::json(200, body_);
+    };
+    return r;
+  }
   std::mutex mu_;
   std::string body_ = "[]";
   std::atomic<int> requests_{0};
+  FakePeer peer_;  // last: its thread stops before the state it serves goes
 };
 
 class DirectivePull : public DirectiveNetwork {

@@ -55,5 +55,35 @@ TEST(Content, AllowListCheckedAgainstMagicBytes) {
   }
 }
 
+// The first bytes decide the same for every type but what needs the whole
+// content: a FHIR resource's parse, text's UTF-8.
+TEST(Content, TheHeadDecidesWhatTheFirstBytesCan) {
+  const std::string long_pdf = "%PDF-1.7\n" + std::string(100'000, 'x');
+  for (const auto& [type, body] : std::vector<std::pair<std::string, std::string>>{
+           {"application/pdf", long_pdf},
+           {"application/pdf", "hello"},
+           {"application/pdf", "MZ\x90"},
+           {"image/png", "\x89PNG\r\n\x1a\nIHDR"},
+           {"image/jpeg", "\x89PNG\r\n\x1a\n"},
+           {"application/dicom", dicom()},
+           {"application/dicom", "DICM"},
+           {"application/hl7-v2", "MSH|^~\\&|EHR|..."},
+           {"application/hl7-v2", "PID|1"},
+           {"application/octet-stream", "data"},
+           {"text/plain", ""},
+           {"text/plain", "<html><script>"},
+           {"text/plain", std::string("a\0b", 3)},
+           {"application/fhir+json", "#!/bin/sh"},
+           {"application/fhir+json", "  [1, 2]"}}) {
+    EXPECT_EQ(check_content_head(type, body.substr(0, kContentHeadBytes)).code, check_content(type, body).code)
+        << type << " / " << body.substr(0, 16);
+  }
+  // Cut at the head: a resource or text that goes on is judged by its start.
+  const std::string fhir = R"({"resourceType":"Bundle","entry":[)" + std::string(1000, ' ');
+  EXPECT_TRUE(check_content_head("application/fhir+json", fhir.substr(0, kContentHeadBytes)).allowed);
+  EXPECT_EQ(check_content_head("application/fhir+json", "not json").code, "content_mismatch");
+  EXPECT_TRUE(check_content_head("text/plain", std::string(kContentHeadBytes, 'a')).allowed);
+}
+
 }  // namespace
 }  // namespace hiegate::policy

@@ -3,6 +3,7 @@
 // in under an innocent label). Pure.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 #include "hiegate/policy/decision.hpp"
@@ -14,5 +15,15 @@ namespace hiegate::policy {
 /// text/plain (UTF-8 without NUL). The declared type must match the magic
 /// bytes; anything executable or script-like is refused whatever its label.
 [[nodiscard]] Decision check_content(std::string_view content_type, std::string_view content);
+
+/// How many first bytes check_content_head looks at.
+inline constexpr std::size_t kContentHeadBytes = 512;
+/// What the first bytes of a content decide, for content passed on as it
+/// arrives (a large document relayed from another facility): the allow-list,
+/// emptiness, executables and scripts, the magic bytes of every type. `head`
+/// is the first kContentHeadBytes bytes, or the whole content when shorter.
+/// The same as check_content for the binary types; for the text types the
+/// checks of the whole content (FHIR JSON parses, UTF-8) are left out.
+[[nodiscard]] Decision check_content_head(std::string_view content_type, std::string_view head);
 
 }  // namespace hiegate::policy
