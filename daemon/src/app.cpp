@@ -219,6 +219,10 @@ void App::prune_audit() {
 Status App::start_tunnels(const Config& cfg) {
   TunnelManagerHooks hooks;
   hooks.functions = [this] { return gateway_->mode().allowed; };
+  // A suspend_facility order stops that facility's tunnels too, both ways.
+  hooks.facility_permitted = [this](const std::string& facility) {
+    return !gateway_->mode().orders.facility_suspended(facility);
+  };
   hooks.audit = [this](const transport::TunnelRecord& r) {
     log_.log(r.ended == "closed" ? Level::info : Level::notice, events::kTunnelConnection,
              "tunnel connection " + r.ended,

@@ -301,47 +301,76 @@ TEST_F(Tunnels, AReloadWhoseTunnelCannotListenChangesNothing) {
   EXPECT_EQ(reloads[1]["outcome"], 0) << reloads[1].dump();
 }
 
+// The secretariat's orders delivered to A (through its local API), in force
+// at once; then what A's tunnel to B saw.
+class OrderedTunnels : public Tunnels {
+protected:
+  std::unique_ptr<Gateway> start_a(int echo_port) {
+    b_ = make(kB, b_tunnels(echo_port));
+    anchor_ = keys_.write("keyset.json", kit_.keyset(1));
+    auto a = make(kA, a_tunnels() + "[directives]\nkeyset = \"" + anchor_.string() + "\"\n");
+    return a;
+  }
+  void deliver(const Gateway& a, std::uint64_t seq, const json& orders) {
+    const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    const std::string issued = policy::format_rfc3339(now - std::chrono::minutes(1));
+    const std::string expires = policy::format_rfc3339(now + std::chrono::hours(23));
+    const std::string body = policy::testing::DirectiveKit::orders_body(seq, orders, 1, issued);
+    const auto r = a.call("POST", "/v1/directives", {},
+                          "[" + kit_.signed_orders(body) + "," +
+                              kit_.signed_heartbeat(
+                                  policy::testing::DirectiveKit::heartbeat_body(seq, seq, body, issued, expires)) +
+                              "]");
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  /// An open connection through A's tunnel is cut within about a second and
+  /// a new one refused, audited at A as `cut` and `refused`.
+  void expect_cut(Gateway& a, EchoServer& echo, const json& orders, const std::string& cut,
+                  const std::string& refused_code) {
+    deliver(a, 1, json::array());
+    RawConn open(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});
+    ASSERT_TRUE(open.ok());
+    ASSERT_EQ(round_trip(open, mllp("MSH|before")), mllp("MSH|before")) << a.log();
+    deliver(a, 2, orders);
+    const auto cut_from = std::chrono::steady_clock::now();
+    EXPECT_TRUE(open.closed_by_peer(3s));
+    EXPECT_LT(std::chrono::steady_clock::now() - cut_from, 1500ms);
+    RawConn refused(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});
+    EXPECT_TRUE(refused.closed_by_peer(3s));
+    EXPECT_EQ(echo.accepted(), 1);
+    ASSERT_EQ(a.stop(), 0);
+    const auto outs = audit_records(a, "tunnel_out");
+    for (const auto& code : {cut, refused_code}) {
+      const long expected = code == cut && code == refused_code ? 2 : 1;  // one cut, one refused
+      EXPECT_EQ(std::count_if(outs.begin(), outs.end(), [&](const json& r) { return r["outcome_desc"] == code; }),
+                expected)
+          << code << "\n" << json(outs).dump(1);
+    }
+  }
+  policy::testing::DirectiveKit kit_;
+  TempDir keys_;
+  std::filesystem::path anchor_;
+  std::unique_ptr<Gateway> b_;
+};
+
 // The secretariat stops facility A while a tunnel carries traffic: the open
 // connection is cut within a second, a new one is refused, both audited.
-TEST_F(Tunnels, AStopOrderCutsALiveTunnel) {
-  policy::testing::DirectiveKit kit;
-  TempDir keys;
-  const auto anchor = keys.write("keyset.json", kit.keyset(1));
+TEST_F(OrderedTunnels, AStopOrderCutsALiveTunnel) {
   EchoServer echo;
-  auto b = make(kB, b_tunnels(echo.port()));
-  auto a = make(kA, a_tunnels() + "[directives]\nkeyset = \"" + anchor.string() + "\"\n");
-  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  const std::string issued = policy::format_rfc3339(now - std::chrono::minutes(1));
-  const std::string expires = policy::format_rfc3339(now + std::chrono::hours(23));
-  const auto deliver = [&](std::uint64_t seq, const json& orders) {
-    const std::string body = policy::testing::DirectiveKit::orders_body(seq, orders, 1, issued);
-    const auto r = a->call("POST", "/v1/directives", {},
-                           "[" + kit.signed_orders(body) + "," +
-                               kit.signed_heartbeat(policy::testing::DirectiveKit::heartbeat_body(
-                                   seq, seq, body, issued, expires)) +
-                               "]");
-    EXPECT_EQ(r.status, 200) << r.body;
-  };
-  deliver(1, json::array());
-  RawConn open(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});
-  ASSERT_TRUE(open.ok());
-  ASSERT_EQ(round_trip(open, mllp("MSH|before")), mllp("MSH|before")) << a->log();
+  auto a = start_a(echo.port());
+  expect_cut(*a, echo, json::array({{{"id", "m1"}, {"action", "stop"}, {"audience", "*"}, {"reason", "maintenance"}}}),
+             "mode_cut", "refused_mode");
+}
 
-  deliver(2, json::array({{{"id", "m1"}, {"action", "stop"}, {"audience", "*"}, {"reason", "maintenance"}}}));
-  const auto cut_from = std::chrono::steady_clock::now();
-  EXPECT_TRUE(open.closed_by_peer(3s));
-  EXPECT_LT(std::chrono::steady_clock::now() - cut_from, 1500ms);
-  RawConn refused(Endpoint{"127.0.0.1:" + std::to_string(lab_port_)});
-  EXPECT_TRUE(refused.closed_by_peer(3s));
-  EXPECT_EQ(echo.accepted(), 1);
-
-  ASSERT_EQ(a->stop(), 0);
-  const auto outs = audit_records(*a, "tunnel_out");
-  EXPECT_EQ(std::count_if(outs.begin(), outs.end(), [](const json& r) { return r["outcome_desc"] == "mode_cut"; }), 1)
-      << json(outs).dump(1);
-  EXPECT_EQ(
-      std::count_if(outs.begin(), outs.end(), [](const json& r) { return r["outcome_desc"] == "refused_mode"; }), 1)
-      << json(outs).dump(1);
+// Facility B is suspended: A's tunnel to B stops the same way, as
+// `facility_suspended` (A itself is not stopped).
+TEST_F(OrderedTunnels, ASuspendedFacilitysTunnelIsCut) {
+  EchoServer echo;
+  auto a = start_a(echo.port());
+  expect_cut(*a, echo,
+             json::array({{{"id", "s1"}, {"action", "suspend_facility"}, {"audience", "*"}, {"facility", kB},
+                           {"reason", "violation"}}}),
+             "facility_suspended", "facility_suspended");
 }
 
 }  // namespace

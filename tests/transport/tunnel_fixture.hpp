@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "hiegate/transport/tunnel.hpp"
@@ -192,12 +193,27 @@ struct Gateway {
     h.permitted = [this](TunnelDirection d) {
       return d == TunnelDirection::outbound ? view.load() : serve.load();
     };
+    h.facility_permitted = [this](const std::string& f) {
+      std::lock_guard lock(suspended_mu);
+      return suspended.count(f) == 0;
+    };
     h.audit = [this](const TunnelRecord& r) { audit.add(r); };
     h.resolve = std::move(resolve);
     engine = std::make_unique<TunnelEngine>(io, tls, std::move(h));
     if (auto st = engine->start(lim); !st) throw std::runtime_error(st.error().message);
   }
+  /// As a suspend_facility order would.
+  void suspend(const std::string& facility, bool on) {
+    {
+      std::lock_guard lock(suspended_mu);
+      if (on) suspended.insert(facility);
+      else suspended.erase(facility);
+    }
+    engine->recheck();
+  }
   std::atomic<bool> view{true}, serve{true};
+  std::mutex suspended_mu;
+  std::set<std::string> suspended;
   AuditLog audit;
   std::shared_ptr<TlsContext> tls;
   std::unique_ptr<TunnelEngine> engine;

@@ -13,51 +13,84 @@ void ping(int fd, const std::string& msg) {
   EXPECT_EQ(read_exact(fd, msg.size()), msg);
 }
 
-TEST(TunnelRules, ServeRevokedCutsLiveTunnelWithinOneSecond) {
+/// A's tunnel "lab" to B's service "mllp" (an echo), and one connection
+/// through it that has carried `first`.
+struct OpenTunnel {
+  explicit OpenTunnel(const std::string& first) {
+    EXPECT_TRUE(g.b.engine->set_inbound({g.in("mllp", backend.endpoint(), {g.code(0)})}));
+    EXPECT_TRUE(g.a.engine->set_outbound({g.out("lab", "mllp")}));
+    c = g.dial("lab");
+    ping(c.get(), first);
+  }
   TwoGateways g;
-  Backend backend(echo);
-  ASSERT_TRUE(g.b.engine->set_inbound({g.in("mllp", backend.endpoint(), {g.code(0)})}));
-  ASSERT_TRUE(g.a.engine->set_outbound({g.out("lab", "mllp")}));
-  Fd c = g.dial("lab");
-  ping(c.get(), "before");
+  Backend backend{echo};
+  Fd c;
+};
+
+TEST(TunnelRules, ServeRevokedCutsLiveTunnelWithinOneSecond) {
+  OpenTunnel t("before");
 
   const auto t0 = steady_clock::now();
-  g.b.serve = false;
-  g.b.engine->recheck();
+  t.g.b.serve = false;
+  t.g.b.engine->recheck();
   bool ok = true;
-  EXPECT_EQ(read_all(c.get(), &ok), "");
+  EXPECT_EQ(read_all(t.c.get(), &ok), "");
   EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(1));
-  const auto rec = g.b.audit.wait_ended("mllp", "mode_cut");
+  const auto rec = t.g.b.audit.wait_ended("mllp", "mode_cut");
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->bytes_from_peer, 6U);
-  EXPECT_TRUE(g.a.audit.wait_ended("lab", "aborted_peer"));
+  EXPECT_TRUE(t.g.a.audit.wait_ended("lab", "aborted_peer"));
 
   // New connections are refused while the mode forbids serving.
-  Fd d = g.dial("lab");
+  Fd d = t.g.dial("lab");
   EXPECT_EQ(read_all(d.get()), "");
-  EXPECT_TRUE(g.b.audit.wait([](const TunnelRecord& r) { return r.ended == "refused_mode"; }));
-  EXPECT_EQ(backend.accepted(), 1);
+  EXPECT_TRUE(t.g.b.audit.wait([](const TunnelRecord& r) { return r.ended == "refused_mode"; }));
+  EXPECT_EQ(t.backend.accepted(), 1);
 }
 
 TEST(TunnelRules, ViewRevokedCutsOutboundAndRefusesNew) {
-  TwoGateways g;
-  Backend backend(echo);
-  ASSERT_TRUE(g.b.engine->set_inbound({g.in("mllp", backend.endpoint(), {g.code(0)})}));
-  ASSERT_TRUE(g.a.engine->set_outbound({g.out("lab", "mllp")}));
-  Fd c = g.dial("lab");
-  ping(c.get(), "x");
+  OpenTunnel t("x");
   const auto t0 = steady_clock::now();
-  g.a.view = false;
-  g.a.engine->recheck();
-  EXPECT_EQ(read_all(c.get()), "");
+  t.g.a.view = false;
+  t.g.a.engine->recheck();
+  EXPECT_EQ(read_all(t.c.get()), "");
   EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(1));
-  EXPECT_TRUE(g.a.audit.wait_ended("lab", "mode_cut"));
-  Fd d = g.dial("lab");
+  EXPECT_TRUE(t.g.a.audit.wait_ended("lab", "mode_cut"));
+  Fd d = t.g.dial("lab");
   EXPECT_EQ(read_all(d.get()), "");
-  EXPECT_TRUE(g.a.audit.wait_ended("lab", "refused_mode"));
-  g.a.view = true;
-  Fd e = g.dial("lab");
+  EXPECT_TRUE(t.g.a.audit.wait_ended("lab", "refused_mode"));
+  t.g.a.view = true;
+  Fd e = t.g.dial("lab");
   ping(e.get(), "after");
+}
+
+// A suspend_facility order naming the other facility: its open tunnels are
+// cut and new ones refused, on whichever side the order is in force.
+TEST(TunnelRules, ASuspendedFacilityIsCutAndRefusedBothWays) {
+  OpenTunnel t("before");
+  const auto t0 = steady_clock::now();
+  t.g.b.suspend(t.g.code(0), true);  // at B: A is suspended
+  EXPECT_EQ(read_all(t.c.get()), "");
+  EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_TRUE(t.g.b.audit.wait_ended("mllp", "facility_suspended"));
+  Fd d = t.g.dial("lab");
+  EXPECT_EQ(read_all(d.get()), "");
+  EXPECT_TRUE(t.g.b.audit.wait(
+      [](const TunnelRecord& r) { return r.ended == "facility_suspended" && r.bytes_from_peer == 0; }));
+  EXPECT_EQ(t.backend.accepted(), 1);
+
+  t.g.b.suspend(t.g.code(0), false);
+  Fd e = t.g.dial("lab");
+  ping(e.get(), "again");
+  t.g.a.suspend(t.g.code(1), true);  // at A: B is suspended
+  EXPECT_EQ(read_all(e.get()), "");
+  EXPECT_TRUE(t.g.a.audit.wait_ended("lab", "facility_suspended"));
+  Fd f = t.g.dial("lab");
+  EXPECT_EQ(read_all(f.get()), "");
+  EXPECT_EQ(t.backend.accepted(), 2);
+  t.g.a.suspend(t.g.code(1), false);
+  Fd h = t.g.dial("lab");
+  ping(h.get(), "after");
 }
 
 TEST(TunnelRules, ReconcileKeepsOtherTunnelsTraffic) {

@@ -71,6 +71,8 @@ void Conn::arm_setup_deadline() {
 void Conn::out_start() {
   if (!engine_->permitted(TunnelDirection::outbound))
     return end("refused_mode", "the operating mode does not permit view");
+  if (!engine_->facility_permitted(facility_))
+    return end("facility_suspended", "the facility is suspended by the secretariat");
   if (auto why = engine_->admit(id_, tunnel_, facility_); !why.empty())
     return end(why, "connection cap reached");
   admitted_ = true;
@@ -173,6 +175,8 @@ void Conn::in_hello() {
           return self->in_refuse("forbidden", "caller " + peer.uri() + " is not on the service's allow-list");
         if (!self->engine_->permitted(TunnelDirection::inbound))
           return self->in_refuse("refused_mode", "the operating mode does not permit serve");
+        if (!self->engine_->facility_permitted(peer.facility))
+          return self->in_refuse("facility_suspended", "the facility is suspended by the secretariat");
         if (auto why = self->engine_->admit(self->id_, self->tunnel_, self->facility_); !why.empty())
           return self->in_refuse(why, "connection cap reached");
         self->admitted_ = true;

@@ -367,10 +367,17 @@ Status TunnelEngine::set_inbound(std::vector<InboundService> services) {
 void TunnelEngine::recheck() {
   const bool out_ok = impl_->permitted(TunnelDirection::outbound);
   const bool in_ok = impl_->permitted(TunnelDirection::inbound);
-  if (out_ok && in_ok) return;
-  impl_->abort_where(
-      [&](const Impl::Entry& e) { return e.direction == TunnelDirection::outbound ? !out_ok : !in_ok; }, "mode_cut",
-      "the operating mode no longer permits this tunnel");
+  if (!out_ok || !in_ok) {
+    impl_->abort_where(
+        [&](const Impl::Entry& e) { return e.direction == TunnelDirection::outbound ? !out_ok : !in_ok; }, "mode_cut",
+        "the operating mode no longer permits this tunnel");
+  }
+  if (impl_->hooks.facility_permitted) {
+    // Connections not yet admitted have no facility: they are checked at admission.
+    impl_->abort_where(
+        [&](const Impl::Entry& e) { return !e.facility.empty() && !impl_->facility_permitted(e.facility); },
+        "facility_suspended", "the facility is suspended by the secretariat");
+  }
 }
 
 void TunnelEngine::stop() {

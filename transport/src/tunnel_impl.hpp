@@ -71,6 +71,9 @@ struct TunnelEngine::Impl : std::enable_shared_from_this<TunnelEngine::Impl> {
       : io(ioc), tls(std::move(t)), hooks(std::move(h)), acceptor(boost::asio::make_strand(ioc)) {}
 
   [[nodiscard]] bool permitted(TunnelDirection d) const { return hooks.permitted && hooks.permitted(d); }
+  [[nodiscard]] bool facility_permitted(const std::string& f) const {
+    return !hooks.facility_permitted || hooks.facility_permitted(f);
+  }
   [[nodiscard]] SystemTime now() const { return hooks.clock ? hooks.clock() : std::chrono::system_clock::now(); }
 
   /// Registers a connection; returns its id (0 after stop: refuse it).

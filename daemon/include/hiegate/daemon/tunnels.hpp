@@ -28,6 +28,9 @@ struct TunnelManagerHooks {
   std::function<void(const transport::TunnelRecord&)> audit;
   /// The peer directory: facility code → "host:port" of its tunnel port.
   std::function<std::optional<std::string>(const std::string& facility)> resolve;
+  /// False for a facility whose traffic is stopped (suspended by an order).
+  /// Thread-safe, quick. Empty: every facility.
+  std::function<bool(const std::string& facility)> facility_permitted;
 };
 
 class TunnelManager {

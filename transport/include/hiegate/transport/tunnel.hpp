@@ -105,6 +105,10 @@ struct TunnelHooks {
   /// `serve`. Called on every new connection and by recheck(). Thread-safe,
   /// quick. Empty = nothing is permitted (fail closed).
   std::function<bool(TunnelDirection)> permitted;
+  /// May traffic flow with this facility now (not suspended by an order)?
+  /// Called on every new connection, once its facility is known, and by
+  /// recheck(). Thread-safe, quick. Empty = every facility.
+  std::function<bool(const std::string& facility)> facility_permitted;
   /// Called once per connection when it ends. Any thread; must be thread-safe.
   std::function<void(const TunnelRecord&)> audit;
   /// The peer directory: facility → "host:port" of its tunnel listener.
@@ -150,9 +154,11 @@ public:
   /// Reconciles the inbound services likewise (no binding; never fails on
   /// valid input). Errors: bad_config.
   [[nodiscard]] Status set_inbound(std::vector<InboundService> services);
-  /// Re-checks hooks.permitted now: connections of a direction no longer
-  /// permitted are aborted at once (ended "mode_cut"; the abort is posted to
-  /// each connection's strand, so it lands within milliseconds).
+  /// Re-checks hooks.permitted and hooks.facility_permitted now: connections
+  /// of a direction no longer permitted are aborted at once (ended
+  /// "mode_cut"), those with a facility no longer permitted too (ended
+  /// "facility_suspended"); the abort is posted to each connection's strand,
+  /// so it lands within milliseconds.
   void recheck();
   /// Closes every listener and connection (ended "stopped").
   void stop();
