@@ -167,5 +167,56 @@ TEST_F(Directives, PushReachesThreeAudiences) {
   EXPECT_EQ(push(ports, {o, h}).status, 0);
 }
 
+// Suspensions are enforced by the facility asked, whatever the asking
+// gateway lets its users do: B refuses a suspended user of A, then all of A.
+TEST_F(Directives, TheFacilityAskedRefusesASuspendedUserOrFacility) {
+  std::map<std::string, std::uint16_t> ports;
+  for (const char* f : kFacilities) ports[f] = free_port();
+  auto a = make(kA, ports);
+  auto b = make(kB, ports);
+  const std::map<std::string, std::uint16_t> running = {{kA, ports[kA]}, {kB, ports[kB]}};
+  const auto deliver = [&](std::uint64_t seq, const json& list) {
+    const auto [o, h] = orders_.signed_set(seq, list);
+    const auto r = push(running, {o, h});
+    ASSERT_EQ(r.status, 0) << r.output;
+  };
+  deliver(1, json::array());
+  ASSERT_EQ(a->put_user("dr-sato", R"({"role":"physician"})").status, 200);
+  ASSERT_EQ(a->put_user("dr-ito", R"({"role":"physician"})").status, 200);
+  ASSERT_EQ(b->put_user("clerk-1", R"({"role":"clerk"})").status, 200);
+  const json doc = {{"patient", "NT-0001"}, {"type", "summary"}, {"title", "t"}, {"created", "2026-11-01T09:00:00Z"},
+                    {"content_type", "text/plain"}, {"content_base64", "aGVsbG8="}};
+  ASSERT_EQ(b->call("PUT", "/v1/documents/b-1", {{"X-HIE-User", "clerk-1"}}, doc.dump()).status, 200);
+  ASSERT_EQ(b->call("PUT", "/v1/consents/NT-0001", {{"X-HIE-User", "clerk-1"}},
+                    R"({"signed_on":"2026-04-01","scope":"*","form_ref":"paper-1"})")
+                .status,
+            200);
+  const auto fetch = [&](const std::string& user) {
+    return a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-1",
+                   {{"X-HIE-User", user}, {"X-HIE-Purpose", "treatment"}});
+  };
+  ASSERT_EQ(fetch("dr-sato").status, 200);
+
+  // dr-sato suspended at B only: A still lets them act, B refuses them.
+  deliver(2, json::array({{{"id", "2026-0050"}, {"action", "suspend_user"}, {"audience", json::array({kB})},
+                           {"reason", "violation"}, {"user", std::string(kA) + "/dr-sato"}}}));
+  auto r = fetch("dr-sato");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "user_suspended") << r.body;
+  EXPECT_EQ(fetch("dr-ito").status, 200);
+
+  // Facility A suspended at B: none of A's users gets anything from B.
+  deliver(3, json::array({{{"id", "2026-0051"}, {"action", "suspend_facility"}, {"audience", json::array({kB})},
+                           {"reason", "violation"}, {"facility", kA}}}));
+  r = fetch("dr-ito");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "user_suspended") << r.body;
+  EXPECT_EQ(status_of(*a)["mode"]["state"], "normal");  // A itself is not in the audience
+
+  // Lifted: served again.
+  deliver(4, json::array());
+  EXPECT_EQ(fetch("dr-ito").status, 200);
+}
+
 }  // namespace
 }  // namespace hiegate::test
