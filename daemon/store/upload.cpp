@@ -1,6 +1,8 @@
 // A published document's content written a window at a time
 // (Store::begin_publish): chunks staged under their own owner, moved under
 // the document when it commits.
+#include <atomic>
+
 #include "hiegate/crypto/primitives.hpp"
 #include "store/store_impl.hpp"
 
@@ -18,7 +20,7 @@ public:
 
   // Removes what was staged, unless it was committed.
   ~DocumentUpload() override {
-    if (!posted_) return;
+    if (!posted_ || st_->committed) return;
     s_.write<void>(false, [](Status) {}, [st = st_](sqlite::Db& db) -> Status {
       if (st->committed) return {};
       return store::delete_content(db, store::kStagedOwner, st->upload_id);
@@ -59,7 +61,7 @@ private:
     std::int64_t seq = 0;                      // the next chunk
     std::uint64_t size = 0;
     std::optional<Error> spoiled;              // a write or commit failed: the sealer ran ahead of the rows
-    bool committed = false;                    // set by the commit's callback (on the writer thread)
+    std::atomic<bool> committed{false};        // set by the commit's callback (on the writer thread)
   };
 
   // A failed job (or its transaction) leaves the sealer ahead of the stored
