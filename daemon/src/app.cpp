@@ -216,6 +216,22 @@ void App::prune_audit() {
   });
 }
 
+namespace {
+/// The audit record of a tunnel connection opening ("opened") or ending.
+AuditRecord tunnel_audit_record(const transport::TunnelRecord& r) {
+  AuditRecord rec;
+  rec.event = r.direction == transport::TunnelDirection::outbound ? "tunnel_out" : "tunnel_in";
+  rec.action = AuditAction::execute;
+  rec.outcome = (r.ended == "closed" || r.ended == "opened") ? AuditOutcome::success : AuditOutcome::minor_failure;
+  rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started.time_since_epoch()).count();
+  rec.peer_facility = r.facility;
+  rec.reason_code = r.ended;
+  rec.detail = r.tunnel + " " + r.service + " " + std::to_string(r.duration.count()) + "ms to_peer=" +
+               std::to_string(r.bytes_to_peer) + " from_peer=" + std::to_string(r.bytes_from_peer);
+  return rec;
+}
+}  // namespace
+
 Status App::start_tunnels(const Config& cfg) {
   TunnelManagerHooks hooks;
   hooks.functions = [this] { return gateway_->mode().allowed; };
@@ -230,16 +246,12 @@ Status App::start_tunnels(const Config& cfg) {
               {"DURATION_MS", std::to_string(r.duration.count())},
               {"BYTES_TO_PEER", std::to_string(r.bytes_to_peer)},
               {"BYTES_FROM_PEER", std::to_string(r.bytes_from_peer)}, {"ENDED", r.ended}});
-    AuditRecord rec;
-    rec.event = r.direction == transport::TunnelDirection::outbound ? "tunnel_out" : "tunnel_in";
-    rec.action = AuditAction::execute;
-    rec.outcome = (r.ended == "closed") ? AuditOutcome::success : AuditOutcome::minor_failure;
-    rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started.time_since_epoch()).count();
-    rec.peer_facility = r.facility;
-    rec.reason_code = r.ended;
-    rec.detail = r.tunnel + " " + r.service + " " + std::to_string(r.duration.count()) + "ms to_peer=" +
-                 std::to_string(r.bytes_to_peer) + " from_peer=" + std::to_string(r.bytes_from_peer);
-    gateway_->audited(std::move(rec), [](Status) {});
+    gateway_->audited(tunnel_audit_record(r), [](Status) {});
+  };
+  // The access is recorded before it happens: no byte flows until the
+  // opening is durable, and none at all if the trail cannot be written.
+  hooks.opened = [this](const transport::TunnelRecord& r, std::function<void(bool)> done) {
+    gateway_->audited(tunnel_audit_record(r), [done = std::move(done)](Status st) { done(static_cast<bool>(st)); });
   };
   hooks.resolve = [this](const std::string& facility) -> std::optional<std::string> {
     for (const auto& p : config()->peers) {

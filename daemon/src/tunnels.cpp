@@ -29,6 +29,7 @@ struct TunnelManager::Impl : std::enable_shared_from_this<TunnelManager::Impl> {
     };
     th.facility_permitted = hooks.facility_permitted;
     th.audit = hooks.audit;
+    th.opened = hooks.opened;
     th.resolve = hooks.resolve;
     return std::make_unique<transport::TunnelEngine>(io, tls, std::move(th));
   }

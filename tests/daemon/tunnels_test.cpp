@@ -124,7 +124,7 @@ struct Managers {
     b = std::make_unique<TunnelManager>(
         io, transport::TlsContext::create(pki.store(pki.facility_dir(1)), {}),
         TunnelManagerHooks{[this] { return b_serve ? policy::FunctionSet::all() : policy::FunctionSet::none(); },
-                           [this](const transport::TunnelRecord& r) { b_audit.add(r); }, {}, {}});
+                           [this](const transport::TunnelRecord& r) { b_audit.add(r); }, {}, {}, {}});
     a = std::make_unique<TunnelManager>(
         io, transport::TlsContext::create(pki.store(pki.facility_dir(0)), {}),
         TunnelManagerHooks{[this] {
@@ -136,6 +136,7 @@ struct Managers {
                            [this](const std::string&) -> std::optional<std::string> {
                              return "127.0.0.1:" + std::to_string(b->port());
                            },
+                           {},
                            {}});
     for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
   }

@@ -213,8 +213,13 @@ TEST_F(Tunnels, EchoThroughTwoGatewaysAuditedAndAForeignServiceRefused) {
   // Both sides audited each connection: who, bytes each way, how it ended.
   ASSERT_EQ(a->stop(), 0);
   ASSERT_EQ(b->stop(), 0);
+  // Each admitted connection was recorded first as "opened", before any
+  // byte flowed; A's three all were, B's two that passed its allow-list.
+  const auto opened = [](const json& r) { return r["outcome_desc"] == "opened"; };
   const auto outs = audit_records(*a, "tunnel_out");
-  ASSERT_EQ(outs.size(), 3U);
+  ASSERT_EQ(outs.size(), 6U) << json(outs).dump(1);
+  EXPECT_EQ(std::count_if(outs.begin(), outs.end(), opened), 3);
+  EXPECT_TRUE(opened(outs.front())) << json(outs).dump(1);
   int closed = 0, refused = 0;
   for (const auto& r : outs) {
     EXPECT_EQ(r["peer_facility"], kB);
@@ -234,7 +239,8 @@ TEST_F(Tunnels, EchoThroughTwoGatewaysAuditedAndAForeignServiceRefused) {
   })) << json(outs).dump(1);
 
   const auto ins = audit_records(*b, "tunnel_in");
-  ASSERT_EQ(ins.size(), 3U);
+  ASSERT_EQ(ins.size(), 5U) << json(ins).dump(1);
+  EXPECT_EQ(std::count_if(ins.begin(), ins.end(), opened), 2);
   EXPECT_EQ(std::count_if(ins.begin(), ins.end(), [](const json& r) { return r["outcome_desc"] == "forbidden"; }), 1);
   for (const auto& r : ins) EXPECT_EQ(r["peer_facility"], kA);
 }

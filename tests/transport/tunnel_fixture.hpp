@@ -198,6 +198,15 @@ struct Gateway {
       return suspended.count(f) == 0;
     };
     h.audit = [this](const TunnelRecord& r) { audit.add(r); };
+    h.opened = [this](const TunnelRecord& r, std::function<void(bool)> done) {
+      std::function<void(const TunnelRecord&, std::function<void(bool)>)> hook;
+      {
+        std::lock_guard lock(suspended_mu);
+        hook = on_open;
+      }
+      if (hook) return hook(r, std::move(done));
+      done(true);
+    };
     h.resolve = std::move(resolve);
     engine = std::make_unique<TunnelEngine>(io, tls, std::move(h));
     if (auto st = engine->start(lim); !st) throw std::runtime_error(st.error().message);
@@ -211,6 +220,12 @@ struct Gateway {
     }
     engine->recheck();
   }
+  /// What recording an opening does (set under suspended_mu); unset: recorded at once.
+  void opening(std::function<void(const TunnelRecord&, std::function<void(bool)>)> hook) {
+    std::lock_guard lock(suspended_mu);
+    on_open = std::move(hook);
+  }
+  std::function<void(const TunnelRecord&, std::function<void(bool)>)> on_open;
   std::atomic<bool> view{true}, serve{true};
   std::mutex suspended_mu;
   std::set<std::string> suspended;

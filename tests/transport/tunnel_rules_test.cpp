@@ -93,6 +93,61 @@ TEST(TunnelRules, ASuspendedFacilityIsCutAndRefusedBothWays) {
   ping(h.get(), "after");
 }
 
+// A connection is recorded before any byte flows: nothing reaches the
+// backend until both sides' records are durable, and a side that cannot
+// record refuses the connection (fail closed).
+TEST(TunnelRules, NothingFlowsBeforeTheOpeningIsRecorded) {
+  TwoGateways g;
+  Backend backend(echo);
+  ASSERT_TRUE(g.b.engine->set_inbound({g.in("mllp", backend.endpoint(), {g.code(0)})}));
+  ASSERT_TRUE(g.a.engine->set_outbound({g.out("lab", "mllp")}));
+  std::mutex mu;
+  std::vector<std::function<void(bool)>> held;
+  std::vector<TunnelRecord> openings;
+  g.b.opening([&](const TunnelRecord& r, std::function<void(bool)> done) {
+    std::lock_guard lock(mu);
+    openings.push_back(r);
+    held.push_back(std::move(done));
+  });
+  Fd c = g.dial("lab");
+  ASSERT_TRUE(write_all(c.get(), "early"));
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!held.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(backend.accepted(), 0);  // B waits for its record
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(held.size(), 1U);
+    EXPECT_EQ(openings[0].ended, "opened");
+    EXPECT_EQ(openings[0].facility, g.code(0));
+    EXPECT_EQ(openings[0].direction, TunnelDirection::inbound);
+    held[0](true);
+  }
+  EXPECT_EQ(read_exact(c.get(), 5), "early");
+  EXPECT_EQ(backend.accepted(), 1);
+
+  // B cannot record: the caller is refused, nothing reaches the backend.
+  g.b.opening([](const TunnelRecord&, std::function<void(bool)> done) { done(false); });
+  Fd d = g.dial("lab");
+  EXPECT_EQ(read_all(d.get()), "");
+  EXPECT_TRUE(g.b.audit.wait_ended("mllp", "audit_unavailable"));
+  EXPECT_TRUE(g.a.audit.wait([](const TunnelRecord& r) {
+    return r.ended == "refused_by_peer" && r.detail == "audit_unavailable";
+  }));
+  // A cannot record: A does not even dial B.
+  g.b.opening(nullptr);
+  g.a.opening([](const TunnelRecord&, std::function<void(bool)> done) { done(false); });
+  Fd e = g.dial("lab");
+  EXPECT_EQ(read_all(e.get()), "");
+  EXPECT_TRUE(g.a.audit.wait_ended("lab", "audit_unavailable"));
+  EXPECT_EQ(backend.accepted(), 1);
+}
+
 TEST(TunnelRules, ReconcileKeepsOtherTunnelsTraffic) {
   TwoGateways g;
   Backend backend(echo);

@@ -76,6 +76,23 @@ void Conn::out_start() {
   if (auto why = engine_->admit(id_, tunnel_, facility_); !why.empty())
     return end(why, "connection cap reached");
   admitted_ = true;
+  when_recorded([self = shared_from_this()] { self->out_dial(); });
+}
+
+void Conn::when_recorded(std::function<void()> next) {
+  if (!engine_->hooks.opened) return next();
+  engine_->hooks.opened(record("opened", ""), [self = shared_from_this(), next = std::move(next)](bool recorded) {
+    asio::post(self->strand_, [self, next, recorded] {
+      if (self->finished_) return;
+      if (recorded) return next();
+      const char* why = "the audit trail cannot be written";
+      if (self->direction_ == TunnelDirection::inbound) return self->in_refuse("audit_unavailable", why);
+      self->end("audit_unavailable", why);
+    });
+  });
+}
+
+void Conn::out_dial() {
   const auto addr = engine_->hooks.resolve ? engine_->hooks.resolve(facility_) : std::nullopt;
   if (!addr) return end("peer_unavailable", "no tunnel address known for the facility");
   // "host:port" or "[v6]:port"
@@ -180,7 +197,7 @@ void Conn::in_hello() {
         if (auto why = self->engine_->admit(self->id_, self->tunnel_, self->facility_); !why.empty())
           return self->in_refuse(why, "connection cap reached");
         self->admitted_ = true;
-        self->in_connect_backend();
+        self->when_recorded([self] { self->in_connect_backend(); });
       }));
 }
 
@@ -231,6 +248,21 @@ void Conn::in_reply_ok() {
 
 // --- ending ---
 
+TunnelRecord Conn::record(std::string code, std::string detail) const {
+  TunnelRecord r;
+  r.direction = direction_;
+  r.tunnel = tunnel_ ? tunnel_->name : std::string();
+  r.service = service_;
+  r.facility = facility_;
+  r.started = started_;
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_);
+  r.bytes_to_peer = to_peer_;
+  r.bytes_from_peer = from_peer_;
+  r.ended = std::move(code);
+  r.detail = std::move(detail);
+  return r;
+}
+
 void Conn::end(std::string code, std::string detail) {
   if (finished_) return;
   finished_ = true;
@@ -245,17 +277,7 @@ void Conn::end(std::string code, std::string detail) {
   if (id_ != 0) engine_->release(id_);
   if (tunnel_ && !relaying_) tunnel_->refused.fetch_add(1);
   if (engine_->hooks.audit) {
-    TunnelRecord r;
-    r.direction = direction_;
-    r.tunnel = tunnel_ ? tunnel_->name : std::string();
-    r.service = service_;
-    r.facility = facility_;
-    r.started = started_;
-    r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_);
-    r.bytes_to_peer = to_peer_;
-    r.bytes_from_peer = from_peer_;
-    r.ended = std::move(code);
-    r.detail = std::move(detail);
+    const TunnelRecord r = record(std::move(code), std::move(detail));
     try {
       engine_->hooks.audit(r);
     } catch (const std::exception&) {

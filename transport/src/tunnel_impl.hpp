@@ -143,6 +143,11 @@ private:
   void in_connect_backend();
   void in_reply_ok();
   void arm_setup_deadline();
+  /// Runs `next` on the strand once hooks.opened recorded the connection;
+  /// otherwise ends it (inbound: refused to the caller) as audit_unavailable.
+  void when_recorded(std::function<void()> next);
+  void out_dial();
+  [[nodiscard]] TunnelRecord record(std::string code, std::string detail) const;
   // tunnel_relay.cpp: carrying bytes
   void relay(std::string leftover);
   void up_read();

@@ -31,6 +31,9 @@ struct TunnelManagerHooks {
   /// False for a facility whose traffic is stopped (suspended by an order).
   /// Thread-safe, quick. Empty: every facility.
   std::function<bool(const std::string& facility)> facility_permitted;
+  /// The record of a connection about to carry traffic; done(true) once it
+  /// is durable (transport::TunnelHooks::opened). Empty: none.
+  std::function<void(const transport::TunnelRecord&, std::function<void(bool)>)> opened;
 };
 
 class TunnelManager {

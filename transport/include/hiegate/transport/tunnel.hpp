@@ -95,7 +95,8 @@ struct TunnelRecord {
   /// How it ended (stable): closed, refused_mode, forbidden, unknown_service,
   /// over_capacity, backend_unavailable, peer_unavailable, handshake_failed,
   /// refused_by_peer, protocol_error, aborted_local, aborted_peer,
-  /// idle_timeout, max_duration, mode_cut, removed, stopped.
+  /// idle_timeout, max_duration, mode_cut, facility_suspended,
+  /// audit_unavailable, removed, stopped.
   std::string ended;
   std::string detail;  ///< human-readable; never payload bytes
 };
@@ -111,6 +112,13 @@ struct TunnelHooks {
   std::function<bool(const std::string& facility)> facility_permitted;
   /// Called once per connection when it ends. Any thread; must be thread-safe.
   std::function<void(const TunnelRecord&)> audit;
+  /// Called once a connection is admitted and before any byte flows
+  /// (outbound: before the remote gateway is dialled; inbound: before the
+  /// backend is connected), with `ended` "opened". The connection goes on
+  /// only after done(true): the access is recorded before it happens;
+  /// done(false) ends it as "audit_unavailable" (fail closed). `done` may
+  /// run on any thread. Empty: goes on at once.
+  std::function<void(const TunnelRecord& opening, std::function<void(bool recorded)> done)> opened;
   /// The peer directory: facility → "host:port" of its tunnel listener.
   std::function<std::optional<std::string>(const std::string& facility)> resolve;
   /// Wall clock for audit timestamps; system clock if empty.
