@@ -2,15 +2,16 @@
 #include "store/store_impl.hpp"
 
 namespace hiegate::daemon::store {
-namespace {
-
-std::string content_table(std::string_view owner) { return std::string(owner) + ".content"; }
 
 Status insert_chunk(sqlite::Db& db, std::string_view owner, const IdHash& id, std::int64_t seq, ByteView data) {
   auto s = db.cached("INSERT INTO chunks(owner, id_hash, seq, data) VALUES(?, ?, ?, ?)");
   if (!s) return std::move(s).error();
   return (*s)->bind(1, owner).bind(2, ByteView(id)).bind(3, seq).bind(4, data).run();
 }
+
+namespace {
+
+std::string content_table(std::string_view owner) { return std::string(owner) + ".content"; }
 
 // Reads chunk `seq`; nullopt when there is none.
 Result<std::optional<Bytes>> load_chunk(sqlite::Db& db, std::string_view owner, const IdHash& id, std::int64_t seq) {

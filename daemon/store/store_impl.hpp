@@ -52,6 +52,8 @@ Result<std::string> read_window(sqlite::Db& db, const crypto::KeyRing& keys, std
 Result<Bytes> rekey_content(sqlite::Db& db, const crypto::KeyRing& keys, std::string_view owner,
                             const IdHash& old_id, ByteView old_header, std::uint32_t version, const IdHash& new_id);
 Status delete_content(sqlite::Db& db, std::string_view owner, ByteView id);
+/// Stores one sealed content chunk of (owner, id).
+Status insert_chunk(sqlite::Db& db, std::string_view owner, const IdHash& id, std::int64_t seq, ByteView data);
 
 /// Schema: applies migrations up to kStoreSchemaVersion; refuses newer.
 Status migrate(sqlite::Db& db);

@@ -74,11 +74,7 @@ private:
   }
 
   static Status seal_chunk(sqlite::Db& db, State& st, ByteView plain, bool last) {
-    auto ins = db.cached("INSERT INTO chunks(owner, id_hash, seq, data) VALUES(?, ?, ?, ?)");
-    if (!ins) return std::move(ins).error();
-    const Bytes sealed = st.sealer->push(plain, last);
-    return (*ins)->bind(1, store::kStagedOwner).bind(2, ByteView(st.upload_id)).bind(3, st.seq++)
-        .bind(4, ByteView(sealed)).run();
+    return store::insert_chunk(db, store::kStagedOwner, st.upload_id, st.seq++, st.sealer->push(plain, last));
   }
 
   static Status stage(Store::Impl& s, State& st, sqlite::Db& db, const std::string& bytes) {

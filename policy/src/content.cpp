@@ -51,8 +51,8 @@ Decision check_content_head(std::string_view content_type, std::string_view head
   if (type == "application/fhir+json" || type == "text/plain") {
     if (head.empty()) return check_content(type, head);
     if (looks_executable(head)) return check_content(type, head);
-    if (type == "application/fhir+json" && head.find_first_not_of(" \t\r\n") != std::string_view::npos &&
-        head[head.find_first_not_of(" \t\r\n")] != '{') {
+    const auto first = head.find_first_not_of(" \t\r\n");
+    if (type == "application/fhir+json" && first != std::string_view::npos && head[first] != '{') {
       return bad(type, "application/fhir+json must be a JSON FHIR resource with a resourceType");
     }
     if (head.find('\0') != std::string_view::npos) return bad(type, "not UTF-8 text");
