@@ -278,7 +278,7 @@ json peer_error_json(const transport::PeerResponse& res) {
 // --- own documents ----------------------------------------------------------
 
 void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWindows>) {
-  router.add(http::verb::put, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
+  router.add_streamed(http::verb::put, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
     const std::string id(req.param("id"));
     if (!policy::is_document_id(id)) {
       return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
@@ -287,6 +287,7 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
     if (auto m = refuse_by_mode(mode, policy::Function::publish)) return r.send(std::move(*m));
     const std::string user_id(req.msg[kUserHeader]);
     if (!policy::is_local_id(user_id)) return r.send(bad_request("invalid_user", "X-HIE-User is required"));
+    if (req.body) return publish_raw(gw, req, std::move(r), id);
     const auto body = parse_body(req);
     if (!body || !body->is_object()) return r.send(bad_request("invalid_json", "the body must be a JSON object"));
     auto meta = document_metadata(*body);
@@ -710,7 +711,17 @@ Status add_clinical_routes(Router& router, Gateway& gw) {
   Router own;
   add_document_routes(own, gw, windows);
   router.add_all(own, [&gw](const Router::Route& r) -> Handler {
-    if (r.method == http::verb::put) return audited_route(gw, "document_publish", AuditAction::create, r.handler);
+    if (r.method == http::verb::put) {
+      // A raw upload names its patient in X-HIE-Document.
+      return audited_route(gw, "document_publish", AuditAction::create, r.handler,
+                           [](const ApiRequest& req, AuditRecord& rec) {
+                             if (!req.body) return;
+                             const auto meta = read_document_header(req.msg[kDocumentHeader]);
+                             if (meta && meta->contains("patient") && (*meta)["patient"].is_string()) {
+                               rec.patient = (*meta)["patient"];
+                             }
+                           });
+    }
     if (r.method == http::verb::delete_) return audited_route(gw, "document_withdraw", AuditAction::del, r.handler);
     return r.handler;
   });

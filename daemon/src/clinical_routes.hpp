@@ -13,5 +13,8 @@ void add_user_routes(Router& router, Gateway& gw);
 void add_consent_routes(Router& router, Gateway& gw);
 /// POST /v1/cache/purge (registry_api.cpp).
 void add_cache_routes(Router& router, Gateway& gw);
+/// PUT /v1/documents/{id} with a raw body (document_upload.cpp): `id` is
+/// valid and the mode allows publishing; the rest is checked here.
+void publish_raw(Gateway& gw, ApiRequest& req, Responder r, std::string id);
 
 }  // namespace hiegate::daemon

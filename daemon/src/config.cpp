@@ -222,6 +222,7 @@ void read_local_api(Section& s, Config::LocalApi& a) {
   if (a.tokens_file.is_absolute()) read_tokens_file(s, a.tokens_file, a.tokens);
   s.uint_as("max_header_bytes", a.max_header_bytes, 1024, 1024 * 1024);
   s.uint_as("max_body_bytes", a.max_body_bytes, 1024, std::uint64_t{1} << 32);
+  s.uint_as("max_document_bytes", a.max_document_bytes, 1024, std::uint64_t{1} << 40);
   s.duration("request_timeout", a.request_timeout, Millis(100), Millis(3'600'000));
   s.duration("idle_timeout", a.idle_timeout, Millis(100), Millis(3'600'000));
   s.uint_as("max_connections", a.max_connections, 1, 100'000);

@@ -88,13 +88,27 @@ HttpResponse memory_full_response() {
   return res;
 }
 
+HttpResponse body_read_error(const Error& e) {
+  if (e.code == "payload_too_large") {
+    return error_response(http::status::payload_too_large, e.code, "the request body is larger than allowed");
+  }
+  if (e.code == "request_timeout") {
+    return error_response(http::status::request_timeout, e.code, "the request was not received in time");
+  }
+  return error_response(http::status::bad_request, "bad_request", "the request body could not be read: " + e.message);
+}
+
 void Router::add(http::verb method, std::string pattern, Handler h, bool authenticated) {
   routes_.push_back(Route{method, std::move(pattern), authenticated, std::move(h)});
 }
 
+void Router::add_streamed(http::verb method, std::string pattern, Handler h) {
+  routes_.push_back(Route{method, std::move(pattern), true, std::move(h), true});
+}
+
 void Router::add_all(const Router& other, const std::function<Handler(const Route&)>& wrap) {
   for (const Route& r : other.routes_) {
-    routes_.push_back(Route{r.method, r.pattern, r.authenticated, wrap(r)});
+    routes_.push_back(Route{r.method, r.pattern, r.authenticated, wrap(r), r.streams_raw});
   }
 }
 

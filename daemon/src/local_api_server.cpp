@@ -112,6 +112,7 @@ namespace {
 // Bodies up to this size are not counted in the memory budget: at most one
 // per connection, they are bounded by max_connections.
 constexpr std::uint64_t kSmallBody = 64 * 1024;
+constexpr std::string_view kRawBody = "application/octet-stream";
 
 template <class Protocol>
 class Session final : public SessionBase,
@@ -193,6 +194,11 @@ private:
     state_ = State::reading;
     started_ = Clock::now();
     route_label_ = "unmatched";
+    // The last request's streamed body, if any, is over: no read is pending.
+    stream_.reset();
+    streamed_ = false;
+    continue_pending_ = false;
+    std::string().swap(window_);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(cfg_->local_api.max_header_bytes));
     // The body limit is applied after authentication (on_header), so that an
@@ -239,7 +245,11 @@ private:
         return respond(std::move(res));
       }
     }
-    const auto max_body = cfg_->local_api.max_body_bytes;
+    // A raw body of a streamed route is read by its handler, a window at a
+    // time, and so is bounded by the largest document instead.
+    streamed_ = match_.route->streams_raw &&
+                beast::iequals(req[http::field::content_type].substr(0, kRawBody.size()), kRawBody);
+    const std::uint64_t max_body = streamed_ ? cfg_->local_api.max_document_bytes : cfg_->local_api.max_body_bytes;
     if (const auto len = parser_->content_length(); len && *len > max_body) {
       disarm();
       keep_alive_ = false;
@@ -247,28 +257,97 @@ private:
                                     "the request body is larger than allowed"));
     }
     parser_->body_limit(max_body);
-    if (!hold_body()) {
+    if (!streamed_ && !hold_body()) {
       disarm();
       keep_alive_ = false;  // the body stays unread
       return respond(memory_full_response());
     }
-    if (parser_->is_done()) {
+    const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
+    if (parser_->is_done() || streamed_) {
+      // A streamed body's "100 Continue" waits for its handler's first
+      // read: a refusal is then answered before the client sends anything.
+      continue_pending_ = streamed_ && expects_continue && !parser_->is_done();
       disarm();
       return dispatch();
     }
-    if (beast::iequals(req[http::field::expect], "100-continue")) {
-      auto cont = std::make_shared<HttpResponse>(http::status::continue_, 11);
-      http::async_write(sock_, *cont,
-                        [self = this->shared_from_this(), cont](beast::error_code wec, std::size_t) {
-                          if (wec) {
-                            self->disarm();
-                            return self->close();
-                          }
-                          self->read_body();
-                        });
-      return;
+    if (expects_continue) {
+      return write_continue([self = this->shared_from_this()] { self->read_body(); });
     }
     read_body();
+  }
+
+  template <class Then>
+  void write_continue(Then then) {
+    auto cont = std::make_shared<HttpResponse>(http::status::continue_, 11);
+    http::async_write(sock_, *cont,
+                      [self = this->shared_from_this(), cont, then = std::move(then)](beast::error_code wec,
+                                                                                     std::size_t) mutable {
+                        if (wec) {
+                          self->disarm();
+                          return self->close();
+                        }
+                        then();
+                      });
+  }
+
+  // --- a streamed raw body (Router::add_streamed), read for its handler.
+  class StreamedBody final : public BodyReader {
+  public:
+    explicit StreamedBody(std::shared_ptr<Session> s) : s_(std::move(s)) {}
+    void read(Piece piece) override {
+      net::dispatch(s_->sock_.get_executor(),
+                    [s = s_, piece = std::move(piece)]() mutable { s->read_stream(std::move(piece)); });
+    }
+
+  private:
+    std::shared_ptr<Session> s_;
+  };
+
+  void read_stream(BodyReader::Piece piece) {
+    if (state_ != State::handling) {
+      return piece(make_error("connection_closed", "the request was answered or its connection closed"));
+    }
+    if (!stream_ || stream_->is_done()) return piece(std::string());
+    if (continue_pending_) {
+      continue_pending_ = false;
+      arm(cfg_->local_api.request_timeout);
+      return write_continue([self = this->shared_from_this(), piece = std::move(piece)]() mutable {
+        self->disarm();
+        self->read_stream(std::move(piece));
+      });
+    }
+    window_.resize(kSmallBody);
+    auto& body = stream_->get().body();
+    body.data = window_.data();
+    body.size = window_.size();
+    body.more = true;
+    // Each window gets the whole request timeout: a large upload is cut
+    // only by a client that stops sending, not by its size.
+    arm(cfg_->local_api.request_timeout);
+    http::async_read_some(sock_, buf_, *stream_,
+                          [self = this->shared_from_this(), piece = std::move(piece)](beast::error_code ec,
+                                                                                      std::size_t) mutable {
+                            self->disarm();
+                            if (ec == http::error::need_buffer) ec = {};
+                            if (ec || self->state_ != State::handling) {
+                              self->keep_alive_ = false;
+                              return piece(self->stream_error(ec));
+                            }
+                            const std::size_t n = self->window_.size() - self->stream_->get().body().size;
+                            if (n == 0 && !self->stream_->is_done()) return self->read_stream(std::move(piece));
+                            piece(std::string(self->window_.data(), n));
+                          });
+  }
+
+  Error stream_error(beast::error_code ec) const {
+    if (state_ != State::handling) return make_error("connection_closed", "the connection closed");
+    if (timed_out_) return make_error("request_timeout", "the request body did not arrive in time");
+    if (ec == http::error::body_limit) return make_error("payload_too_large", "the request body is too large");
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted || ec == http::error::partial_message) {
+      return make_error("connection_closed", "the client closed the connection before the end of the body");
+    }
+    return make_error("bad_request", ec.message());
   }
 
   /// Counts a large body in the memory budget before it is read (a body
@@ -319,7 +398,17 @@ private:
   void dispatch() {
     state_ = State::handling;
     ApiRequest req;
-    req.msg = parser_->release();
+    if (streamed_) {
+      // The header is complete and no byte of the body was parsed: the
+      // parser takes a window-sized body from here on.
+      const auto limit = cfg_->local_api.max_document_bytes;
+      stream_.emplace(std::move(*parser_));
+      stream_->body_limit(limit);
+      req.msg = HttpRequest(stream_->get().base());
+      req.body = std::make_shared<StreamedBody>(this->shared_from_this());
+    } else {
+      req.msg = parser_->release();
+    }
     parser_.reset();
     req.route = route_label_;
     req.params = std::move(match_.params);
@@ -368,6 +457,8 @@ private:
     if (state_ == State::closed || state_ == State::writing) return;
     if (cut_pending_ && res.result_int() < 400) return close();  // forbidden since it started
     cut_pending_ = false;
+    // A streamed body left unread ends the connection with this answer.
+    if (streamed_ && (!stream_ || !stream_->is_done())) keep_alive_ = false;
     const bool keep = keep_alive_ && !draining_ && !server_->is_draining();
     res.keep_alive(keep);
     if (!request_id_.empty()) res.set("X-Request-Id", request_id_);
@@ -417,6 +508,10 @@ private:
   std::shared_ptr<LocalApiServer::Impl> server_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  bool streamed_ = false;  // this request's raw body is read by its handler
+  bool continue_pending_ = false;  // its client waits for "100 Continue"
+  std::optional<http::request_parser<http::buffer_body>> stream_;  // its parser from the body on
+  std::string window_;  // where the next piece of it is read
   Router::Match match_;
   ConfigPtr cfg_;
   State state_ = State::idle;

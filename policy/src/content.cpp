@@ -67,6 +67,11 @@ Decision check_content_head(std::string_view content_type, std::string_view head
   return check_content(content_type, head);
 }
 
+bool content_checked_whole(std::string_view content_type) {
+  const std::string_view type = content_type.substr(0, content_type.find(';'));
+  return type == "application/fhir+json" || type == "application/hl7-v2" || type == "text/plain";
+}
+
 Decision check_content(std::string_view content_type, std::string_view content) {
   // Parameters such as "; charset=utf-8" are ignored for the check.
   const std::string_view type = content_type.substr(0, content_type.find(';'));
@@ -104,6 +109,17 @@ Decision check_content(std::string_view content_type, std::string_view content) 
   }
   if (type == "text/plain") {
     return valid_utf8_no_nul(content) ? Decision::allow("content.text") : bad(type, "not UTF-8 text");
+  }
+  return check_content_type(type);
+}
+
+Decision check_content_type(std::string_view content_type) {
+  static constexpr std::array<std::string_view, 7> allowed = {
+      "application/fhir+json", "application/pdf", "application/hl7-v2", "image/jpeg",
+      "image/png",             "application/dicom", "text/plain"};
+  const std::string_view type = content_type.substr(0, content_type.find(';'));
+  for (auto a : allowed) {
+    if (a == type) return Decision::allow("content.allow_list");
   }
   return Decision::refuse("content.allow_list", "content_type_not_allowed",
                           "この形式の文書は登録できません", "This content type is not allowed");

@@ -49,6 +49,7 @@ unix_socket = ""
 unix_socket_mode = "0600"
 max_header_bytes = 2048
 max_body_bytes = 4096
+max_document_bytes = 2097152
 request_timeout = "500ms"
 idle_timeout = "1m"
 max_connections = 10
@@ -64,6 +65,7 @@ hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
   ASSERT_EQ(c.local_api.listen.size(), 2U);
   EXPECT_EQ(c.local_api.listen[1].to_string(), "[::1]:9000");
   EXPECT_TRUE(c.local_api.unix_socket.empty());
+  EXPECT_EQ(c.local_api.max_document_bytes, 2097152U);
   EXPECT_EQ(c.local_api.request_timeout, Millis(500));
   EXPECT_EQ(c.local_api.idle_timeout, Millis(60000));
   ASSERT_EQ(c.local_api.tokens.size(), 1U);
@@ -161,6 +163,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"memory_below_body",
                 with("[daemon]\ndocument_memory_bytes = 8388608\n[local_api]\nmax_body_bytes = 16777216\n"),
                 "test.toml:5:25: daemon.document_memory_bytes: must be at least local_api.max_body_bytes (16777216)"},
+        BadCase{"document_tiny", with("[local_api]\nmax_document_bytes = 1000\n"),
+                "local_api.max_document_bytes: must be between 1024 and"},
         BadCase{"memory_tiny", with("[daemon]\ndocument_memory_bytes = 1000\n"),
                 "daemon.document_memory_bytes: must be between 1048576 and"},
         BadCase{"cached_document_tiny", with("[store]\ncache_max_document_bytes = 1000\n"),

@@ -75,7 +75,7 @@ std::string Gateway::log() const {
 HttpResult Gateway::call(const std::string& method, const std::string& target,
                           std::map<std::string, std::string> headers, const std::string& body) const {
   headers["Authorization"] = std::string("Bearer ") + kToken;
-  if (!body.empty()) headers["Content-Type"] = "application/json";
+  if (!body.empty()) headers.try_emplace("Content-Type", "application/json");
   return http_request(tcp(), method, target, headers, body);
 }
 

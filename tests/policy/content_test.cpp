@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <algorithm>
 
 namespace hiegate::policy {
@@ -83,6 +85,33 @@ TEST(Content, TheHeadDecidesWhatTheFirstBytesCan) {
   EXPECT_TRUE(check_content_head("application/fhir+json", fhir.substr(0, kContentHeadBytes)).allowed);
   EXPECT_EQ(check_content_head("application/fhir+json", "not json").code, "content_mismatch");
   EXPECT_TRUE(check_content_head("text/plain", std::string(kContentHeadBytes, 'a')).allowed);
+}
+
+// What a raw upload decides before its body: the type alone, and whether its
+// check needs the whole content.
+TEST(Content, TheTypeAloneDecidesTheAllowListAndWhatIsCheckedWhole) {
+  for (const auto& [type, allowed, whole] : std::vector<std::tuple<std::string, bool, bool>>{
+           {"application/fhir+json", true, true},
+           {"application/fhir+json; charset=utf-8", true, true},
+           {"text/plain", true, true},
+           {"application/hl7-v2", true, true},
+           {"application/pdf", true, false},
+           {"image/jpeg", true, false},
+           {"image/png", true, false},
+           {"application/dicom", true, false},
+           {"application/zip", false, false},
+           {"text/html", false, false},
+           {"", false, false},
+           {"application/pdfx", false, false}}) {
+    const auto d = check_content_type(type);
+    EXPECT_EQ(d.allowed, allowed) << type;
+    EXPECT_EQ(d.code, allowed ? "" : "content_type_not_allowed") << type;
+    EXPECT_EQ(content_checked_whole(type), whole) << type;
+    // The same verdict as the whole check gives a type off the list.
+    if (!allowed) {
+      EXPECT_EQ(check_content(type, "data").code, "content_type_not_allowed") << type;
+    }
+  }
 }
 
 }  // namespace

@@ -171,6 +171,10 @@ struct Config {
     std::filesystem::path tokens_file;
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_body_bytes = 64 * 1024 * 1024;
+    /// Largest document published as a raw body (application/octet-stream),
+    /// which is stored as it arrives; a text document is also held whole for
+    /// its check, so max_body_bytes bounds it too.
+    std::uint64_t max_document_bytes = 1ULL << 30;
     Millis request_timeout{30'000};
     Millis idle_timeout{60'000};
     std::size_t max_connections = 1024;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "hiegate/common/result.hpp"
 #include "hiegate/daemon/config.hpp"
 #include "hiegate/policy/functions.hpp"
 #include "hiegate/transport/peer_http.hpp"
@@ -43,8 +44,27 @@ private:
   std::vector<std::shared_ptr<const void>> held_;
 };
 
+/// A request body the server leaves unread for its handler: the raw body
+/// (Content-Type application/octet-stream) of a route added with
+/// Router::add_streamed, up to [local_api] max_document_bytes, read a
+/// window at a time so that its size never decides the memory it takes.
+class BodyReader {
+public:
+  virtual ~BodyReader() = default;
+  /// A piece of the body, or an error: `payload_too_large`,
+  /// `request_timeout`, `bad_request` (not valid HTTP/1.1),
+  /// `connection_closed`. Any error also ends the connection after the
+  /// answer; body_read_error() is that answer.
+  using Piece = std::function<void(Result<std::string>)>;
+  /// The next piece, at most 64 KiB; an empty one once the body has ended.
+  /// Calls must not overlap; `piece` runs on the connection's strand.
+  virtual void read(Piece piece) = 0;
+};
+
 struct ApiRequest {
-  HttpRequest msg;
+  HttpRequest msg;  ///< its body is empty when `body` is set
+  /// The unread body of a streamed raw request (Router::add_streamed), else null.
+  std::shared_ptr<BodyReader> body;
   std::string route;  ///< the matched pattern, e.g. "/v1/documents/{id}"
   std::vector<std::pair<std::string, std::string>> params;  ///< path parameters, decoded
   std::string query;       ///< raw query string without '?'
@@ -96,6 +116,8 @@ using Handler = std::function<void(ApiRequest&, Responder)>;
 /// 503 `overloaded` with Retry-After: 1, for a request whose document does
 /// not fit in the memory budget now (MemoryBudget).
 [[nodiscard]] HttpResponse memory_full_response();
+/// The answer to a BodyReader error: 413, 408 or 400 with its code.
+[[nodiscard]] HttpResponse body_read_error(const Error& e);
 [[nodiscard]] HttpResponse error_response(http::status status, std::string_view code,
                                           std::string_view message, const nlohmann::json& extra);
 [[nodiscard]] HttpResponse text_response(http::status status, std::string body,
@@ -111,8 +133,13 @@ public:
     std::string pattern;
     bool authenticated = true;  ///< false only for health probes
     Handler handler;
+    bool streams_raw = false;  ///< a raw body reaches the handler unread (add_streamed)
   };
   void add(http::verb method, std::string pattern, Handler h, bool authenticated = true);
+  /// An authenticated route whose raw bodies (application/octet-stream) the
+  /// handler reads itself, through ApiRequest::body; other bodies are read
+  /// whole as on any route.
+  void add_streamed(http::verb method, std::string pattern, Handler h);
 
   struct Match {
     const Route* route = nullptr;

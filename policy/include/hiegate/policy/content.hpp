@@ -26,4 +26,12 @@ inline constexpr std::size_t kContentHeadBytes = 512;
 /// checks of the whole content (FHIR JSON parses, UTF-8) are left out.
 [[nodiscard]] Decision check_content_head(std::string_view content_type, std::string_view head);
 
+/// Whether `content_type` is on the allow-list at all
+/// (content_type_not_allowed), whatever the content.
+[[nodiscard]] Decision check_content_type(std::string_view content_type);
+
+/// Whether check_content needs the whole content of this type (FHIR JSON
+/// parses, UTF-8 text) rather than its first bytes: the text types.
+[[nodiscard]] bool content_checked_whole(std::string_view content_type);
+
 }  // namespace hiegate::policy
