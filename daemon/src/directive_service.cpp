@@ -24,6 +24,13 @@ Result<policy::Verdict> DirectiveService::deliver(std::string_view envelope, pol
   policy::Verdict v = policy::apply(before->state, envelope, now, verifier_);
   if (v.decision != policy::Outcome::accept) return v;
 
+  // The start of a stretch behind goes first: should the document's own
+  // write then fail, a start stored early is harmless (it counts only
+  // while the stored state is behind, and only if earlier).
+  if (auto behind = policy::envelopes_of(*v.next).behind_from;
+      behind != policy::envelopes_of(before->state).behind_from) {
+    if (Status s = store_.persist_behind(behind); !s) return std::move(s).error();
+  }
   if (Status s = store_.persist(*v.kind, v.sequence, envelope); !s) return std::move(s).error();
   const bool orders = v.kind == policy::DocumentKind::orders;
   auto next = std::make_shared<const DirectiveSnapshot>(

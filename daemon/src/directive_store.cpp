@@ -15,6 +15,7 @@ namespace fs = std::filesystem;
 
 // Larger than any acceptable envelope; a bigger file is not ours.
 constexpr std::size_t kMaxFileBytes = 1 << 20;
+constexpr const char* kBehindFile = "heartbeat-behind.json";
 
 class UniqueFd {
  public:
@@ -107,7 +108,19 @@ Result<DirectiveStore> DirectiveStore::open(fs::path dir) {
 
 Status DirectiveStore::persist(policy::DocumentKind kind, std::uint64_t version,
                                std::string_view envelope) const {
-  const std::string name = file_name(kind, version);
+  return write_file(file_name(kind, version), envelope);
+}
+
+Status DirectiveStore::persist_behind(const std::optional<std::string>& envelope) const {
+  if (envelope) return write_file(kBehindFile, *envelope);
+  const fs::path target = dir_ / kBehindFile;
+  if (::unlink(target.c_str()) != 0 && errno != ENOENT) {
+    return make_error("store_write_failed", errno_text("remove " + target.string()));
+  }
+  return {};
+}
+
+Status DirectiveStore::write_file(const std::string& name, std::string_view envelope) const {
   std::string tmp = (dir_ / ("." + name + ".tmp-XXXXXX")).string();
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));  // mode 0600
   if (!fd.valid())
@@ -143,6 +156,9 @@ Result<policy::StoredEnvelopes> DirectiveStore::read(std::string trust_anchor) c
     if (!bytes) return std::move(bytes).error();
     (kind == policy::DocumentKind::orders ? out.orders : out.heartbeat) = std::move(*bytes);
   }
+  auto behind = read_optional(dir_ / kBehindFile);
+  if (!behind) return std::move(behind).error();
+  out.behind_from = std::move(*behind);
   return out;
 }
 
@@ -161,7 +177,7 @@ Result<DirectiveStartup> start_directives(const DirectiveStore& store,
   // In failsafe, keep whatever keyset chain still verifies, so that the
   // secretariat's next orders verify under the keys it now uses.
   const auto keep_keysets = [&] {
-    const policy::StoredEnvelopes chain{stored->trust_anchor, stored->keysets, {}, {}};
+    const policy::StoredEnvelopes chain{stored->trust_anchor, stored->keysets, {}, {}, {}};
     if (auto partial = policy::verify_stored(chain, options)) out.state = std::move(*partial);
   };
   if (!stored->orders) {

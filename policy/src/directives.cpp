@@ -108,8 +108,18 @@ std::set<crypto::Ed25519PublicKey> key_set(const RoleKeys& r) {
   return {r.keys.begin(), r.keys.end()};
 }
 
-void store(DirectiveState& state, DocumentKind kind, std::string_view envelope, std::string body,
-           Body value) {
+// After any change: the stretch behind starts with the heartbeat that
+// began it, and ends once the orders it names are held.
+void track_behind(DirectiveState& state) {
+  if (!state.behind()) {
+    state.behind_from.reset();
+  } else if (!state.behind_from) {
+    state.behind_from = state.heartbeat;
+  }
+}
+
+void store_document(DirectiveState& state, DocumentKind kind, std::string_view envelope, std::string body,
+                    Body value) {
   switch (kind) {
     case DocumentKind::keyset: {
       const std::uint64_t v = std::get<Keyset>(value).version;
@@ -126,6 +136,11 @@ void store(DirectiveState& state, DocumentKind kind, std::string_view envelope, 
                                             std::get<Heartbeat>(std::move(value))};
       return;
   }
+}
+
+void store(DirectiveState& state, DocumentKind kind, std::string_view envelope, std::string body, Body value) {
+  store_document(state, kind, envelope, std::move(body), std::move(value));
+  track_behind(state);
 }
 
 // apply() without the clock when `now` is empty (re-verification at start).
@@ -279,6 +294,14 @@ std::optional<RejectReason> reject_reason_from_code(std::string_view s) noexcept
   return std::nullopt;
 }
 
+bool DirectiveState::behind() const {
+  if (!heartbeat) return false;
+  const Heartbeat& hb = heartbeat->value;
+  const std::uint64_t held = sequence_floor(DocumentKind::orders);
+  return hb.orders_sequence > held ||
+         (hb.orders_sequence == held && orders && crypto::sha256(orders->body) != hb.orders_digest);
+}
+
 std::uint64_t DirectiveState::sequence_floor(DocumentKind kind) const {
   if (kind == DocumentKind::keyset) return keysets.empty() ? 0 : keyset_version();
   const KeyRole role = signing_role(kind);
@@ -355,6 +378,7 @@ StoredEnvelopes envelopes_of(const DirectiveState& state) {
   }
   if (state.orders) out.orders = state.orders->envelope;
   if (state.heartbeat) out.heartbeat = state.heartbeat->envelope;
+  if (state.behind_from && state.behind_from->envelope != out.heartbeat) out.behind_from = state.behind_from->envelope;
   return out;
 }
 
@@ -379,6 +403,16 @@ Result<DirectiveState> verify_stored(const StoredEnvelopes& stored,
     if (Status s = restore_document(*state, DocumentKind::heartbeat, *stored.heartbeat, options);
         !s) {
       return std::move(s).error();
+    }
+  }
+  // The start of a stretch behind that is still going on: an earlier
+  // heartbeat that verifies as well. One that does not, or is not earlier,
+  // is ignored (the stretch then counts from the stored heartbeat).
+  if (stored.behind_from && state->behind_from) {
+    DirectiveState earlier = *state;
+    if (restore_document(earlier, DocumentKind::heartbeat, *stored.behind_from, options) &&
+        earlier.heartbeat->value.issued_at <= state->behind_from->value.issued_at) {
+      state->behind_from = std::move(earlier.heartbeat);
     }
   }
   return state;

@@ -98,12 +98,9 @@ Freshness freshness(const DirectiveState& state, Time now, const FreshnessOption
       f.stale = true;
       f.stale_since = hb.expires_at;
     }
-    const std::uint64_t held = state.sequence_floor(DocumentKind::orders);
-    const bool digest_differs = hb.orders_sequence == held && state.orders &&
-                                crypto::sha256(state.orders->body) != hb.orders_digest;
-    if (hb.orders_sequence > held || digest_differs) {
+    if (state.behind()) {
       f.behind = true;
-      f.behind_since = hb.issued_at;
+      f.behind_since = state.behind_from ? state.behind_from->value.issued_at : hb.issued_at;
     }
   } else {
     f.stale = true;

@@ -164,5 +164,43 @@ TEST(DirectiveServiceStale, HeartbeatWithheldPastGraceEntersStaleMode) {
   EXPECT_EQ(svc.mode(kUs, late).summary(), "normal");
 }
 
+/// Behind through the service: heartbeats naming orders never received keep
+/// coming, and past stale_grace from the first of them the gateway is in
+/// stale_mode, also after a restart; the orders arriving end it, and the
+/// stretch's start is no longer kept on disk.
+TEST(DirectiveServiceStale, BehindPastGraceEntersStaleModeThoughHeartbeatsAreFresh) {
+  test::TempDir tmp;
+  DirectiveKit kit;
+  policy::VerifierOptions verifier;
+  verifier.network = "nishitama";
+  const std::string missing = DirectiveKit::orders_body(2, json::array());
+  const fs::path start = tmp / "directives" / "heartbeat-behind.json";
+  {
+    DirectiveService svc = testing::make_directive_service(tmp.path(), kit, verifier);
+    ASSERT_EQ(svc.deliver(kit.signed_orders(DirectiveKit::orders_body(1, json::array())), at(kNow))->decision,
+              Outcome::accept);
+    for (int day = 0; day < 4; ++day) {
+      const std::string d = std::to_string(21 + day);
+      auto v = svc.deliver(kit.signed_heartbeat(DirectiveKit::heartbeat_body(
+                               static_cast<std::uint64_t>(day) + 1, 2, missing, "2026-11-" + d + "T09:00:00Z",
+                               "2026-11-" + d + "T23:00:00Z")),
+                           at(("2026-11-" + d + "T09:05:00Z").c_str()));
+      ASSERT_EQ(v->decision, Outcome::accept) << v->detail;
+      // The first heartbeat is the stretch's start and heartbeat.json alike.
+      EXPECT_EQ(fs::exists(start), day > 0) << day;
+    }
+    EXPECT_EQ(svc.mode(kUs, at("2026-11-23T09:10:00Z")).summary(), "behind");
+    EXPECT_EQ(svc.mode(kUs, at("2026-11-24T09:10:00Z")).summary(), "stale_mode");
+  }
+  DirectiveService svc = testing::make_directive_service(tmp.path(), kit, verifier);
+  const auto m = svc.mode(kUs, at("2026-11-24T09:10:00Z"));
+  EXPECT_EQ(m.summary(), "stale_mode");
+  EXPECT_FALSE(m.allows(Function::view));
+
+  ASSERT_EQ(svc.deliver(kit.signed_orders(missing), at("2026-11-24T09:20:00Z"))->decision, Outcome::accept);
+  EXPECT_EQ(svc.mode(kUs, at("2026-11-24T09:30:00Z")).summary(), "normal");
+  EXPECT_FALSE(fs::exists(start));
+}
+
 }  // namespace
 }  // namespace hiegate::daemon

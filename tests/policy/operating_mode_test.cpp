@@ -193,6 +193,63 @@ TEST_F(FreshnessTest, BehindWhenTheHeartbeatNamesNewerOrders) {
   EXPECT_FALSE(freshness(state, at("2026-11-24T09:00:00Z"), fresh).behind);
 }
 
+// Daily heartbeats that keep naming orders this gateway never receives do
+// not restart the grace: it counts from the first of them (§4, "also after
+// stale_grace in behind"), across a restart, until the orders arrive.
+TEST_F(FreshnessTest, BehindCountsFromTheFirstHeartbeatThatNamedTheMissingOrders) {
+  accept(kit.signed_orders(DirectiveKit::orders_body(1, json::array())));
+  const std::string second = DirectiveKit::orders_body(2, json::array({order("s1", "stop", {kUs})}));
+  const std::string third = DirectiveKit::orders_body(3, json::array());
+  std::uint64_t seq = 1;
+  for (const char* day : {"21", "22", "23", "24"}) {
+    const std::string issued = std::string("2026-11-") + day + "T09:00:00Z";
+    const std::string expires = std::string("2026-11-") + day + "T23:00:00Z";
+    // The third day names an even newer set: still the same stretch.
+    const bool newer = std::string(day) >= "23";
+    accept(kit.signed_heartbeat(DirectiveKit::heartbeat_body(seq, newer ? 3 : 2, newer ? third : second, issued,
+                                                             expires)),
+           (std::string("2026-11-") + day + "T09:05:00Z").c_str());
+    ++seq;
+  }
+  ASSERT_TRUE(state.behind_from.has_value());
+  Freshness f = freshness(state, at("2026-11-24T09:10:00Z"), fresh);
+  EXPECT_TRUE(f.behind);
+  EXPECT_FALSE(f.stale);  // the last heartbeat is fresh
+  EXPECT_EQ(f.behind_since, at("2026-11-21T09:00:00Z"));
+  EXPECT_TRUE(f.grace_over);  // behind for 72 h, though heard from daily
+  EXPECT_EQ(effective_mode(state, kUs, at("2026-11-24T09:10:00Z"), fresh).summary(), "stale_mode");
+
+  // A restart keeps the start of the stretch: its heartbeat is stored too.
+  const StoredEnvelopes stored = envelopes_of(state);
+  ASSERT_TRUE(stored.behind_from.has_value());
+  auto restarted = verify_stored(stored, options);
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  EXPECT_EQ(freshness(*restarted, at("2026-11-24T09:10:00Z"), fresh).behind_since, at("2026-11-21T09:00:00Z"));
+  // A stored start that does not verify, or is not earlier, is ignored:
+  // the stretch then counts from the stored heartbeat.
+  for (const std::string& odd : {std::string("{}"), *stored.heartbeat}) {
+    StoredEnvelopes other = stored;
+    other.behind_from = odd;
+    auto restored = verify_stored(other, options);
+    ASSERT_TRUE(restored.ok());
+    EXPECT_EQ(freshness(*restored, at("2026-11-24T09:10:00Z"), fresh).behind_since, at("2026-11-24T09:00:00Z"));
+  }
+
+  // Caught up: the stretch ends; a later one starts from its own heartbeat.
+  accept(kit.signed_orders(third), "2026-11-24T10:00:00Z");
+  EXPECT_FALSE(state.behind_from.has_value());
+  EXPECT_FALSE(envelopes_of(state).behind_from.has_value());
+  EXPECT_FALSE(freshness(state, at("2026-11-24T10:00:00Z"), fresh).behind);
+  const std::string fourth = DirectiveKit::orders_body(4, json::array());
+  accept(kit.signed_heartbeat(DirectiveKit::heartbeat_body(seq, 4, fourth, "2026-11-25T09:00:00Z",
+                                                           "2026-11-25T23:00:00Z")),
+         "2026-11-25T09:05:00Z");
+  f = freshness(state, at("2026-11-25T09:10:00Z"), fresh);
+  EXPECT_TRUE(f.behind);
+  EXPECT_EQ(f.behind_since, at("2026-11-25T09:00:00Z"));
+  EXPECT_FALSE(f.grace_over);
+}
+
 TEST_F(FreshnessTest, BehindWhenTheDigestDiffers) {
   accept(kit.signed_orders(DirectiveKit::orders_body(1, json::array())));
   const std::string other = DirectiveKit::orders_body(1, json::array({order("s1", "stop")}));

@@ -6,6 +6,9 @@
 //                     anchor in the configuration, not stored here)
 //   orders.json       the newest accepted orders envelope
 //   heartbeat.json    the newest accepted heartbeat envelope
+//   heartbeat-behind.json  while the heartbeats name orders not held: the
+//                     first heartbeat of that stretch (its grace starts
+//                     there), when it is not heartbeat.json itself
 // Each file holds the exact envelope bytes that were accepted. Writes are
 // atomic: temp file in the same directory, fsync, rename, fsync directory.
 // File names come from the document kind and version only, never from
@@ -17,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +41,10 @@ class DirectiveStore {
   [[nodiscard]] Status persist(policy::DocumentKind kind, std::uint64_t version,
                                std::string_view envelope) const;
 
+  /// Atomically replaces heartbeat-behind.json with `envelope`, or removes
+  /// it (nullopt). Errors: `store_write_failed`.
+  [[nodiscard]] Status persist_behind(const std::optional<std::string>& envelope) const;
+
   /// The stored envelopes with `trust_anchor` in front: keysets 2, 3, ...
   /// up to the first missing version, then orders and heartbeat if present.
   /// Errors: `store_read_failed` (unreadable or oversized file).
@@ -46,6 +54,7 @@ class DirectiveStore {
 
  private:
   explicit DirectiveStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  [[nodiscard]] Status write_file(const std::string& name, std::string_view envelope) const;
   std::filesystem::path dir_;
 };
 

@@ -68,6 +68,15 @@ struct DirectiveState {
   std::map<std::uint64_t, Accepted<Keyset>> keysets;
   std::optional<Accepted<OrderSet>> orders;
   std::optional<Accepted<Heartbeat>> heartbeat;
+  /// While behind(): the first heartbeat of the stretch, whose issued_at
+  /// starts stale_grace (heartbeats that keep naming orders never received
+  /// must not restart it). Empty when not behind.
+  std::optional<Accepted<Heartbeat>> behind_from;
+
+  /// The stored heartbeat names an orders sequence above the stored one
+  /// (after a key-change reset the stored one counts as 0), or the stored
+  /// sequence with a different digest (§4 "behind").
+  [[nodiscard]] bool behind() const;
 
   /// Preconditions: keysets not empty (true of every state the functions
   /// below produce).
@@ -115,6 +124,7 @@ struct StoredEnvelopes {
   std::vector<std::string> keysets;  // versions 2..N in order
   std::optional<std::string> orders;
   std::optional<std::string> heartbeat;
+  std::optional<std::string> behind_from;  // DirectiveState::behind_from
 };
 
 [[nodiscard]] StoredEnvelopes envelopes_of(const DirectiveState& state);

@@ -73,7 +73,9 @@ struct FreshnessOptions {
 ///   heartbeat degrades too).
 /// - behind: the heartbeat names an orders_sequence above the stored one
 ///   (after a key-change reset the stored one counts as 0), or names the
-///   stored sequence with a different digest. Since: its issued_at.
+///   stored sequence with a different digest. Since: the issued_at of the
+///   first heartbeat of the stretch (DirectiveState::behind_from), so that
+///   fresh heartbeats naming orders that never arrive do not restart it.
 /// - stale_mode: stale or behind for longer than stale_grace; `fallback` is
 ///   then options.stale_mode.
 struct Freshness {
