@@ -258,12 +258,15 @@ void decide(const FlowPtr& f) {
 }
 
 /// Third party with a consent reference: the consent counts only while the
-/// patient's registered consent to the network stands (withdrawal is an objection).
+/// patient's registered consent to the network stands (withdrawal is an
+/// objection; an expired consent no longer speaks for the patient).
 void check_consent(const FlowPtr& f) {
   if (f->body.req.kind != policy::ExportKind::third_party || f->body.consent_ref.empty()) return decide(f);
   find_consent(f->gw, f->body.req.patient, [f](Result<std::optional<ConsentRecord>> c) {
     if (!c) return f->finish(store_error(c.error()));
-    f->body.req.third_party.patient_consent = c->has_value() && !(*c)->consent.withdrawn_at;
+    const auto rules = sharing_rules(*f->gw.config());
+    f->body.req.third_party.patient_consent =
+        policy::consent_standing(c->has_value() ? &(*c)->consent : nullptr, f->now, rules).allowed;
     decide(f);
   });
 }

@@ -141,6 +141,19 @@ EmergencyCheck decide_emergency(Role role, std::string_view reason,
 
 Decision decide_consent(const Consent* consent, std::string_view requester_facility, TimePoint now,
                         const SharingRules& rules) {
+  auto standing = consent_standing(consent, now, rules);
+  if (!standing) return standing;
+  if (!consent->all_facilities &&
+      std::find(consent->facilities.begin(), consent->facilities.end(), requester_facility) ==
+          consent->facilities.end()) {
+    return Decision::refuse("consent.scope", "consent_scope",
+                            "この施設は患者の同意の範囲に含まれていません",
+                            "The requesting facility is outside the scope of the patient's consent");
+  }
+  return standing;
+}
+
+Decision consent_standing(const Consent* consent, TimePoint now, const SharingRules& rules) {
   if (consent == nullptr) {
     return Decision::refuse("consent.exists", "consent_missing", "この患者の同意が登録されていません",
                             "No consent is registered for this patient");
@@ -158,13 +171,6 @@ Decision decide_consent(const Consent* consent, std::string_view requester_facil
     return Decision::refuse("consent.valid", "consent_expired",
                             "同意の有効期間(署名日から5年)が過ぎています。更新が必要です",
                             "The consent has expired (valid for 5 years from signing); it must be renewed");
-  }
-  if (!consent->all_facilities &&
-      std::find(consent->facilities.begin(), consent->facilities.end(), requester_facility) ==
-          consent->facilities.end()) {
-    return Decision::refuse("consent.scope", "consent_scope",
-                            "この施設は患者の同意の範囲に含まれていません",
-                            "The requesting facility is outside the scope of the patient's consent");
   }
   return Decision::allow("consent.valid");
 }

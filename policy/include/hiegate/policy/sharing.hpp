@@ -124,6 +124,10 @@ struct DisclosureDecision {
 /// Consent validity alone (for the renewal worklist and the cache check).
 [[nodiscard]] Decision decide_consent(const Consent* consent, std::string_view requester_facility,
                                       TimePoint now, const SharingRules& rules);
+/// Whether the patient's consent to the network stands, whoever asks: it
+/// exists, is not withdrawn, and is within its validity (decide_consent
+/// without the scope).
+[[nodiscard]] Decision consent_standing(const Consent* consent, TimePoint now, const SharingRules& rules);
 
 
 }  // namespace hiegate::policy
