@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "hiegate/policy/rfc3339.hpp"
@@ -176,6 +177,58 @@ TEST_F(HiegatectlDirectives, ShowNamesTheOrdersHeldAndThoseInForceHere) {
           {"HIEGATE_TOKEN=hgt_wrong"});
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("unauthorized"), std::string::npos) << r.output;
+}
+
+// Reading the trail names patients and users: hiegatectl's report and
+// export are themselves recorded before they run — spooled for a running
+// daemon, appended directly when none runs.
+TEST(HiegatectlAudit, ReadsOfTheTrailAreThemselvesRecorded) {
+  Gateway gw;
+  gw.start();
+  ASSERT_EQ(gw.put_user("clerk-1", R"({"role":"clerk"})").status, 200);
+  ASSERT_EQ(gw.call("PUT", "/v1/consents/P-9", {{"X-HIE-User", "clerk-1"}},
+                    R"({"signed_on":"2026-01-10","scope":"*","form_ref":"paper-9"})")
+                .status,
+            200);
+  auto audit = [&gw](std::vector<std::string> args) {
+    args.insert(args.begin(), {binary("hiegatectl").string(), "audit"});
+    args.insert(args.end(), {"--state-dir", (gw.dir() / "state").string(), "--key", (gw.dir() / "master-key").string()});
+    return run(args);
+  };
+  auto report = audit({"report", "--patient", "P-9"});
+  ASSERT_EQ(report.status, 0) << report.output;
+  EXPECT_NE(report.output.find("consent_register"), std::string::npos) << report.output;
+  EXPECT_NE(report.output.find("audit record spooled"), std::string::npos) << report.output;
+  // The running daemon takes the spooled record in: the patient's report now
+  // shows who read it.
+  json last;
+  EXPECT_TRUE(eventually([&] {
+    const auto r = gw.call("GET", "/v1/audit/report?patient=P-9", {{"X-HIE-User", kAdmin}});
+    const json records = json::parse(r.body, nullptr, false).value("records", json::array());
+    for (const auto& rec : records) {
+      if (rec.value("type", "") == "audit_report" && rec["agent"].value("role", "") == "hiegatectl") last = rec;
+    }
+    return !last.is_null();
+  }));
+  EXPECT_EQ(last["agent"]["who"].get<std::string>().rfind("unix:", 0), 0U) << last.dump();
+
+  // Offline, the export appends its own record, then lists every record,
+  // the report's included, with the patient in clear as asked.
+  ASSERT_EQ(gw.stop(), 0);
+  const auto exported = audit({"export", "--with-patient"});
+  ASSERT_EQ(exported.status, 0) << exported.output;
+  EXPECT_NE(exported.output.find("audit record appended"), std::string::npos) << exported.output;
+  bool report_recorded = false, export_recorded = false;
+  std::istringstream lines(exported.output);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    report_recorded = report_recorded || (j.value("type", "") == "audit_report" && line.find("P-9") != std::string::npos);
+    export_recorded = export_recorded || (j.value("type", "") == "audit_export" &&
+                                          j.value("detail", "") == "format=jsonl with_patient");
+  }
+  EXPECT_TRUE(report_recorded) << exported.output;
+  EXPECT_TRUE(export_recorded) << exported.output;
 }
 
 }  // namespace

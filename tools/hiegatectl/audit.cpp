@@ -8,6 +8,7 @@
 
 #include "hiegate/daemon/audit_commands.hpp"
 #include "hiegate/policy/rfc3339.hpp"
+#include "hiegatectl/audit_record.hpp"
 #include "hiegatectl/store_args.hpp"
 
 namespace {
@@ -59,7 +60,25 @@ int with_output(const std::map<std::string, std::string>& o, Fn&& fn) {
   return rc;
 }
 
-int run(const std::string& cmd, const std::map<std::string, std::string>& o, daemon::AuditReader& reader) {
+/// A read of the trail that names patients or users is itself recorded,
+/// before it runs (a read that cannot be recorded is not done): `report` as
+/// audit_report (about the patient asked for), `export` as audit_export.
+bool record_read(const std::string& cmd, const std::map<std::string, std::string>& o,
+                 std::shared_ptr<const crypto::KeyRing> keys) {
+  std::string detail, patient;
+  if (cmd == "report") {
+    if (auto it = o.find("--patient"); it != o.end()) patient = it->second;
+    if (auto it = o.find("--user"); it != o.end()) detail = "user=" + it->second;
+    if (o.count("--emergency") != 0) detail += detail.empty() ? "emergency" : " emergency";
+  } else {
+    detail = "format=" + ctl::option(o, "--format", "jsonl") + (o.count("--with-patient") != 0 ? " with_patient" : "");
+  }
+  return ctl::record_admin_act(ctl::option(o, "--state-dir", ctl::kDefaultStateDir), std::move(keys),
+                               cmd == "report" ? "audit_report" : "audit_export", 'R', true, "", detail, patient);
+}
+
+int run(const std::string& cmd, const std::map<std::string, std::string>& o, daemon::AuditReader& reader,
+        const std::shared_ptr<const crypto::KeyRing>& keys) {
   namespace ac = daemon::audit_commands;
   if (cmd == "verify") {
     std::optional<std::vector<daemon::AuditCheckpoint>> external;
@@ -85,12 +104,14 @@ int run(const std::string& cmd, const std::map<std::string, std::string>& o, dae
       }
       char host[256] = {};
       if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "-");
+      if (!record_read(cmd, o, keys)) return 1;
       return with_output(o, [&](std::ostream& out) { return ac::export_syslog(reader, host, out, std::cerr); });
     }
     if (format != "jsonl") {
       std::fprintf(stderr, "error: --format is jsonl or syslog, not %s\n", format.c_str());
       return 2;
     }
+    if (!record_read(cmd, o, keys)) return 1;
     return with_output(o, [&](std::ostream& out) {
       return ac::export_jsonl(reader, o.count("--with-patient") != 0, out, std::cerr);
     });
@@ -104,6 +125,7 @@ int run(const std::string& cmd, const std::map<std::string, std::string>& o, dae
   if (!from || !to) return 2;
   q.from_ms = *from;
   q.to_ms = *to;
+  if (!record_read(cmd, o, keys)) return 1;
   return ac::report(reader, q, std::cout, std::cerr);
 }
 
@@ -132,5 +154,5 @@ int audit_main(int argc, char** argv) {
   if (!keys) return 1;
   auto reader = daemon::AuditReader::open(ctl::option(*o, "--state-dir", ctl::kDefaultStateDir), keys);
   if (!reader) return ctl::fail(reader.error());
-  return run(cmd, *o, **reader);
+  return run(cmd, *o, **reader, keys);
 }

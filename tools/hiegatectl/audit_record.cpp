@@ -12,7 +12,7 @@ namespace hiegate::ctl {
 
 bool record_admin_act(const std::string& state_dir, std::shared_ptr<const crypto::KeyRing> keys,
                       const std::string& event, char action, bool ok, const std::string& code,
-                      const std::string& detail) {
+                      const std::string& detail, const std::string& patient) {
   daemon::AuditRecord r;
   r.event = event;
   r.action = static_cast<daemon::AuditAction>(action);
@@ -22,16 +22,17 @@ bool record_admin_act(const std::string& state_dir, std::shared_ptr<const crypto
   r.role = "hiegatectl";
   r.reason_code = code;
   r.detail = detail;
+  r.patient = patient;
   daemon::AuditOptions o;
   o.dir = state_dir;
   daemon::Logger log(daemon::Logger::Sink::stderr_text, daemon::Level::warning);
   auto where = daemon::record_offline(o, std::move(keys), std::move(r), log);
   if (!where) {
-    std::fprintf(stderr, "error (%s): the %s was done but could not be recorded in the audit trail: %s\n",
+    std::fprintf(stderr, "error (%s): the %s could not be recorded in the audit trail: %s\n",
                  where.error().code.c_str(), event.c_str(), where.error().message.c_str());
     return false;
   }
-  std::printf("audit record %s\n", where->c_str());
+  std::fprintf(stderr, "audit record %s\n", where->c_str());
   return true;
 }
 
