@@ -142,3 +142,16 @@ std::vector<SpoolItem> spool_read(const std::filesystem::path& dir, const Keys& 
 }
 
 }  // namespace hiegate::daemon::audit
+
+namespace hiegate::daemon {
+
+bool trail_in_use(const std::filesystem::path& dir) {
+  const auto path = dir / "audit.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;  // no trail was ever written here
+  const bool busy = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);
+  return busy;
+}
+
+}  // namespace hiegate::daemon

@@ -2,6 +2,8 @@
 // hiegatectl checks the anchor and applies them offline to a state directory.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -49,8 +51,10 @@ TEST(HiegatectlDirectivesApply, OfflineAppliesAnArrayAndRefusesAWeakSet) {
       "both.json",
       "[" + kit.signed_orders(orders) + "," +
           kit.signed_heartbeat(DirectiveKit::heartbeat_body(3, 1, orders, issued, expires)) + "]");
+  ASSERT_EQ(ctl({"keygen", "--out", (dir / "master-key").string()}).status, 0);
   const std::vector<std::string> offline = {"--offline", "--state-dir", (dir / "state").string(),
-                                            "--keyset", anchor.string(), "--facility", "1300000001"};
+                                            "--keyset", anchor.string(), "--facility", "1300000001",
+                                            "--key", (dir / "master-key").string()};
   auto args = std::vector<std::string>{"directives", "apply", both.string()};
   args.insert(args.end(), offline.begin(), offline.end());
   auto r = ctl(args);
@@ -68,6 +72,28 @@ TEST(HiegatectlDirectivesApply, OfflineAppliesAnArrayAndRefusesAWeakSet) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_EQ(answer(r)["error"]["code"], "threshold") << r.output;
   EXPECT_EQ(answer(r)["orders_sequence"], 1) << r.output;  // the stored set stays in force
+
+  // Each verdict, accepted or rejected, is in the gateway's audit trail.
+  const auto trail = ctl({"audit", "export", "--state-dir", (dir / "state").string(), "--key",
+                          (dir / "master-key").string()});
+  ASSERT_EQ(trail.status, 0) << trail.output;
+  std::vector<std::string> verdicts;
+  std::istringstream lines(trail.output);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("type", "") == "directive") {
+      verdicts.push_back(j.value("outcome_desc", "") + " " + j["agent"].value("role", ""));
+    }
+  }
+  EXPECT_EQ(verdicts, (std::vector<std::string>{"accept hiegatectl", "accept hiegatectl", "threshold hiegatectl"}))
+      << trail.output;
+
+  // Without the key to record it, nothing is applied.
+  args = {"directives", "apply", weak.string()};
+  args.insert(args.end(), offline.begin(), offline.end() - 1);
+  args.push_back((dir / "no-such-key").string());
+  r = ctl(args);
+  EXPECT_EQ(r.status, 1) << r.output;
 }
 
 TEST(SecretariatTool, OfficersSignAnchorAndOrdersThatGatewaysAccept) {
@@ -116,8 +142,9 @@ TEST(SecretariatTool, OfficersSignAnchorAndOrdersThatGatewaysAccept) {
            "--sequence", "1", "--orders", p("orders.body"), "--out", p("hb.json")});
   ASSERT_EQ(r.status, 0) << r.output;
   std::filesystem::create_directory(dir / "state");
+  ASSERT_EQ(ctl({"keygen", "--out", p("master-key")}).status, 0);
   const std::vector<std::string> offline = {"--offline", "--state-dir", p("state"), "--keyset",
-                                            p("keyset.json"), "--facility", "1300000001"};
+                                            p("keyset.json"), "--facility", "1300000001", "--key", p("master-key")};
   for (const char* env : {"orders.json", "hb.json"}) {
     std::vector<std::string> a = {"directives", "apply", p(env)};
     a.insert(a.end(), offline.begin(), offline.end());

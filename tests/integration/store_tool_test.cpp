@@ -78,6 +78,28 @@ TEST_F(StoreTool, CheckReportsTableAndRowNeverContents) {
   EXPECT_EQ(state::read_document(gw, "doc-3"), 200);
 }
 
+// The commands that change the state directly refuse while the daemon runs
+// on it, and change nothing; the daemon keeps serving.
+TEST_F(StoreTool, OfflineCommandsRefuseWhileTheDaemonRuns) {
+  const auto backup = gw.dir() / "backup.hgb";
+  ASSERT_EQ(ctl(gw, {"backup", "--to", backup.string()}).status, 0);
+  gw.start();
+  state::publish(gw, "doc-after", "PT-00009", "後から");  // a restore would take it away
+  const std::vector<std::vector<std::string>> commands = {
+      {"store", "check"}, {"store", "status"}, {"store", "rekey"}, {"restore", "--from", backup.string(), "--force"}};
+  for (const auto& args : commands) {
+    const auto r = ctl(gw, args);
+    EXPECT_EQ(r.status, 1) << args[0] << " " << args[1] << ": " << r.output;
+    EXPECT_NE(r.output.find("daemon_running"), std::string::npos) << r.output;
+  }
+  const auto apply = run({binary("hiegatectl").string(), "directives", "apply", backup.string(), "--offline",
+                          "--state-dir", (gw.dir() / "state").string(), "--keyset", backup.string()});
+  EXPECT_EQ(apply.status, 1) << apply.output;
+  EXPECT_NE(apply.output.find("daemon_running"), std::string::npos) << apply.output;
+  EXPECT_EQ(state::read_document(gw, "doc-after"), 200);
+  EXPECT_EQ(state::read_document(gw, "doc-2"), 200);
+}
+
 TEST_F(StoreTool, RekeyToANewKeyThenTheOldKeyFileCanGo) {
   auto r = run({binary("hiegatectl").string(), "keygen", "--out", (gw.dir() / "master-key.2").string()});
   ASSERT_EQ(r.status, 0) << r.output;

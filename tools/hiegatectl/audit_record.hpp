@@ -8,6 +8,7 @@
 #include <string>
 
 #include "hiegate/crypto/keys.hpp"
+#include "hiegate/daemon/audit.hpp"
 
 namespace hiegate::ctl {
 
@@ -18,5 +19,14 @@ namespace hiegate::ctl {
 bool record_admin_act(const std::string& state_dir, std::shared_ptr<const crypto::KeyRing> keys,
                       const std::string& event, char action, bool ok, const std::string& code,
                       const std::string& detail, const std::string& patient = "");
+
+/// The same for a record built by the caller (the user and role are set
+/// here: the invoking Unix user, role hiegatectl).
+bool record_tool_act(const std::string& state_dir, std::shared_ptr<const crypto::KeyRing> keys,
+                     daemon::AuditRecord r);
+
+/// False (after saying why) while a hiegated runs on `state_dir`: a
+/// command that changes the state directly (`what`) must not run beside it.
+bool daemon_stopped(const std::string& state_dir, const std::string& what);
 
 }  // namespace hiegate::ctl

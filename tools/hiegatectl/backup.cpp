@@ -37,6 +37,7 @@ int restore_main(int argc, char** argv) {
   auto keys = ctl::load_keys(*o);
   if (!keys) return 1;
   const std::string dir = ctl::option(*o, "--state-dir", ctl::kDefaultStateDir);
+  if (!ctl::daemon_stopped(dir, "restore")) return 1;
   const auto st = daemon::restore_store(dir, *keys, o->at("--from"), o->count("--force") != 0);
   const bool recorded = ctl::record_admin_act(dir, keys, "restore", 'U', st.ok(), st ? "" : st.error().code,
                                               "from=" + o->at("--from") + (o->count("--force") != 0 ? " force" : ""));

@@ -14,8 +14,10 @@
 #include "hiegate/daemon/directive_store.hpp"
 #include "hiegate/policy/directive_bodies.hpp"
 #include "hiegate/policy/dsse.hpp"
+#include "hiegatectl/audit_record.hpp"
 #include "hiegatectl/directives.hpp"
 #include "hiegatectl/local_client.hpp"
+#include "hiegatectl/store_args.hpp"
 
 namespace {
 
@@ -25,9 +27,10 @@ namespace fs = std::filesystem;
 constexpr const char* kUsage =
     "usage: hiegatectl directives apply FILE [--socket PATH] [--token-file F]\n"
     "       hiegatectl directives apply FILE --offline --state-dir DIR --keyset ANCHOR\n"
-    "         [--facility CODE]\n"
+    "         [--facility CODE] [--key FILE]\n"
     "FILE holds one envelope or a JSON array of envelopes, applied in order.\n"
-    "--offline writes DIR/directives directly: only while hiegated is stopped.\n";
+    "--offline writes DIR/directives directly: only while hiegated is stopped;\n"
+    "each envelope's verdict is recorded in the audit trail (key: --key FILE).\n";
 
 /// Prints the daemon's answer; 0 when every envelope was accepted or a no-op.
 int report(unsigned status, const std::string& body) {
@@ -53,6 +56,13 @@ int apply_offline(const tools::Args& args, const std::string& delivery) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  if (!ctl::daemon_stopped(*state_dir, "directives apply --offline")) return 1;
+  // Every verdict is audited (spec §3): without the key to record them,
+  // nothing is applied.
+  std::map<std::string, std::string> key_option;
+  if (const auto key = args.get("key")) key_option["--key"] = *key;
+  const auto keys = ctl::load_keys(key_option);
+  if (!keys) return 1;
   auto anchor = tools::read_small_file(keyset->c_str());
   if (!anchor) {
     std::fprintf(stderr, "hiegatectl: cannot read %s\n", keyset->c_str());
@@ -82,15 +92,22 @@ int apply_offline(const tools::Args& args, const std::string& delivery) {
                                    policy::FreshnessOptions{});
   const auto now =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  const auto answer = daemon::deliver_directives(service, args.get("facility").value_or(""),
-                                                 delivery, now, "file", {});
-  return report(answer.status, answer.body);
+  std::vector<daemon::AuditRecord> records;
+  const auto answer = daemon::deliver_directives(
+      service, args.get("facility").value_or(""), delivery, now, "file",
+      [&records](std::string_view source, std::size_t index, const Result<policy::Verdict>& v) {
+        records.push_back(daemon::directive_audit_record(source, index, v));
+      });
+  bool recorded = true;
+  for (auto& r : records) recorded = ctl::record_tool_act(*state_dir, keys, std::move(r)) && recorded;
+  const int rc = report(answer.status, answer.body);
+  return recorded ? rc : 1;
 }
 
 }  // namespace
 
 int directives_apply_main(int argc, char** argv) {
-  tools::Args args(argc, argv, {"socket", "token-file", "state-dir", "keyset", "facility"},
+  tools::Args args(argc, argv, {"socket", "token-file", "state-dir", "keyset", "facility", "key"},
                    {"offline"});
   if (!args.ok() || args.positional().size() != 1) {
     if (!args.ok()) std::fprintf(stderr, "hiegatectl: %s\n", args.error().c_str());
@@ -104,7 +121,7 @@ int directives_apply_main(int argc, char** argv) {
     return 2;
   }
   if (args.flag("offline")) return apply_offline(args, *delivery);
-  if (args.get("state-dir") || args.get("keyset") || args.get("facility")) {
+  if (args.get("state-dir") || args.get("keyset") || args.get("facility") || args.get("key")) {
     std::fputs(kUsage, stderr);
     return 2;
   }

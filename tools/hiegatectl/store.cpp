@@ -70,6 +70,9 @@ int store_main(int argc, char** argv) {
   if (!keys) return 1;
   daemon::StoreOptions opt;
   opt.dir = ctl::option(*o, "--state-dir", ctl::kDefaultStateDir);
+  // Opening the store may migrate it, clear a crash's staged uploads and
+  // quarantine damaged rows: never beside the daemon.
+  if (!ctl::daemon_stopped(opt.dir.string(), "store " + cmd)) return 1;
   opt.reader_threads = 1;
   opt.rekey_batch_rows = 256;
   auto store = daemon::Store::open(opt, keys);

@@ -203,6 +203,11 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+/// Whether a process (a running hiegated) holds the writer lock of the trail
+/// in `dir` (its state directory) now. Tools that change the state directly
+/// (restore, store rekey, directives apply --offline) refuse while it does.
+[[nodiscard]] bool trail_in_use(const std::filesystem::path& dir);
+
 /// How a tool run beside or instead of the daemon records what it did
 /// (hiegatectl backup, restore, store rekey). If no process writes the trail
 /// in `options.dir`, `r` is appended through a short-lived AuditLog and is
