@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hiegate::daemon {
 
@@ -29,6 +30,15 @@ public:
   [[nodiscard]] bool raised(const std::string& name) const {
     const auto it = on_.find(name);
     return it != on_.end() && it->second;
+  }
+
+  /// The conditions raised now, by name.
+  [[nodiscard]] std::vector<std::string> raised_names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, on] : on_) {
+      if (on) out.push_back(name);
+    }
+    return out;
   }
 
 private:

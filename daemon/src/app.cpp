@@ -130,6 +130,7 @@ Status App::start_components(const Config& cfg) {
                            *store_, directives_.get(), nullptr, nullptr, audit_.get()});
   memory_ = std::make_unique<MemoryBudget>(cfg.daemon.document_memory_bytes);
   gateway_->memory = memory_.get();
+  gateway_->watch = &watch_;
   metrics_.add_gauge("hiegate_document_memory_bytes", "Document bytes held in memory now (bodies, contents, fetches).",
                      [this] { return static_cast<double>(memory_->in_use()); });
   metrics_.add_gauge("hiegate_document_memory_refused", "Requests refused since start because the document memory "

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "alerts.hpp"
+#include "hiegate/daemon/access_watch.hpp"
 #include "clinical_common.hpp"
 #include "export_api.hpp"
 #include "hiegate/crypto/keys.hpp"
@@ -103,6 +105,13 @@ private:
   /// them: the secretariat's heartbeat (spec §4: "the gateway alerts at
   /// once"), the CRL and our own certificate.
   void check_alerts();
+  /// The conditions of check_alerts() other than the access anomalies.
+  void check_conditions();
+
+  /// The access anomalies of [alerts] (AccessWatch), each an alert named by
+  /// its kind and user: raised while the count over the window exceeds the
+  /// threshold.
+  void check_anomalies();
 
   /// Every delivered envelope is logged and audited; an accepted one may
   /// change the mode, so the tunnels and the requests in flight re-check at
@@ -152,6 +161,10 @@ private:
   std::optional<Watchdog> watchdog_;
   std::optional<Watchdog> mode_ticker_;  ///< periodic re-check of the requests in flight
   Alerts alerts_;                        ///< conditions raised now (event loop only)
+  AccessWatch watch_;                    ///< access anomalies ([alerts])
+  std::map<std::string, Anomaly> anomalies_;  ///< raised now, by alert key (event loop only)
+  mutable std::mutex alerts_mu_;
+  nlohmann::json alerts_json_ = nlohmann::json::array();  ///< every alert raised now, for /v1/status
   std::unique_ptr<InFlight> in_flight_;
   std::unique_ptr<MemoryBudget> memory_;  ///< document bytes in memory ([daemon] document_memory_bytes)
   std::unique_ptr<CachePurges> purges_;

@@ -29,6 +29,21 @@ void App::alert(const std::string& name, bool on, Level level, const std::string
 }
 
 void App::check_alerts() {
+  check_anomalies();
+  check_conditions();
+  // What /v1/status shows (read from any thread).
+  auto raised = nlohmann::json::array();
+  for (const auto& name : alerts_.raised_names()) raised.push_back({{"alert", name}});
+  for (const auto& [key, a] : anomalies_) {
+    nlohmann::json entry = {{"alert", a.alert}, {"count", a.count}, {"threshold", a.threshold}};
+    if (!a.user.empty()) entry["user"] = a.user;
+    raised.push_back(std::move(entry));
+  }
+  std::lock_guard lk(alerts_mu_);
+  alerts_json_ = std::move(raised);
+}
+
+void App::check_conditions() {
   if (directives_ && gateway_) {
     const auto f = gateway_->mode().freshness;
     alert("directives_stale", f.stale, Level::warning,
@@ -56,6 +71,37 @@ void App::check_alerts() {
     alert("certificate_expiring", !expired && now + c->options().expiry_warning >= c->not_after(), Level::warning,
           "this gateway's certificate expires within [tls] expiry_warning: have it renewed");
   }
+}
+
+void App::check_anomalies() {
+  const ConfigPtr cfg = config();
+  std::map<std::string, Anomaly> now;
+  for (auto& a : watch_.anomalies(cfg->alerts, std::chrono::system_clock::now())) {
+    now.emplace(a.alert + "/" + a.user, std::move(a));
+  }
+  const auto window = std::to_string(std::chrono::duration_cast<std::chrono::minutes>(cfg->alerts.window).count());
+  for (const auto& [key, a] : now) {
+    if (anomalies_.count(key) != 0) continue;
+    std::string what;
+    if (a.alert == "access_many_patients") {
+      what = a.user + " read the information of " + std::to_string(a.count) + " different patients within " + window +
+             " minutes (more than " + std::to_string(a.threshold) + "): check these accesses (規程 第29条)";
+    } else if (a.alert == "access_many_refusals") {
+      what = a.user + " was refused " + std::to_string(a.count) + " times within " + window + " minutes (more than " +
+             std::to_string(a.threshold) + "): check for probing";
+    } else {
+      what = std::to_string(a.count) + " emergency accesses within " + window + " minutes (more than " +
+             std::to_string(a.threshold) + "): review them (GET /v1/emergency-accesses)";
+    }
+    log_.log(Level::warning, events::kAlertRaised, what,
+             {{"ALERT", a.alert}, {"USER", a.user}, {"COUNT", std::to_string(a.count)}});
+  }
+  for (const auto& [key, a] : anomalies_) {
+    if (now.count(key) != 0) continue;
+    log_.log(Level::notice, events::kAlertCleared, a.alert + (a.user.empty() ? "" : " of " + a.user) + " is over",
+             {{"ALERT", a.alert}, {"USER", a.user}});
+  }
+  anomalies_ = std::move(now);
 }
 
 DirectiveAuditHook App::directive_audit_hook() {
@@ -125,6 +171,10 @@ void App::fill_status(nlohmann::json& j) const {
   }
   j["local_api"] = {{"endpoints", server_->endpoints()}, {"connections", server_->connections()},
                     {"stopping", stopping_.load()}};
+  {
+    std::lock_guard lk(alerts_mu_);
+    j["alerts"] = alerts_json_;
+  }
   j["memory"] = {{"document_bytes", memory_->in_use()},
                  {"limit_bytes", memory_->limit()},
                  {"refused", memory_->refused_total()}};

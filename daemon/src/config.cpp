@@ -318,6 +318,14 @@ void read_peers(Section& top, std::vector<Config::Peer>& out, const std::string&
   }
 }
 
+void read_alerts(Section& s, AccessWatchRules& a) {
+  s.duration("window", a.window, Millis(60'000), Millis(7LL * 86'400'000));
+  s.uint_as("patients_per_user", a.patients_per_user, 0, 1'000'000);
+  s.uint_as("refusals_per_user", a.refusals_per_user, 0, 1'000'000);
+  s.uint_as("emergency_accesses", a.emergency_accesses, 0, 1'000'000);
+  s.finish();
+}
+
 void read_directives(Section& s, Config::Directives& d) {
   s.path("keyset", d.keyset, true);
   s.duration("max_clock_skew", d.max_clock_skew, Millis(0), Millis(3'600'000));
@@ -431,6 +439,10 @@ ConfigLoad parse_config(std::string_view text, const std::string& name) {
   {
     Section s(top.node("policy"), "policy", diag);
     read_policy(s, cfg->policy);
+  }
+  {
+    Section s(top.node("alerts"), "alerts", diag);
+    read_alerts(s, cfg->alerts);
   }
   top.finish();
   if (diag.any()) return result;

@@ -1,5 +1,6 @@
 #include "hiegate/daemon/gateway.hpp"
 
+#include "hiegate/daemon/access_watch.hpp"
 #include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/directive_service.hpp"
 
@@ -14,6 +15,7 @@ policy::OperatingMode Gateway::mode() const {
 
 void Gateway::audited(AuditRecord record, std::function<void(Status)> then) const {
   if (record.facility.empty()) record.facility = config()->network.facility;
+  if (watch != nullptr) watch->observe(record, std::chrono::system_clock::now());
   if (audit == nullptr) return then(make_error("audit_unavailable", "the audit trail is not open"));
   audit->append(std::move(record), std::move(then));
 }

@@ -39,6 +39,16 @@ struct TokenHash {
   std::array<std::uint8_t, 32> sha256{};
 };
 
+/// [alerts]: what counts as an anomaly over `window` (AccessWatch); 0 turns
+/// a condition off.
+struct AccessWatchRules {
+  Millis window{3'600'000};
+  std::size_t patients_per_user = 50;   ///< distinct patients one user read
+  std::size_t refusals_per_user = 30;   ///< requests of one user refused by a rule
+  std::size_t emergency_accesses = 10;  ///< break-glass accesses, all users
+  bool operator==(const AccessWatchRules&) const = default;
+};
+
 struct Config {
   /// Where it was loaded from and what it was (for status and reload).
   std::filesystem::path source;
@@ -160,6 +170,8 @@ struct Config {
 
   /// Service tunnels ([tunnels], [[tunnels.out]], [[tunnels.in]]).
   TunnelsConfig tunnels;
+
+  AccessWatchRules alerts;
 
   struct LocalApi {
     std::vector<ListenAddress> listen{ListenAddress{"127.0.0.1", 8470}};

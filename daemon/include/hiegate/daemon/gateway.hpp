@@ -30,6 +30,7 @@ class Store;
 class DirectiveService;
 class AuditLog;
 class MemoryBudget;
+class AccessWatch;
 struct AuditRecord;
 
 struct Gateway {
@@ -44,6 +45,7 @@ struct Gateway {
   transport::CredentialStore* credentials = nullptr;
   AuditLog* audit = nullptr;  ///< the tamper-evident trail; every clinical answer waits for it
   MemoryBudget* memory = nullptr;  ///< document bytes in memory; null: unbounded (tests, benchmarks)
+  AccessWatch* watch = nullptr;    ///< sees every audited record ([alerts]); null: none
 
   /// Appends `record` and calls `then` once it is durable; if the trail
   /// cannot be written, `then` gets `audit_unavailable` and the caller must
