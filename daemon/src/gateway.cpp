@@ -13,6 +13,12 @@ policy::OperatingMode Gateway::mode() const {
   return m;
 }
 
+bool Gateway::disaster_for(std::string_view requester) const {
+  if (mode().orders.disaster) return true;
+  if (directives == nullptr || requester.empty()) return false;
+  return directives->mode(requester, clock()).orders.disaster;
+}
+
 void Gateway::audited(AuditRecord record, std::function<void(Status)> then) const {
   if (record.facility.empty()) record.facility = config()->network.facility;
   if (watch != nullptr) watch->observe(record, std::chrono::system_clock::now());

@@ -121,7 +121,8 @@ void decide(Gateway& gw, const PeerRequest& pr, const std::string& patient, std:
     if (!c) return (*reply)(PeerResponse::error(503, c.error().code, "the store failed"));
     const auto cfg = gw.config();
     const auto d = policy::decide_disclosure(in.req, c->has_value() ? &(*c)->consent : nullptr, gw.clock(),
-                                             mode.allowed, mode.orders.disaster, sharing_rules(*cfg));
+                                             mode.allowed, gw.disaster_for(in.req.requester_facility),
+                                             sharing_rules(*cfg));
     rec->rule = d.decision.rule;
     rec->emergency = d.emergency;
     if (!d.decision) {
@@ -152,12 +153,13 @@ void list_documents(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
   if (!policy::is_patient_id(patient)) {
     return (*reply)(PeerResponse::error(400, "invalid_patient", "patient ids are [A-Za-z0-9-]{1,64}"));
   }
-  decide(gw, pr, patient, reply, rec, [&gw, reply, patient, rec](policy::DisclosureDecision d, Incoming) {
-    gw.store.list_documents(patient, [&gw, reply, d, rec](Result<std::vector<DocumentRecord>> docs) {
+  decide(gw, pr, patient, reply, rec, [&gw, reply, patient, rec](policy::DisclosureDecision d, Incoming in) {
+    gw.store.list_documents(patient, [&gw, reply, d, rec, requester = in.req.requester_facility](
+                                         Result<std::vector<DocumentRecord>> docs) {
       if (!docs) return (*reply)(PeerResponse::error(503, docs.error().code, "the store failed"));
       const auto cfg = gw.config();
       const auto rules = sharing_rules(*cfg);
-      const bool disaster = gw.mode().orders.disaster;
+      const bool disaster = gw.disaster_for(requester);
       json out = json::array();
       for (const auto& doc : *docs) {
         json m = json::parse(doc.metadata_json, nullptr, false);
@@ -192,9 +194,10 @@ void fetch_document(Gateway& gw, const PeerRequest& pr, PeerReply reply_fn) {
     const bool raw = wants_raw(pr.header("Accept").value_or(""));
     decide(gw, pr, doc->patient_id, reply, rec,
            [&gw, reply, id, meta, decision_only, raw, size = doc->content_size](policy::DisclosureDecision d,
-                                                                               Incoming) mutable {
+                                                                               Incoming in) mutable {
       const auto rules = sharing_rules(*gw.config());
-      if (d.emergency && !policy::emergency_type_allowed(meta.value("type", ""), gw.mode().orders.disaster, rules)) {
+      const bool disaster = gw.disaster_for(in.req.requester_facility);
+      if (d.emergency && !policy::emergency_type_allowed(meta.value("type", ""), disaster, rules)) {
         return (*reply)(peer_refusal(policy::Decision::refuse(
             "emergency.document_types", "emergency_type_not_allowed",
             "緊急時閲覧ではこの種類の文書は閲覧できません",

@@ -218,5 +218,53 @@ TEST_F(Directives, TheFacilityAskedRefusesASuspendedUserOrFacility) {
   EXPECT_EQ(fetch("dr-ito").status, 200);
 }
 
+// A disaster order addressed to the stricken facility A (利用規程 第11条2項)
+// widens break-glass for A's staff at the facility that holds the records,
+// B, which is not in the audience: B honours the order for requests from A.
+TEST_F(Directives, ADisasterAtTheAskingFacilityWidensAccessWhereTheRecordsAre) {
+  std::map<std::string, std::uint16_t> ports;
+  for (const char* f : kFacilities) ports[f] = free_port();
+  auto a = make(kA, ports);
+  auto b = make(kB, ports);
+  const std::map<std::string, std::uint16_t> running = {{kA, ports[kA]}, {kB, ports[kB]}};
+  const auto deliver = [&](std::uint64_t seq, const json& list) {
+    const auto [o, h] = orders_.signed_set(seq, list);
+    const auto r = push(running, {o, h});
+    ASSERT_EQ(r.status, 0) << r.output;
+  };
+  deliver(1, json::array());
+  ASSERT_EQ(a->put_user("ph-mori", R"({"role":"pharmacist"})").status, 200);
+  ASSERT_EQ(b->put_user("clerk-1", R"({"role":"clerk"})").status, 200);
+  // An image, not an emergency document type; the patient gave no consent.
+  const json doc = {{"patient", "NT-0009"}, {"type", "imaging"}, {"title", "t"}, {"created", "2026-11-01T09:00:00Z"},
+                    {"content_type", "text/plain"}, {"content_base64", "aGVsbG8="}};
+  ASSERT_EQ(b->call("PUT", "/v1/documents/b-img", {{"X-HIE-User", "clerk-1"}}, doc.dump()).status, 200);
+  const auto fetch = [&] {
+    return a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-img",
+                   {{"X-HIE-User", "ph-mori"},
+                    {"X-HIE-Purpose", "emergency"},
+                    {"X-HIE-Patient", "NT-0009"},
+                    {"X-HIE-Emergency-Reason", "evacuee without medication list"}});
+  };
+  auto r = fetch();
+  EXPECT_EQ(r.status, 403) << r.body;  // a pharmacist may not break the glass in normal times
+
+  deliver(2, json::array({{{"id", "2026-0090"}, {"action", "disaster"}, {"audience", json::array({kA})},
+                           {"reason", "disaster"}}}));
+  r = fetch();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body, nullptr, false)["emergency"], true) << r.body;
+  const auto list = a->call("GET", "/v1/patients/NT-0009/documents",
+                            {{"X-HIE-User", "ph-mori"},
+                             {"X-HIE-Purpose", "emergency"},
+                             {"X-HIE-Emergency-Reason", "evacuee without medication list"}});
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_NE(list.body.find("b-img"), std::string::npos) << list.body;
+
+  // Lifted: normal break-glass rules again, at both.
+  deliver(3, json::array());
+  EXPECT_EQ(fetch().status, 403);
+}
+
 }  // namespace
 }  // namespace hiegate::test

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "hiegate/common/result.hpp"
 #include "hiegate/daemon/config.hpp"
@@ -55,6 +56,12 @@ struct Gateway {
   /// The effective operating mode of this facility now (all functions when
   /// no secretariat is configured). Cheap; call it per request.
   [[nodiscard]] policy::OperatingMode mode() const;
+
+  /// Whether break-glass is widened (利用規程 第11条2項) for a request from
+  /// `requester`: a disaster order is in force for this facility, or for the
+  /// requesting one (every gateway holds the whole signed set, so the
+  /// facility that answers honours an order addressed to the stricken one).
+  [[nodiscard]] bool disaster_for(std::string_view requester) const;
 };
 
 /// The sharing rules of a config snapshot.
