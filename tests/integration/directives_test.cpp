@@ -34,7 +34,26 @@ void expect_stopped_by(const Gateway& gw, const std::string& order_id) {
   EXPECT_EQ(e["localized"]["en"], "Stopped for scheduled maintenance") << r.body;
 }
 
-class Directives : public DirectiveNetwork {};
+class Directives : public DirectiveNetwork {
+protected:
+  /// A and B running, with the empty orders set delivered; deliver(seq,
+  /// list) pushes the next signed set to both.
+  void start_a_and_b() {
+    std::map<std::string, std::uint16_t> ports;
+    for (const char* f : kFacilities) ports[f] = free_port();
+    a_ = make(kA, ports);
+    b_ = make(kB, ports);
+    running_ = {{kA, ports[kA]}, {kB, ports[kB]}};
+    deliver(1, json::array());
+  }
+  void deliver(std::uint64_t seq, const json& list) {
+    const auto [o, h] = orders_.signed_set(seq, list);
+    const auto r = push(running_, {o, h});
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  std::unique_ptr<Gateway> a_, b_;
+  std::map<std::string, std::uint16_t> running_;
+};
 
 TEST_F(Directives, AStopOrderHoldsAcrossARestart) {
   Gateway gw("", directives_section());
@@ -170,17 +189,9 @@ TEST_F(Directives, PushReachesThreeAudiences) {
 // Suspensions are enforced by the facility asked, whatever the asking
 // gateway lets its users do: B refuses a suspended user of A, then all of A.
 TEST_F(Directives, TheFacilityAskedRefusesASuspendedUserOrFacility) {
-  std::map<std::string, std::uint16_t> ports;
-  for (const char* f : kFacilities) ports[f] = free_port();
-  auto a = make(kA, ports);
-  auto b = make(kB, ports);
-  const std::map<std::string, std::uint16_t> running = {{kA, ports[kA]}, {kB, ports[kB]}};
-  const auto deliver = [&](std::uint64_t seq, const json& list) {
-    const auto [o, h] = orders_.signed_set(seq, list);
-    const auto r = push(running, {o, h});
-    ASSERT_EQ(r.status, 0) << r.output;
-  };
-  deliver(1, json::array());
+  start_a_and_b();
+  auto& a = a_;
+  auto& b = b_;
   ASSERT_EQ(a->put_user("dr-sato", R"({"role":"physician"})").status, 200);
   ASSERT_EQ(a->put_user("dr-ito", R"({"role":"physician"})").status, 200);
   ASSERT_EQ(b->put_user("clerk-1", R"({"role":"clerk"})").status, 200);
@@ -222,17 +233,9 @@ TEST_F(Directives, TheFacilityAskedRefusesASuspendedUserOrFacility) {
 // widens break-glass for A's staff at the facility that holds the records,
 // B, which is not in the audience: B honours the order for requests from A.
 TEST_F(Directives, ADisasterAtTheAskingFacilityWidensAccessWhereTheRecordsAre) {
-  std::map<std::string, std::uint16_t> ports;
-  for (const char* f : kFacilities) ports[f] = free_port();
-  auto a = make(kA, ports);
-  auto b = make(kB, ports);
-  const std::map<std::string, std::uint16_t> running = {{kA, ports[kA]}, {kB, ports[kB]}};
-  const auto deliver = [&](std::uint64_t seq, const json& list) {
-    const auto [o, h] = orders_.signed_set(seq, list);
-    const auto r = push(running, {o, h});
-    ASSERT_EQ(r.status, 0) << r.output;
-  };
-  deliver(1, json::array());
+  start_a_and_b();
+  auto& a = a_;
+  auto& b = b_;
   ASSERT_EQ(a->put_user("ph-mori", R"({"role":"pharmacist"})").status, 200);
   ASSERT_EQ(b->put_user("clerk-1", R"({"role":"clerk"})").status, 200);
   // An image, not an emergency document type; the patient gave no consent.
