@@ -1,6 +1,8 @@
 // Service tunnel throughput, connection rate and 1 KiB request/response
 // latency: direct TCP, hiegate's tunnel (two engines, mutual TLS, loopback)
 // and stunnel4 client+server with the same dev PKI and cipher suites.
+// Each engine records its connections in its own durable audit trail as
+// the daemon does: the opening before any byte flows, the end after.
 //   build/bench/bench_tunnel [MiB=256] [connections=300] [round_trips=5000]
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +12,9 @@
 #include <vector>
 
 #include "bench_net.hpp"
+#include "hiegate/daemon/audit.hpp"
+#include "hiegate/daemon/log.hpp"
+#include "hiegate/daemon/tunnels.hpp"
 #include "hiegate/transport/tunnel.hpp"
 
 namespace {
@@ -83,8 +88,29 @@ int main(int argc, char** argv) {
   const auto store = [&](int i) { return pki.store(i); };
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
+  // One durable trail per gateway, as two daemons would have.
+  namespace daemon = hiegate::daemon;
+  auto ring = hiegate::crypto::KeyRing::from_master_keys({{1, hiegate::crypto::Bytes(32, 7)}});
+  if (!ring) return 1;
+  const auto keys = std::make_shared<const hiegate::crypto::KeyRing>(std::move(ring).value());
+  daemon::Logger logger(daemon::Logger::Sink::stderr_text, daemon::Level::warning);
+  const auto trail = [&](const char* side) {
+    daemon::AuditOptions o;
+    o.dir = std::filesystem::path(pki.dir) / side;
+    return daemon::AuditLog::open(o, keys, logger);
+  };
+  auto audit_a = trail("audit-a");
+  auto audit_b = trail("audit-b");
+  if (!audit_a || !audit_b) return std::fprintf(stderr, "the audit trails did not open\n"), 1;
+  const auto audited = [](daemon::AuditLog& log, TunnelHooks& h) {
+    h.opened = [&log](const TunnelRecord& r, std::function<void(bool)> done) {
+      log.append(daemon::tunnel_audit_record(r), [done = std::move(done)](hiegate::Status st) { done(st.ok()); });
+    };
+    h.audit = [&log](const TunnelRecord& r) { log.append(daemon::tunnel_audit_record(r), [](hiegate::Status) {}); };
+  };
   TunnelHooks hb;
   hb.permitted = [](TunnelDirection) { return true; };
+  audited(**audit_b, hb);
   TunnelEngine b(io, TlsContext::create(store(1), {}), hb);
   TunnelLimits lim;
   lim.address = "127.0.0.1";
@@ -93,6 +119,7 @@ int main(int argc, char** argv) {
   InboundService svc{"bench", {LocalEndpoint::Kind::tcp, "127.0.0.1", backend.port(), {}}, {"*"}, 1024, 0, false};
   if (!b.set_inbound({svc})) return 1;
   TunnelHooks ha = hb;
+  audited(**audit_a, ha);
   ha.resolve = [&](const std::string&) -> std::optional<std::string> { return "127.0.0.1:" + std::to_string(b.port()); };
   TunnelEngine a(io, TlsContext::create(store(0), {}), ha);
   lim.listen = false;

@@ -217,21 +217,6 @@ void App::prune_audit() {
   });
 }
 
-namespace {
-/// The audit record of a tunnel connection opening ("opened") or ending.
-AuditRecord tunnel_audit_record(const transport::TunnelRecord& r) {
-  AuditRecord rec;
-  rec.event = r.direction == transport::TunnelDirection::outbound ? "tunnel_out" : "tunnel_in";
-  rec.action = AuditAction::execute;
-  rec.outcome = (r.ended == "closed" || r.ended == "opened") ? AuditOutcome::success : AuditOutcome::minor_failure;
-  rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started.time_since_epoch()).count();
-  rec.peer_facility = r.facility;
-  rec.reason_code = r.ended;
-  rec.detail = r.tunnel + " " + r.service + " " + std::to_string(r.duration.count()) + "ms to_peer=" +
-               std::to_string(r.bytes_to_peer) + " from_peer=" + std::to_string(r.bytes_from_peer);
-  return rec;
-}
-}  // namespace
 
 Status App::start_tunnels(const Config& cfg) {
   TunnelManagerHooks hooks;

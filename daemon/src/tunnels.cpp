@@ -6,6 +6,8 @@
 
 #include <mutex>
 
+#include "hiegate/daemon/audit.hpp"
+
 namespace hiegate::daemon {
 namespace asio = boost::asio;
 using transport::TunnelDirection;
@@ -148,6 +150,19 @@ std::uint16_t TunnelManager::port() const {
 std::optional<transport::LocalEndpoint> TunnelManager::outbound_endpoint(const std::string& name) const {
   std::lock_guard lock(impl_->mu);
   return impl_->engine ? impl_->engine->outbound_endpoint(name) : std::nullopt;
+}
+
+AuditRecord tunnel_audit_record(const transport::TunnelRecord& r) {
+  AuditRecord rec;
+  rec.event = r.direction == transport::TunnelDirection::outbound ? "tunnel_out" : "tunnel_in";
+  rec.action = AuditAction::execute;
+  rec.outcome = (r.ended == "closed" || r.ended == "opened") ? AuditOutcome::success : AuditOutcome::minor_failure;
+  rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started.time_since_epoch()).count();
+  rec.peer_facility = r.facility;
+  rec.reason_code = r.ended;
+  rec.detail = r.tunnel + " " + r.service + " " + std::to_string(r.duration.count()) + "ms to_peer=" +
+               std::to_string(r.bytes_to_peer) + " from_peer=" + std::to_string(r.bytes_from_peer);
+  return rec;
 }
 
 }  // namespace hiegate::daemon

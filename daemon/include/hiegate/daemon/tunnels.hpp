@@ -68,4 +68,8 @@ private:
   std::shared_ptr<Impl> impl_;
 };
 
+struct AuditRecord;
+/// The audit record of a tunnel connection opening ("opened") or ending.
+[[nodiscard]] AuditRecord tunnel_audit_record(const transport::TunnelRecord& r);
+
 }  // namespace hiegate::daemon
