@@ -13,6 +13,7 @@
 
 #include "clinical_common.hpp"
 #include "clinical_routes.hpp"
+#include "peer_answers.hpp"
 #include "hiegate/crypto/encoding.hpp"
 #include "hiegate/daemon/events.hpp"
 #include "hiegate/daemon/mode_api.hpp"
@@ -238,43 +239,6 @@ transport::HeaderList peer_headers(const Config& cfg, const Actor& a) {
   return h;
 }
 
-/// A peer's 200 answer to a document fetch: its metadata and content.
-Result<std::pair<json, std::string>> read_peer_document(transport::PeerResponse& res) {
-  if (res.content_type.starts_with(kRawContentType)) {
-    std::optional<json> meta;
-    for (const auto& [k, v] : res.headers) {
-      if (boost::beast::iequals(k, kDocumentHeader)) meta = read_document_header(v);
-    }
-    if (!meta) return make_error("peer_error", "malformed answer: no document metadata");
-    return std::pair{std::move(*meta), std::move(res.body)};
-  }
-  auto j = json::parse(res.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("content_base64") || !j["content_base64"].is_string()) {
-    return make_error("peer_error", "malformed answer");
-  }
-  auto content = crypto::from_base64(j["content_base64"].get<std::string>());
-  if (!content) return make_error("peer_error", "malformed content");
-  j.erase("content_base64");
-  return std::pair{std::move(j), std::string(content->begin(), content->end())};
-}
-
-/// The peer was too busy to decide (its fair-share limits, [peer_api]): not a
-/// refusal, the same as no answer.
-bool peer_busy(const transport::PeerResponse& res) {
-  if (res.status == 429) return true;
-  if (res.status != 503) return false;
-  const auto j = json::parse(res.body, nullptr, false);
-  if (j.is_discarded() || !j.contains("error") || !j["error"].is_object()) return false;
-  const auto code = j["error"].value("code", "");
-  return code == "too_many_connections" || code == "overloaded";
-}
-
-json peer_error_json(const transport::PeerResponse& res) {
-  const auto j = json::parse(res.body, nullptr, false);
-  if (!j.is_discarded() && j.contains("error")) return j["error"];
-  return {{"code", "peer_error"}, {"message", "HTTP " + std::to_string(res.status)}};
-}
-
 // --- own documents ----------------------------------------------------------
 
 void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWindows>) {
@@ -459,19 +423,18 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
               if (!res) {
                 f["status"] = res.error().code == "timeout" ? "timeout" : "unavailable";
                 f["error"] = {{"code", res.error().code}, {"message", res.error().message}};
-              } else if (res->status != 200) {
-                f["status"] = peer_busy(*res) ? "unavailable" : "refused";
-                f["error"] = peer_error_json(*res);
               } else {
-                const auto j = json::parse(res->body, nullptr, false);
-                f["status"] = "answered";
-                if (!j.is_discarded() && j.contains("documents") && j["documents"].is_array()) {
-                  for (auto d : j["documents"]) {
+                PeerList l = read_peer_list(*res);
+                f["status"] = l.status;
+                if (l.status != "answered") {
+                  f["error"] = std::move(l.error);
+                } else {
+                  f["count"] = l.documents.size();
+                  if (l.emergency) f["emergency"] = true;
+                  for (auto& d : l.documents) {
                     d["facility"] = facility;
                     g->documents.push_back(std::move(d));
                   }
-                  f["count"] = j["documents"].size();
-                  if (j.value("emergency", false)) f["emergency"] = true;
                 }
               }
               g->facilities.push_back(std::move(f));
@@ -540,7 +503,8 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                 if (!peer_busy(*res)) refused->refused(code, id);
                 json e = peer_error_json(*res);
                 e["facility"] = code;
-                return rp->send(json_response(static_cast<http::status>(res->status), {{"error", e}}));
+                return rp->send(json_response(static_cast<http::status>(peer_refusal_status(res->status)),
+                                              {{"error", e}}));
               }
               // A current peer sends the content raw (metadata in a header);
               // an older one base64 inside JSON.
@@ -652,7 +616,8 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                 refused->refused(code, id);
                 json e = peer_error_json(*res);
                 e["facility"] = code;
-                return rp->send(json_response(static_cast<http::status>(res->status), {{"error", e}}));
+                return rp->send(json_response(static_cast<http::status>(peer_refusal_status(res->status)),
+                                              {{"error", e}}));
               }
               serve_cached(meta, true, size);
             });

@@ -85,5 +85,88 @@ TEST_F(PeerContent, AContentPassedOnAsItArrivesIsCheckedBeforeItsFirstByte) {
   EXPECT_EQ(a->get("/v1/health").status, 200);
 }
 
+// Another facility's gateway may be broken or taken over: whatever it
+// answers, this gateway neither crashes nor passes on more than the known
+// metadata fields, each of its type, and a refusal is always a refusal.
+TEST_F(PeerContent, AHostilePeerCanNeitherCrashNorMisleadTheGateway) {
+  std::mutex mu;
+  transport::PeerResponse answer;
+  const auto route = [&](std::string path) {
+    transport::PeerRoute r;
+    r.method = "GET";
+    r.path = std::move(path);
+    r.handler = [&](const transport::PeerRequest&) {
+      std::lock_guard lk(mu);
+      return answer;
+    };
+    return r;
+  };
+  FakePeer b(pki_->path() / "pki", pki_->path() / "pki" / "facilities" / kB,
+             {route("/peer/v1/patients/*"), route("/peer/v1/documents/*")}, ports_[kB]);
+  auto a = make(kA);
+  register_user(*a, "dr-sato", "physician");
+  const auto set = [&](int status, std::string body, std::string content_type = "application/json",
+                       std::string meta = "") {
+    std::lock_guard lk(mu);
+    answer = transport::PeerResponse{};
+    answer.status = status;
+    answer.body = std::move(body);
+    answer.content_type = std::move(content_type);
+    if (!meta.empty()) answer.headers.emplace_back("X-HIE-Document", crypto::to_base64(crypto::as_bytes(meta)));
+  };
+  const auto list = [&] {
+    const auto r = a->call("GET", "/v1/patients/NT-0001/documents", as("dr-sato"));
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    return j.is_object() ? j : json::object();
+  };
+
+  // A list with items that are not documents, a forged facility and fields
+  // of its own: only the documents, with the known fields, are passed on.
+  set(200, R"({"documents":[1,"x",null,[],{"type":"summary"},{"id":"../x"},)"
+           R"({"id":"b-1","type":"summary","title":7,"size":"big","facility":"9999999999","cached":true,)"
+           R"("extra":{"deep":[1,2]}}],"emergency":"yes"})");
+  json j = list();
+  ASSERT_EQ(j["documents"].size(), 1U) << j.dump();
+  EXPECT_EQ(j["documents"][0], (json{{"id", "b-1"}, {"type", "summary"}, {"facility", kB}})) << j.dump();
+  EXPECT_EQ(facility_entry(j, kB)["status"], "answered") << j.dump();
+  // Refusals whose error is not an object, or whose code is not a string.
+  for (const auto& [status, body] : std::vector<std::pair<int, std::string>>{
+           {403, R"({"error":5})"}, {503, R"({"error":{"code":7,"message":[]}})"}, {403, "[]"}, {404, "not json"}}) {
+    set(status, body);
+    j = list();
+    const json f = facility_entry(j, kB);
+    EXPECT_EQ(f["status"], "refused") << body << " " << j.dump();  // a 503 is busy only with a busy code
+    EXPECT_TRUE(f["error"]["code"].is_string()) << f.dump();
+    EXPECT_TRUE(f["error"]["message"].is_string()) << f.dump();
+  }
+
+  const auto fetch_b1 = [&] {
+    return a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-1", as("dr-sato"));
+  };
+  // A fetch refused with an error that is not an object; statuses that are
+  // not refusals at all.
+  for (const auto& [status, want] : std::vector<std::pair<int, int>>{{403, 403}, {101, 502}, {299, 502}, {999, 502}}) {
+    set(status, R"({"error":5})");
+    const auto r = fetch_b1();
+    EXPECT_EQ(r.status, want) << status << " " << r.body;
+    const json e = json::parse(r.body, nullptr, false)["error"];
+    EXPECT_TRUE(e.is_object() && e["code"].is_string()) << r.body;
+    EXPECT_EQ(e["facility"], kB) << r.body;
+  }
+  // A document whose metadata carries wrong types and claims of its own.
+  set(200, "hello", "application/octet-stream",
+      R"({"type":5,"content_type":"text/plain","title":"t","cached":true,"facility":"1","decision_verified":true})");
+  const auto r = fetch_b1();
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json meta = json::parse(r.body);
+  EXPECT_EQ(meta["content_base64"], crypto::to_base64(crypto::as_bytes(std::string("hello"))));
+  EXPECT_FALSE(meta.contains("type")) << r.body;
+  EXPECT_EQ(meta["cached"], false) << r.body;
+  EXPECT_EQ(meta["facility"], kB) << r.body;
+  EXPECT_FALSE(meta.contains("decision_verified")) << r.body;
+  EXPECT_EQ(a->get("/v1/health").status, 200);
+}
+
 }  // namespace
 }  // namespace hiegate::test
