@@ -132,5 +132,57 @@ TEST_F(DirectivePull, HiegateSecretariatServeServesTheOrdersToPull) {
   EXPECT_EQ(serve.wait(10s), 0);
 }
 
+// The secretariat's serve signs the heartbeat itself with the online key:
+// gateways that pull stay fresh without anyone signing one by hand, and a
+// changed orders body is named by a new heartbeat at once.
+TEST_F(DirectivePull, HiegateSecretariatServeSignsTheHeartbeatItself) {
+  using policy::testing::DirectiveKit;
+  const auto write_set = [&](std::uint64_t seq, const json& list) {
+    const std::string body = DirectiveKit::orders_body(seq, list, 1, orders_.issued);
+    keys_.write("orders.body", body);
+    keys_.write("o.json", orders_.kit.signed_orders(body));
+  };
+  write_set(1, json::array());
+  const auto key = keys_.write("hb.key", "hiegate-ed25519-seed-v1 " + crypto::to_base64(crypto::Bytes(32, 21)) + "\n");
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::uint16_t port = free_port();
+  Child serve({binary("hiegate-secretariat").string(), "serve", "--envelope", (keys_ / "o.json").string(),
+               "--heartbeat-key", key.string(), "--orders-body", (keys_ / "orders.body").string(),
+               "--keyset-version", "1", "--heartbeat-every", "1h", "--valid-for", "24h", "--network", "nishitama",
+               "--cert", (pki() / "secretariat").string(), "--listen", "127.0.0.1", "--port", std::to_string(port)},
+              {}, keys_ / "serve.log");
+  ASSERT_TRUE(wait_for_line(keys_ / "serve.log", "serving orders on")) << read_file(keys_ / "serve.log");
+  EXPECT_NE(read_file(keys_ / "serve.log").find("heartbeat sequence"), std::string::npos);
+  auto a = make_puller("https://127.0.0.1:" + std::to_string(port) + "/peer/v1/orders");
+  ASSERT_TRUE(wait_for_mode(*a, "normal")) << a->log() << read_file(keys_ / "serve.log");
+  const auto heartbeat = [&] {
+    return json::parse(a->get("/v1/status").body, nullptr, false)["directives"].value("heartbeat_sequence", 0ULL);
+  };
+  const auto first = heartbeat();
+  const auto unix_now = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                       std::chrono::system_clock::now().time_since_epoch())
+                                                       .count());
+  EXPECT_GE(first + 120, unix_now);  // the sequence is the signing time
+  EXPECT_LE(first, unix_now);
+
+  // New orders: the next heartbeat names them, signed at once.
+  write_set(2, json::array({LiveOrders::stop("2026-0071", json::array({kA}))}));
+  ASSERT_TRUE(wait_for_mode(*a, "stopped")) << a->log() << read_file(keys_ / "serve.log");
+  EXPECT_TRUE(eventually([&] { return heartbeat() > first; })) << a->log();
+  EXPECT_FALSE(json::parse(a->get("/v1/status").body)["mode"].value("behind", false));
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(10s), 0);
+
+  // A key file others may read is refused at start.
+  std::filesystem::permissions(key, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  const auto refused = run({binary("hiegate-secretariat").string(), "serve", "--envelope", (keys_ / "o.json").string(),
+                            "--heartbeat-key", key.string(), "--orders-body", (keys_ / "orders.body").string(),
+                            "--keyset-version", "1", "--network", "nishitama", "--cert",
+                            (pki() / "secretariat").string(), "--listen", "127.0.0.1", "--port",
+                            std::to_string(free_port())});
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("insecure_key_file"), std::string::npos) << refused.output;
+}
+
 }  // namespace
 }  // namespace hiegate::test

@@ -195,6 +195,16 @@ Result<std::string> heartbeat_for(std::string_view network, std::uint64_t keyset
   return heartbeat_body(h);
 }
 
+Result<std::string> signed_heartbeat(std::string_view network, std::uint64_t keyset_version, std::uint64_t sequence,
+                                     std::string_view orders, policy::Time now, std::chrono::seconds valid_for,
+                                     const crypto::Ed25519KeyPair& key) {
+  auto body = heartbeat_for(network, keyset_version, sequence, orders, now, valid_for);
+  if (!body) return std::move(body).error();
+  auto sig = sign_body(policy::DocumentKind::heartbeat, *body, key);
+  if (!sig) return std::move(sig).error();
+  return combine(policy::DocumentKind::heartbeat, *body, {*sig});
+}
+
 Result<std::chrono::seconds> parse_duration(std::string_view s) {
   std::uint64_t n = 0;
   std::size_t i = 0;

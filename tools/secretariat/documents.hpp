@@ -55,6 +55,12 @@ namespace hiegate::tools::secretariat {
                                                 std::uint64_t sequence, std::string_view orders,
                                                 policy::Time now, std::chrono::seconds valid_for);
 
+/// heartbeat_for, signed with the online heartbeat `key` and enveloped.
+[[nodiscard]] Result<std::string> signed_heartbeat(std::string_view network, std::uint64_t keyset_version,
+                                                   std::uint64_t sequence, std::string_view orders, policy::Time now,
+                                                   std::chrono::seconds valid_for,
+                                                   const crypto::Ed25519KeyPair& key);
+
 /// "90s", "30m", "24h", "7d". Errors: `bad_duration`.
 [[nodiscard]] Result<std::chrono::seconds> parse_duration(std::string_view s);
 

@@ -87,11 +87,7 @@ int heartbeat_main(int argc, char** argv) {
   if (!orders) return refused(orders.error());
   const auto now =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  auto body = heartbeat_for(*args.get("network"), *kv, *seq, *orders, now, *valid);
-  if (!body) return refused(body.error());
-  auto sig = sign_body(policy::DocumentKind::heartbeat, *body, *key);
-  if (!sig) return refused(sig.error());
-  auto env = combine(policy::DocumentKind::heartbeat, *body, {*sig});
+  auto env = signed_heartbeat(*args.get("network"), *kv, *seq, *orders, now, *valid, *key);
   if (!env) return refused(env.error());
   if (auto w = write_file_atomic(*args.get("out"), *env); !w) return refused(w.error());
   std::printf("heartbeat sequence %llu written to %s\n", static_cast<unsigned long long>(*seq),
