@@ -24,6 +24,7 @@
 #include "bench_http.hpp"
 #include "clinical_common.hpp"
 #include "hiegate/crypto/keys.hpp"
+#include "hiegate/daemon/access_watch.hpp"
 #include "hiegate/daemon/audit.hpp"
 #include "hiegate/daemon/local_api_server.hpp"
 #include "hiegate/daemon/store.hpp"
@@ -130,6 +131,8 @@ int main(int argc, char** argv) {
   Gateway gw{ioc, logger, metrics, [cfg] { return cfg; }, [] { return policy::Time(std::chrono::seconds(1'800'000'000)); },
              **store};
   gw.audit = audit->get();
+  AccessWatch watch;  // every audited record passes it, as in the daemon ([alerts])
+  gw.watch = &watch;
   Router router;
   router.add(http::verb::get, "/v1/bench/plain/{id}", lookup(gw));
   router.add(http::verb::get, "/v1/bench/audited/{id}",
