@@ -1,5 +1,8 @@
 #include "hiegate/daemon/app.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -8,6 +11,11 @@
 #include "app_impl.hpp"
 
 namespace hiegate::daemon {
+
+namespace {
+/// Where a CRL pulled from the secretariat is kept ([tls] crl_url).
+constexpr const char* kPulledCrl = "crl-pulled.pem";
+}  // namespace
 
 int App::run() {
   const ConfigPtr cfg = config();
@@ -70,6 +78,7 @@ int App::run() {
   tunnels_.reset();
   peer_server_.reset();
   puller_.reset();
+  crl_puller_.reset();
   // The store first: it finishes its queued work, whose callbacks may still
   // append audit records (rekey, cache purge); then the trail's final
   // checkpoint.
@@ -152,8 +161,10 @@ Status App::start_components(const Config& cfg) {
     gateway_->credentials = credentials_.get();
     if (auto st = start_tunnels(cfg); !st) return st;
     start_directive_pull(cfg);
-  } else if (!cfg.directives.pull_url.empty()) {
-    return make_error("config_invalid", "[directives] pull_url needs the [tls] credentials to reach the secretariat");
+    start_crl_pull(cfg);
+  } else if (!cfg.directives.pull_url.empty() || !cfg.tls.crl_url.empty()) {
+    return make_error("config_invalid",
+                      "[directives] pull_url and [tls] crl_url need the [tls] credentials to reach the secretariat");
   }
   return {};
 }
@@ -176,6 +187,61 @@ void App::start_directive_pull(const Config& cfg) {
                  {{"CODE", why.code}, {"NEXT", std::to_string(next.count() / 1000)}});
       });
   puller_->start();
+}
+
+void App::start_crl_pull(const Config& cfg) {
+  auto url = parse_pull_url(cfg.tls.crl_url);
+  if (cfg.tls.crl_url.empty() || !url) return;
+  PullSchedule schedule;
+  schedule.interval = cfg.tls.crl_pull_interval;
+  schedule.first_retry = std::min(schedule.first_retry, schedule.interval);
+  crl_puller_ = std::make_unique<DirectivePuller>(
+      ioc_, *peer_client_, std::move(*url), schedule,
+      [this, keep = cfg.daemon.state_dir / kPulledCrl](const std::string& body) { return take_crl(body, keep); },
+      [this, where = cfg.tls.crl_url](const Error& why, std::chrono::milliseconds next) {
+        log_.log(Level::warning, events::kCrlPullFailed, "pulling the CRL from " + where + " failed: " + why.message,
+                 {{"CODE", why.code}, {"NEXT", std::to_string(next.count() / 1000)}});
+      });
+  crl_puller_->start();
+}
+
+bool App::take_crl(const std::string& pem, const std::filesystem::path& keep) {
+  const auto before = credentials_->current();
+  if (auto ok = transport::check_crl_update(*before, pem); !ok) {
+    if (ok.error().code == "crl_not_newer") return true;
+    log_.log(Level::warning, events::kCrlPullFailed, "the pulled CRL is refused: " + ok.error().message,
+             {{"CODE", ok.error().code}});
+    return false;
+  }
+  // Kept first (temp file, fsync, rename), so a restart keeps it in force.
+  const auto tmp = keep.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << pem;
+    out.flush();
+    if (!out) {
+      log_.log(Level::error, events::kCrlPullFailed, "cannot write " + tmp, {{"CODE", "write_failed"}});
+      return false;
+    }
+  }
+  if (const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, keep, ec);
+  if (ec) {
+    log_.log(Level::error, events::kCrlPullFailed, "cannot write " + keep.string() + ": " + ec.message(),
+             {{"CODE", "write_failed"}});
+    return false;
+  }
+  const auto st = credentials_->reload(std::chrono::system_clock::now());
+  credentials_reloaded(st);
+  if (!st) return false;
+  const auto next = std::chrono::time_point_cast<std::chrono::seconds>(credentials_->current()->crl_next_update());
+  log_.log(Level::notice, events::kCrlUpdated, "a newer CRL from the secretariat is in force",
+           {{"NEXT_UPDATE", policy::format_rfc3339(next)}});
+  return true;
 }
 
 AuditOptions App::audit_options(const Config& cfg) {
@@ -281,6 +347,7 @@ Status App::start_directive_service(const Config& cfg) {
 
 Status App::start_peer_network(const Config& cfg) {
   transport::CredentialPaths paths{cfg.tls.cert, cfg.tls.key, cfg.tls.ca, cfg.tls.crl, {}};
+  if (!cfg.tls.crl_url.empty()) paths.crl_update = cfg.daemon.state_dir / kPulledCrl;
   // Under systemd the unit hands the key over (LoadCredential=tls-key), so
   // that key.pem may stay readable by root only.
   if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds != nullptr && *creds != '\0')
@@ -390,6 +457,7 @@ void App::shutdown(int sig) {
            {{"CONNECTIONS", std::to_string(server_->connections())}});
   notifier_.stopping("stopping: draining requests in flight");
   if (puller_) puller_->stop();
+  if (crl_puller_) crl_puller_->stop();
   if (credential_watch_) credential_watch_->stop();
   if (tunnels_) tunnels_->stop();
   if (watchdog_) watchdog_->stop();

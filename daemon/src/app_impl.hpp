@@ -76,6 +76,11 @@ private:
   /// Polls [directives] pull_url (checked by the config) when set; each body
   /// goes the way of a push.
   void start_directive_pull(const Config& cfg);
+  /// [tls] crl_url: newer CRLs from the secretariat, checked against the CA,
+  /// kept as <state_dir>/crl-pulled.pem and put in force at once.
+  void start_crl_pull(const Config& cfg);
+  /// Takes a pulled CRL: true when it is in force or nothing newer.
+  bool take_crl(const std::string& pem, const std::filesystem::path& keep);
 
   static AuditOptions audit_options(const Config& cfg);
 
@@ -179,6 +184,7 @@ private:
   std::unique_ptr<transport::CredentialWatcher> credential_watch_;
   std::unique_ptr<transport::PeerClient> peer_client_;
   std::unique_ptr<DirectivePuller> puller_;  ///< uses peer_client_: declared after it
+  std::unique_ptr<DirectivePuller> crl_puller_;  ///< [tls] crl_url; as puller_
   std::unique_ptr<transport::PeerServer> peer_server_;
   std::unique_ptr<TunnelManager> tunnels_;
   std::function<std::size_t()> overdue_exports_;

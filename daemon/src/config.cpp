@@ -258,6 +258,12 @@ void read_tls(Section& s, Config::Tls& t) {
   s.duration("crl_grace", t.crl_grace, Millis(0), Millis(30LL * 86'400'000));
   s.duration("expiry_warning", t.expiry_warning, Millis(0), Millis(365LL * 86'400'000));
   s.duration("handshake_timeout", t.handshake_timeout, Millis(100), Millis(120'000));
+  s.string("crl_url", t.crl_url, false, [](const std::string& v) -> std::string {
+    if (v.empty()) return "";
+    auto u = parse_pull_url(v);
+    return u ? "" : u.error().message;
+  });
+  s.duration("crl_pull_interval", t.crl_pull_interval, Millis(60'000), Millis(7LL * 86'400'000));
   if (t.enabled() && (t.key.empty() || t.ca.empty() || t.crl.empty())) {
     s.diag().add(s.table(), s.key_path("cert"),
                  "with a certificate, key, ca and crl are required too (a missing CRL fails closed)");

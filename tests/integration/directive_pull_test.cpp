@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "hiegate/transport/pki.hpp"
 #include "integration/fake_peer.hpp"
 #include "integration/live_orders.hpp"
 
@@ -182,6 +183,49 @@ TEST_F(DirectivePull, HiegateSecretariatServeSignsTheHeartbeatItself) {
                             std::to_string(free_port())});
   EXPECT_NE(refused.status, 0);
   EXPECT_NE(refused.output.find("insecure_key_file"), std::string::npos) << refused.output;
+}
+
+// [tls] crl_url: the secretariat's serve publishes the CA's CRL and the
+// gateway takes a newer one by itself — checked against the CA, kept in the
+// state directory, in force at once and after a restart — so a revocation
+// reaches every facility without anyone copying a file.
+TEST_F(DirectivePull, ANewerCrlIsPulledFromTheSecretariatAndPutInForce) {
+  const auto [o, h] = orders_.signed_set(1, json::array());
+  const std::uint16_t port = free_port();
+  // The CA revokes the third facility: a newer CRL, valid for 60 days.
+  const auto serial = transport::pki::serial_hex(read_file(pki() / "facilities" / kFacilities[2] / "cert.pem"));
+  ASSERT_TRUE(serial);
+  ASSERT_TRUE(transport::pki::ca_revoke(pki() / "ca", *serial, std::chrono::system_clock::now() + 5s, 60));
+  Child serve({binary("hiegate-secretariat").string(), "serve", "--envelope", keys_.write("o.json", o).string(),
+               "--envelope", keys_.write("h.json", h).string(), "--network", "nishitama", "--cert",
+               (pki() / "secretariat").string(), "--crl", (pki() / "ca" / "crl.pem").string(), "--listen",
+               "127.0.0.1", "--port", std::to_string(port)},
+              {}, keys_ / "serve.log");
+  ASSERT_TRUE(wait_for_line(keys_ / "serve.log", "serving orders on")) << read_file(keys_ / "serve.log");
+  std::map<std::string, std::uint16_t> ports;
+  for (const char* f : kFacilities) ports[f] = free_port();
+  Gateway a("", "", std::vector<std::string>{}, kA);
+  std::string text = a.config_text("") + tls_and_peers(kA, ports) + directives_section();
+  text.replace(text.find("[tls]\n"), 6,
+               "[tls]\ncrl_url = \"https://127.0.0.1:" + std::to_string(port) + "/peer/v1/crl\"\n");
+  a.write_config(text);
+  a.start();
+  const auto crl_days = [&] {
+    const auto m = a.get("/metrics").body;
+    const std::string key = "\nhiegate_tls_crl_next_update_seconds ";
+    const auto at = m.find(key);
+    return at == std::string::npos ? 0.0 : std::stod(m.substr(at + key.size())) / 86400.0;
+  };
+  ASSERT_TRUE(wait_for_line(a.dir() / "hiegated.log", "crl_updated")) << a.log() << read_file(keys_ / "serve.log");
+  EXPECT_GT(crl_days(), 59.0);  // the pulled CRL, not the configured one (30 days)
+  EXPECT_EQ(read_file(a.dir() / "state" / "crl-pulled.pem"), read_file(pki() / "ca" / "crl.pem"));
+  EXPECT_TRUE(wait_for_line(keys_ / "serve.log", std::string("served the CRL to hie://nishitama/facility/") + kA));
+  // The configured file is untouched; a restart keeps the newer CRL in force.
+  ASSERT_EQ(a.stop(), 0);
+  a.start();
+  EXPECT_GT(crl_days(), 59.0);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(10s), 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "hiegate/crypto/encoding.hpp"
@@ -27,6 +28,8 @@ constexpr const char* kUsage =
     "         [--listen ADDRESS] [--port 8472] [--path /peer/v1/orders]\n"
     "         [--heartbeat-key KEY --orders-body BODY --keyset-version N [--heartbeat-every 1h]\n"
     "          [--valid-for 24h]]\n"
+    "Also answers GET /peer/v1/crl with the regional CA's CRL (--crl, by default\n"
+    "DIR/../crl.pem), read again at every request, for gateways' [tls] crl_url.\n"
     "Answers GET PATH with the envelopes, read again at every request (replace the\n"
     "files atomically to publish new orders): one envelope as is, several as a JSON\n"
     "array in the given order (the body of a push).\n"
@@ -132,11 +135,29 @@ int serve_main(int argc, char** argv) {
     std::fflush(stdout);
     return transport::PeerResponse::json(200, std::move(*body));
   };
+  // The CRL the secretariat's CA publishes, for gateways to pull (they check
+  // its signature against the CA themselves).
+  transport::PeerRoute crl_route;
+  crl_route.method = "GET";
+  crl_route.path = "/peer/v1/crl";
+  crl_route.allowed = transport::Caller::facility;
+  crl_route.handler = [crl = args.get("crl").value_or((std::filesystem::path(*args.get("cert")) / ".." / "crl.pem").string())](
+                          const transport::PeerRequest& req) {
+    auto pem = read_file(crl, 16 << 20);
+    if (!pem) return transport::PeerResponse::error(503, pem.error().code, "the CRL is not available");
+    std::printf("served the CRL to %s\n", req.peer.uri().c_str());
+    std::fflush(stdout);
+    transport::PeerResponse res;
+    res.content_type = "application/x-pem-file";
+    res.body = std::move(*pem);
+    return res;
+  };
+  if (path == crl_route.path) return usage_error(kUsage, "--path must not be /peer/v1/crl");
   boost::asio::io_context ioc;
   transport::PeerServerOptions opts;
   opts.address = args.get("listen").value_or("::");
   opts.port = static_cast<std::uint16_t>(*port);
-  transport::PeerServer server(ioc, *tls, opts, {route});
+  transport::PeerServer server(ioc, *tls, opts, {route, crl_route});
   if (auto st = server.start(); !st) return refused(st.error());
   std::printf("serving orders on %s port %u path %s\n", opts.address.c_str(), server.port(), path.c_str());
   std::fflush(stdout);

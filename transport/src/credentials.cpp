@@ -97,6 +97,43 @@ Result<PeerIdentity> verify_peer(const Credentials::Impl& creds, const std::vect
 Credentials::Credentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Credentials::~Credentials() = default;
 
+namespace {
+/// `pem` as a CRL of `ca`, signed by it, issued after `current`.
+Result<Botan::X509_CRL> crl_after(std::string_view pem, const Botan::X509_Certificate& ca,
+                                  const Botan::X509_CRL& current, std::string_view what) {
+  auto crl = detail::parse_crl(pem, what);
+  if (!crl) return std::move(crl).error();
+  try {
+    std::unique_ptr<Botan::Public_Key> ca_key(ca.subject_public_key());
+    if (crl->issuer_dn() != ca.subject_dn() || !crl->check_signature(*ca_key))
+      return make_error("bad_crl", std::string(what) + " is not signed by the CA");
+    if (!(current.this_update() < crl->this_update()))
+      return make_error("crl_not_newer", std::string(what) + " is not newer than the CRL in force");
+  } catch (const std::exception& e) {
+    return make_error("bad_crl", std::string("cannot check ") + std::string(what) + ": " + e.what());
+  }
+  return crl;
+}
+
+/// The CRL at `path` when it may replace `current` (crl_after), else nothing.
+std::optional<Botan::X509_CRL> newer_crl(const std::filesystem::path& path, const Botan::X509_Certificate& ca,
+                                         const Botan::X509_CRL& current) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  auto pem = detail::read_text(path, 16 << 20);
+  if (!pem) return std::nullopt;
+  auto crl = crl_after(*pem, ca, current, path.string());
+  if (!crl) return std::nullopt;
+  return std::move(*crl);
+}
+}  // namespace
+
+Status check_crl_update(const Credentials& current, std::string_view pem) {
+  auto crl = crl_after(pem, current.impl().ca, current.impl().crl, "the CRL");
+  if (!crl) return std::move(crl).error();
+  return {};
+}
+
 Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPaths& paths,
                                                              const CredentialOptions& opts, SystemTime now) {
   if (!is_network_id(opts.network)) return make_error("bad_config", "network id is not valid");
@@ -146,6 +183,9 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPat
     std::unique_ptr<Botan::Public_Key> ca_key(impl->ca.subject_public_key());
     if (impl->crl.issuer_dn() != impl->ca.subject_dn() || !impl->crl.check_signature(*ca_key))
       return make_error("bad_crl", paths.crl.string() + " is not signed by the CA");
+    if (!paths.crl_update.empty()) {
+      if (auto pulled = newer_crl(paths.crl_update, impl->ca, impl->crl)) impl->crl = std::move(*pulled);
+    }
     impl->crl_next_update = impl->crl.next_update().to_std_timepoint();
     impl->not_after = impl->chain.front().not_after().to_std_timepoint();
   } catch (const std::exception& e) {

@@ -91,6 +91,11 @@ struct Config {
     Millis crl_grace{0};
     Millis expiry_warning{30LL * 86'400'000};
     Millis handshake_timeout{10'000};
+    /// Where newer CRLs are pulled from over mutual TLS (the secretariat's
+    /// serve, "https://HOST:PORT/peer/v1/crl"); empty: none. A pulled CRL is
+    /// kept in the state directory and used while it is newer than `crl`.
+    std::string crl_url;
+    Millis crl_pull_interval{3'600'000};
     [[nodiscard]] bool enabled() const { return !cert.empty(); }
     bool operator==(const Tls&) const = default;
   } tls;

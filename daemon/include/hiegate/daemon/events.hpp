@@ -57,6 +57,8 @@ inline constexpr Event kPeerUnavailable{"5b0e1c7a9d2f4e61a3c8b7d6e5f40604", "pee
 inline constexpr Event kTlsReloaded{"5b0e1c7a9d2f4e61a3c8b7d6e5f40606", "tls_reloaded"};
 inline constexpr Event kTunnelConnection{"5b0e1c7a9d2f4e61a3c8b7d6e5f40605", "tunnel_connection"};
 inline constexpr Event kPeerContentRefused{"5b0e1c7a9d2f4e61a3c8b7d6e5f40607", "peer_content_refused"};
+inline constexpr Event kCrlUpdated{"5b0e1c7a9d2f4e61a3c8b7d6e5f40608", "crl_updated"};
+inline constexpr Event kCrlPullFailed{"5b0e1c7a9d2f4e61a3c8b7d6e5f40609", "crl_pull_failed"};
 // Clinical access
 inline constexpr Event kAccessRefused{"5b0e1c7a9d2f4e61a3c8b7d6e5f40701", "access_refused"};
 inline constexpr Event kEmergencyAccess{"5b0e1c7a9d2f4e61a3c8b7d6e5f40702", "emergency_access"};

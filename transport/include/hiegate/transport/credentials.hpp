@@ -31,6 +31,11 @@ struct CredentialPaths {
   /// tls-key), read when `key` itself cannot be (it may stay root-only). A
   /// file holding just "absent" (the unit's SetCredential= stand-in) is none.
   std::filesystem::path key_credential{};
+  /// Optional: a CRL taken from the secretariat ([tls] crl_url; hiegated
+  /// keeps it in its state directory). Used instead of `crl` when it is a CRL
+  /// of the same CA, signed by it, and issued later (thisUpdate); ignored
+  /// otherwise, so a damaged or stale copy never weakens the configured one.
+  std::filesystem::path crl_update{};
 };
 
 struct CredentialOptions {
@@ -85,6 +90,11 @@ private:
   explicit Credentials(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// Whether `pem` may replace the CRL in force in `current`: a CRL of the same
+/// CA, signed by it, issued after the one in force. Errors: `bad_crl`,
+/// `crl_not_newer` (the same or an older one: nothing to do).
+[[nodiscard]] Status check_crl_update(const Credentials& current, std::string_view pem);
 
 /// Holds the current snapshot. Thread-safe.
 class CredentialStore {
