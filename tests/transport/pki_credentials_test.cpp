@@ -103,6 +103,47 @@ TEST(Credentials, RefusesMismatchMissingCrlAndForeignCrl) {
   EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(0)), opts, now).error().code, "foreign_network");
 }
 
+// A CRL pulled from the secretariat (CredentialPaths::crl_update) replaces
+// the configured one only when the CA signed it and issued it later; a
+// foreign, damaged, equal or older one is ignored.
+TEST(Credentials, APulledCrlCountsOnlyWhenNewerAndOfTheCa) {
+  Pki p;
+  CredentialOptions opts;
+  opts.network = p.network;
+  const auto now = Clock::now();
+  auto paths = p.paths(p.facility_dir(0));
+  const auto configured = test::read_file(paths.crl);
+  paths.crl = p.dir.write("crl-configured.pem", configured);  // the CA's own file changes below
+  auto base = Credentials::load(paths, opts, now);
+  ASSERT_TRUE(base);
+  paths.crl_update = p.dir / "crl-pulled.pem";
+  // Absent: the configured CRL.
+  ASSERT_TRUE(Credentials::load(paths, opts, now));
+  // The same CRL, or garbage, or another CA's: not taken.
+  Pki other;
+  for (const std::string& pem :
+       {configured, std::string("-----BEGIN X509 CRL-----\nZ2FyYmFnZQ==\n-----END X509 CRL-----\n"),
+        test::read_file(other.ca_dir() / "crl.pem")}) {
+    p.dir.write("crl-pulled.pem", pem);
+    auto c = Credentials::load(paths, opts, now);
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ((*c)->crl_next_update(), (*base)->crl_next_update());
+    EXPECT_FALSE(check_crl_update(**base, pem));
+  }
+  EXPECT_EQ(check_crl_update(**base, configured).error().code, "crl_not_newer");
+  EXPECT_EQ(check_crl_update(**base, test::read_file(other.ca_dir() / "crl.pem")).error().code, "bad_crl");
+  // The CA revokes facility 1 in a newer CRL valid for 60 days: taken.
+  auto serial = pki::serial_hex(test::read_file(p.facility_dir(1) / "cert.pem"));
+  ASSERT_TRUE(serial);
+  ASSERT_TRUE(pki::ca_revoke(p.ca_dir(), *serial, now + std::chrono::seconds(5), 60));
+  const auto newer = test::read_file(p.ca_dir() / "crl.pem");
+  EXPECT_TRUE(check_crl_update(**base, newer));
+  p.dir.write("crl-pulled.pem", newer);
+  auto c = Credentials::load(paths, opts, now);
+  ASSERT_TRUE(c);
+  EXPECT_GT((*c)->crl_next_update(), (*base)->crl_next_update() + std::chrono::hours(24 * 20));
+}
+
 // Under systemd the key may stay root-only: the unit hands it over as the
 // credential tls-key, read when key.pem itself cannot be. The unit's
 // "absent" stand-in is no key; a handed-over key older than a renewed
