@@ -1,8 +1,5 @@
 #include "hiegate/daemon/app.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -206,33 +203,11 @@ void App::start_crl_pull(const Config& cfg) {
 }
 
 bool App::take_crl(const std::string& pem, const std::filesystem::path& keep) {
-  const auto before = credentials_->current();
-  if (auto ok = transport::check_crl_update(*before, pem); !ok) {
-    if (ok.error().code == "crl_not_newer") return true;
-    log_.log(Level::warning, events::kCrlPullFailed, "the pulled CRL is refused: " + ok.error().message,
-             {{"CODE", ok.error().code}});
-    return false;
-  }
-  // Kept first (temp file, fsync, rename), so a restart keeps it in force.
-  const auto tmp = keep.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << pem;
-    out.flush();
-    if (!out) {
-      log_.log(Level::error, events::kCrlPullFailed, "cannot write " + tmp, {{"CODE", "write_failed"}});
-      return false;
-    }
-  }
-  if (const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-    (void)::fsync(fd);
-    ::close(fd);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, keep, ec);
-  if (ec) {
-    log_.log(Level::error, events::kCrlPullFailed, "cannot write " + keep.string() + ": " + ec.message(),
-             {{"CODE", "write_failed"}});
+  // Kept before it is used, so that a restart keeps it in force.
+  if (auto kept = transport::keep_crl_update(*credentials_->current(), pem, keep); !kept) {
+    if (kept.error().code == "crl_not_newer") return true;
+    log_.log(Level::warning, events::kCrlPullFailed, "the pulled CRL is not taken: " + kept.error().message,
+             {{"CODE", kept.error().code}});
     return false;
   }
   const auto st = credentials_->reload(std::chrono::system_clock::now());

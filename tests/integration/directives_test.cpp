@@ -51,6 +51,13 @@ protected:
     const auto r = push(running_, {o, h});
     ASSERT_EQ(r.status, 0) << r.output;
   }
+  /// Document `id` of `patient`, of `type`, published at B by clerk-1.
+  void publish_at_b(const std::string& id, const std::string& patient, const std::string& type) {
+    ASSERT_EQ(b_->put_user("clerk-1", R"({"role":"clerk"})").status, 200);
+    const json doc = {{"patient", patient}, {"type", type}, {"title", "t"}, {"created", "2026-11-01T09:00:00Z"},
+                      {"content_type", "text/plain"}, {"content_base64", "aGVsbG8="}};
+    ASSERT_EQ(b_->call("PUT", "/v1/documents/" + id, {{"X-HIE-User", "clerk-1"}}, doc.dump()).status, 200);
+  }
   std::unique_ptr<Gateway> a_, b_;
   std::map<std::string, std::uint16_t> running_;
 };
@@ -194,10 +201,7 @@ TEST_F(Directives, TheFacilityAskedRefusesASuspendedUserOrFacility) {
   auto& b = b_;
   ASSERT_EQ(a->put_user("dr-sato", R"({"role":"physician"})").status, 200);
   ASSERT_EQ(a->put_user("dr-ito", R"({"role":"physician"})").status, 200);
-  ASSERT_EQ(b->put_user("clerk-1", R"({"role":"clerk"})").status, 200);
-  const json doc = {{"patient", "NT-0001"}, {"type", "summary"}, {"title", "t"}, {"created", "2026-11-01T09:00:00Z"},
-                    {"content_type", "text/plain"}, {"content_base64", "aGVsbG8="}};
-  ASSERT_EQ(b->call("PUT", "/v1/documents/b-1", {{"X-HIE-User", "clerk-1"}}, doc.dump()).status, 200);
+  publish_at_b("b-1", "NT-0001", "summary");
   ASSERT_EQ(b->call("PUT", "/v1/consents/NT-0001", {{"X-HIE-User", "clerk-1"}},
                     R"({"signed_on":"2026-04-01","scope":"*","form_ref":"paper-1"})")
                 .status,
@@ -235,13 +239,9 @@ TEST_F(Directives, TheFacilityAskedRefusesASuspendedUserOrFacility) {
 TEST_F(Directives, ADisasterAtTheAskingFacilityWidensAccessWhereTheRecordsAre) {
   start_a_and_b();
   auto& a = a_;
-  auto& b = b_;
   ASSERT_EQ(a->put_user("ph-mori", R"({"role":"pharmacist"})").status, 200);
-  ASSERT_EQ(b->put_user("clerk-1", R"({"role":"clerk"})").status, 200);
   // An image, not an emergency document type; the patient gave no consent.
-  const json doc = {{"patient", "NT-0009"}, {"type", "imaging"}, {"title", "t"}, {"created", "2026-11-01T09:00:00Z"},
-                    {"content_type", "text/plain"}, {"content_base64", "aGVsbG8="}};
-  ASSERT_EQ(b->call("PUT", "/v1/documents/b-img", {{"X-HIE-User", "clerk-1"}}, doc.dump()).status, 200);
+  publish_at_b("b-img", "NT-0009", "imaging");
   const auto fetch = [&] {
     return a->call("GET", std::string("/v1/facilities/") + kB + "/documents/b-img",
                    {{"X-HIE-User", "ph-mori"},

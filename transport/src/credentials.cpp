@@ -134,6 +134,11 @@ Status check_crl_update(const Credentials& current, std::string_view pem) {
   return {};
 }
 
+Status keep_crl_update(const Credentials& current, std::string_view pem, const std::filesystem::path& keep) {
+  if (auto st = check_crl_update(current, pem); !st) return st;
+  return detail::write_file(keep, pem, 0644);
+}
+
 Result<std::shared_ptr<const Credentials>> Credentials::load(const CredentialPaths& paths,
                                                              const CredentialOptions& opts, SystemTime now) {
   if (!is_network_id(opts.network)) return make_error("bad_config", "network id is not valid");

@@ -95,6 +95,11 @@ private:
 /// CA, signed by it, issued after the one in force. Errors: `bad_crl`,
 /// `crl_not_newer` (the same or an older one: nothing to do).
 [[nodiscard]] Status check_crl_update(const Credentials& current, std::string_view pem);
+/// check_crl_update, then `pem` written to `keep` (temporary file, fsync,
+/// rename; mode 0644), to be loaded as CredentialPaths::crl_update. Errors as
+/// check_crl_update, and `io_error` (nothing replaced).
+[[nodiscard]] Status keep_crl_update(const Credentials& current, std::string_view pem,
+                                     const std::filesystem::path& keep);
 
 /// Holds the current snapshot. Thread-safe.
 class CredentialStore {
