@@ -77,15 +77,13 @@ TEST(Pki, RevokeUnknownAndTwice) {
   ASSERT_TRUE(pki::ca_revoke(p.ca_dir(), *serial, now));
   EXPECT_EQ(pki::ca_revoke(p.ca_dir(), *serial, now).error().code, "already_revoked");
   // Our own revoked certificate no longer loads.
-  CredentialOptions opts;
-  opts.network = p.network;
+  CredentialOptions opts = p.options();
   EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(0)), opts, now).error().code, "certificate_revoked");
 }
 
 TEST(Credentials, RefusesMismatchMissingCrlAndForeignCrl) {
   Pki p;
-  CredentialOptions opts;
-  opts.network = p.network;
+  CredentialOptions opts = p.options();
   const auto now = Clock::now();
   auto paths = p.paths(p.facility_dir(0));
   paths.key = p.facility_dir(1) / "key.pem";
@@ -108,8 +106,7 @@ TEST(Credentials, RefusesMismatchMissingCrlAndForeignCrl) {
 // foreign, damaged, equal or older one is ignored.
 TEST(Credentials, APulledCrlCountsOnlyWhenNewerAndOfTheCa) {
   Pki p;
-  CredentialOptions opts;
-  opts.network = p.network;
+  CredentialOptions opts = p.options();
   const auto now = Clock::now();
   auto paths = p.paths(p.facility_dir(0));
   const auto configured = test::read_file(paths.crl);
@@ -150,8 +147,7 @@ TEST(Credentials, APulledCrlCountsOnlyWhenNewerAndOfTheCa) {
 // certificate says to restart.
 TEST(Credentials, TheKeyMayComeFromTheServiceCredential) {
   Pki p;
-  CredentialOptions opts;
-  opts.network = p.network;
+  CredentialOptions opts = p.options();
   const auto now = Clock::now();
   auto paths = p.paths(p.facility_dir(0));
   paths.key_credential = p.dir / "creds" / "tls-key";
@@ -185,8 +181,7 @@ TEST(Credentials, TheKeyMayComeFromTheServiceCredential) {
 TEST(Credentials, ExpectedIdentityIsCheckedOnEveryLoad) {
   Pki p;
   const auto now = Clock::now();
-  CredentialOptions opts;
-  opts.network = p.network;
+  CredentialOptions opts = p.options();
   opts.expected_identity = p.facility(0);
   EXPECT_EQ(Credentials::load(p.paths(p.facility_dir(1)), opts, now).error().code, "certificate_mismatch");
   EXPECT_EQ(Credentials::load(p.paths(p.net.secretariat_dir), opts, now).error().code, "certificate_mismatch");

@@ -92,6 +92,12 @@ struct Pki {
   PeerIdentity facility(int i) const {
     return PeerIdentity{PeerIdentity::Kind::facility, network, net.facility_codes.at(i)};
   }
+  /// Options for this network, the rest default.
+  CredentialOptions options() const {
+    CredentialOptions o;
+    o.network = network;
+    return o;
+  }
   CredentialPaths paths(const fs::path& d) const {
     return {d / "cert.pem", d / "key.pem", net.ca_dir / "ca.crt", net.ca_dir / "crl.pem"};
   }
