@@ -231,26 +231,46 @@ void resolve_actor(Gateway& gw, EmergencyWindows& windows, const ApiRequest& req
   });
 }
 
-transport::HeaderList peer_headers(const Config& cfg, const Actor& a) {
+// `patient`: the patient a fetch names, checked by the disclosing side too.
+transport::HeaderList peer_headers(const Config& cfg, const Actor& a, const std::string& patient = {}) {
   transport::HeaderList h = {{kUserHeader, cfg.network.facility + "/" + a.user.id},
                              {kRoleHeader, std::string(policy::name(a.user.role))},
                              {kPurposeHeader, std::string(policy::name(a.purpose))}};
   if (a.purpose == policy::Purpose::emergency) h.emplace_back(kReasonHeader, encode_reason(a.reason));
+  if (!patient.empty()) h.emplace_back(kPatientHeader, patient);
   return h;
+}
+
+// A fetched document's access is recorded under the document's patient (the
+// disclosure report of 規程 第20条 finds it), and a fetch that named its
+// patient gets only that patient's document. The refusal, if any.
+std::optional<HttpResponse> refuse_other_patient(AuditRecord& rec, const std::string& named, const json& meta) {
+  const auto it = meta.find("patient");
+  const std::string actual = it != meta.end() && it->is_string() ? it->get<std::string>() : std::string();
+  if (!actual.empty()) rec.patient = actual;
+  const auto d = policy::decide_document_patient(named, actual);
+  if (d) return std::nullopt;
+  return refusal(d);
 }
 
 // --- own documents ----------------------------------------------------------
 
+// What a publication and a withdrawal check before anything is read: the
+// document id, an order allowing publishing, a user named (whose record
+// require_user then looks up). The refusal, if any.
+std::optional<HttpResponse> refuse_publication(Gateway& gw, const ApiRequest& req, const std::string& id) {
+  if (!policy::is_document_id(id)) return bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}");
+  if (auto m = refuse_by_mode(gw.mode(), policy::Function::publish)) return m;
+  if (!policy::is_local_id(std::string(req.msg[kUserHeader]))) {
+    return bad_request("invalid_user", "X-HIE-User must name a registered user ([A-Za-z0-9._-]{1,64})");
+  }
+  return std::nullopt;
+}
+
 void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWindows>) {
   router.add_streamed(http::verb::put, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
     const std::string id(req.param("id"));
-    if (!policy::is_document_id(id)) {
-      return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
-    }
-    const auto mode = gw.mode();
-    if (auto m = refuse_by_mode(mode, policy::Function::publish)) return r.send(std::move(*m));
-    const std::string user_id(req.msg[kUserHeader]);
-    if (!policy::is_local_id(user_id)) return r.send(bad_request("invalid_user", "X-HIE-User is required"));
+    if (auto refused = refuse_publication(gw, req, id)) return r.send(std::move(*refused));
     if (req.body) return publish_raw(gw, req, std::move(r), id);
     const auto body = parse_body(req);
     if (!body || !body->is_object()) return r.send(bad_request("invalid_json", "the body must be a JSON object"));
@@ -266,13 +286,10 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
       return r.send(refusal(d, http::status::unsupported_media_type));
     }
     auto rp = std::make_shared<Responder>(std::move(r));
-    const std::string network_user = gw.config()->network.facility + "/" + user_id;
-    find_user(gw, user_id, [&gw, rp, id, meta = std::move(*meta), content = std::move(*content), mode,
-                            network_user](Result<std::optional<policy::UserRecord>> u) mutable {
-      if (!u) return rp->send(store_error(u.error()));
-      const auto who = policy::decide_user(u->has_value() ? &**u : nullptr,
-                                           mode.orders.user_suspended(network_user));
-      if (!who) return rp->send(refusal(who));
+    require_user(gw, req, {}, "publishing is",
+                 [&gw, rp, id, meta = std::move(*meta), content = std::move(*content)](
+                     std::optional<HttpResponse> refused, const std::string&) mutable {
+      if (refused) return rp->send(std::move(*refused));
       DocumentRecord rec;
       rec.patient_id = meta["patient"];
       rec.document_id = id;
@@ -353,19 +370,10 @@ void add_document_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyW
   // Withdrawal of a published document: a registered user, like publishing.
   router.add(http::verb::delete_, "/v1/documents/{id}", [&gw](ApiRequest& req, Responder r) {
     const std::string id(req.param("id"));
-    if (!policy::is_document_id(id)) {
-      return r.send(bad_request("invalid_document", "document ids are [A-Za-z0-9._-]{1,64}"));
-    }
-    const auto mode = gw.mode();
-    if (auto m = refuse_by_mode(mode, policy::Function::publish)) return r.send(std::move(*m));
-    const std::string user_id(req.msg[kUserHeader]);
-    if (!policy::is_local_id(user_id)) return r.send(bad_request("invalid_user", "X-HIE-User is required"));
+    if (auto refused = refuse_publication(gw, req, id)) return r.send(std::move(*refused));
     auto rp = std::make_shared<Responder>(std::move(r));
-    const std::string network_user = gw.config()->network.facility + "/" + user_id;
-    find_user(gw, user_id, [&gw, rp, id, mode, network_user](Result<std::optional<policy::UserRecord>> u) {
-      if (!u) return rp->send(store_error(u.error()));
-      const auto who = policy::decide_user(u->has_value() ? &**u : nullptr, mode.orders.user_suspended(network_user));
-      if (!who) return rp->send(refusal(who));
+    require_user(gw, req, {}, "withdrawing is", [&gw, rp, id](std::optional<HttpResponse> refused, const std::string&) {
+      if (refused) return rp->send(std::move(*refused));
       gw.store.remove_document(id, [rp](Result<void> st) {
         if (!st) return rp->send(store_error(st.error()));
         rp->send(json_response(http::status::ok, {{"deleted", true}}));
@@ -461,7 +469,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     }
     // The break-glass window is per user and patient: an emergency fetch
     // names the patient whose list it came from.
-    const std::string patient_hint(req.msg["X-HIE-Patient"]);
+    const std::string patient_hint(req.msg[kPatientHeader]);
     if (req.msg[kPurposeHeader] == "emergency" && !policy::is_patient_id(patient_hint)) {
       return r.send(bad_request("invalid_patient", "an emergency fetch names its patient in X-HIE-Patient"));
     }
@@ -469,7 +477,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
     const bool raw = wants_raw(req.msg[http::field::accept]);
     auto plain = std::make_shared<Responder>(std::move(r));
     resolve_actor(gw, *windows, req, plain, patient_hint,
-                  [&gw, code, id, peer = *peer_it, refused, raw, keep = req.keep](Actor a) {
+                  [&gw, code, id, peer = *peer_it, refused, raw, keep = req.keep, named = patient_hint](Actor a) {
       const auto rp = a.rp;
       a.audit->event = "document_read";
       a.audit->peer_facility = code;
@@ -477,11 +485,11 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       const ConfigPtr snapshot = gw.config();
       const auto now = gw.clock().time_since_epoch().count();
       const bool keep_copy = snapshot->store.cache_max_bytes > 0;
-      auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused, raw, keep_copy, keep]() {
+      auto ask_peer = [&gw, rp, code, id, peer, a, snapshot, refused, raw, keep_copy, keep, named]() {
         transport::OutboundRequest out;
         out.method = "GET";
         out.target = "/peer/v1/documents/" + id;
-        out.headers = peer_headers(*snapshot, a);
+        out.headers = peer_headers(*snapshot, a, named);
         out.headers.emplace_back("Accept", std::string(kRawContentType));
         // A large document asked for raw is passed on as it arrives, a
         // window in memory, and not kept (one larger than a cached copy may
@@ -489,7 +497,8 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         if (raw) out.stream_above = keep_copy ? snapshot->store.cache_max_document_bytes : kStreamWindow;
         gw.peers->async_request(
             transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
-            [&gw, rp, code, id, refused, raw, keep_copy, keep](Result<transport::PeerResponse> res) {
+            [&gw, rp, code, id, refused, raw, keep_copy, keep, audit = a.audit, named](
+                Result<transport::PeerResponse> res) {
               if (!res && res.error().code == "overloaded") {
                 return rp->send(memory_full_response());
               }
@@ -517,6 +526,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
                 return rp->send(error_response(http::status::bad_gateway, "peer_error", got.error().message));
               }
               auto& [meta, content] = *got;
+              if (auto other = refuse_other_patient(*audit, named, meta)) return rp->send(std::move(*other));
               // What another facility sends passes the same content checks
               // as what this one publishes (利用規程 第8条5号): the EHR never
               // gets, and the cache never keeps, an executable under a label.
@@ -571,7 +581,9 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       // withdrawn meanwhile. If that side cannot be reached, the copy is
       // served only while its last decision is younger than
       // store.consent_evidence_max_age.
-      auto serve_cached = [&gw, rp, code, id, now, ask_peer, raw, keep](json meta, bool verified, std::uint64_t size) {
+      auto serve_cached = [&gw, rp, code, id, now, ask_peer, raw, keep, audit = a.audit, named](
+                              json meta, bool verified, std::uint64_t size) {
+        if (auto other = refuse_other_patient(*audit, named, meta)) return rp->send(std::move(*other));
         if (!hold_memory(gw, *keep, answer_bytes(size, raw))) return rp->send(memory_full_response());
         auto buf = std::make_shared<std::string>();
         gw.store.cache_read(
@@ -591,7 +603,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
       };
       if (!keep_copy) return ask_peer();
       gw.store.cache_get(code, id, now, [&gw, rp, code, id, ask_peer, serve_cached, snapshot, now, refused, peer,
-                                         a](Result<CachedDocument> c) {
+                                         a, named](Result<CachedDocument> c) {
         if (!c || refused->is_refused(code, id)) return ask_peer();
         json meta = json::parse(c->metadata_json, nullptr, false);
         if (meta.is_discarded()) return ask_peer();
@@ -601,7 +613,7 @@ void add_network_routes(Router& router, Gateway& gw, std::shared_ptr<EmergencyWi
         transport::OutboundRequest out;
         out.method = "GET";
         out.target = "/peer/v1/documents/" + id + "?decision_only=1";
-        out.headers = peer_headers(*snapshot, a);
+        out.headers = peer_headers(*snapshot, a, named);
         gw.peers->async_request(
             transport::PeerAddress{peer.facility, peer.host, peer.port}, std::move(out),
             [rp, code, id, meta, decided, max_age, now, refused, serve_cached,

@@ -269,9 +269,10 @@ void send_audited(Gateway& gw, std::shared_ptr<Responder> rp, AuditRecord record
 }
 
 Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner,
-                      std::function<void(const ApiRequest&, AuditRecord&)> fill) {
-  return [&gw, event = std::move(event), action, inner = std::move(inner), fill = std::move(fill)](ApiRequest& req,
-                                                                                                  Responder r) {
+                      std::function<void(const ApiRequest&, AuditRecord&)> fill,
+                      std::function<void(const HttpResponse&, AuditRecord&)> answered) {
+  return [&gw, event = std::move(event), action, inner = std::move(inner), fill = std::move(fill),
+          answered = std::move(answered)](ApiRequest& req, Responder r) {
     AuditRecord rec;
     rec.event = event;
     rec.action = action;
@@ -289,8 +290,9 @@ Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handle
     if (fill) fill(req, rec);
     auto plain = std::make_shared<Responder>(std::move(r));
     // A Responder's sink runs once: the record moves along, not copied.
-    Responder wrapped(
-        [&gw, plain, rec = std::move(rec)](HttpResponse res, std::shared_ptr<transport::BodyStream> stream) mutable {
+    Responder wrapped([&gw, plain, rec = std::move(rec), answered](HttpResponse res,
+                                                                   std::shared_ptr<transport::BodyStream> stream) mutable {
+          if (answered) answered(res, rec);
           send_audited(gw, plain, std::move(rec), std::move(res), std::move(stream));
         });
     inner(req, std::move(wrapped));

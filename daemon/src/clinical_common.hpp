@@ -23,6 +23,8 @@ inline constexpr const char* kUserHeader = "X-HIE-User";
 inline constexpr const char* kRoleHeader = "X-HIE-Role";
 inline constexpr const char* kPurposeHeader = "X-HIE-Purpose";
 inline constexpr const char* kReasonHeader = "X-HIE-Emergency-Reason";
+/// The patient a document fetch is for (required with purpose emergency).
+inline constexpr const char* kPatientHeader = "X-HIE-Patient";
 
 /// The function a clinical request across the network exercises: `emergency`
 /// when its purpose says so, `view` otherwise.
@@ -96,8 +98,11 @@ void reply_audited(Gateway& gw, std::shared_ptr<transport::PeerReply> reply, Aud
 /// the outcome and, for a refusal, its code.
 /// A `patient` path parameter names the patient; an `id` one is recorded as
 /// the document id unless `fill` (run last, on the request) says otherwise.
+/// `answered` adds what only the answer knows (e.g. a created ticket's id
+/// from its Location), before the record is written.
 [[nodiscard]] Handler audited_route(Gateway& gw, std::string event, AuditAction action, Handler inner,
-                                    std::function<void(const ApiRequest&, AuditRecord&)> fill = {});
+                                    std::function<void(const ApiRequest&, AuditRecord&)> fill = {},
+                                    std::function<void(const HttpResponse&, AuditRecord&)> answered = {});
 
 /// Percent-decodes an emergency reason sent in a header (UTF-8 allowed;
 /// invalid sequences become U+FFFD).

@@ -334,6 +334,44 @@ std::function<std::size_t()> add_export_routes(Router& router, Gateway& gw) {
   return [ledger, clock = gw.clock] { return ledger->overdue(clock()); };
 }
 
+namespace {
+
+// What an export record says of what left the building: the documents asked
+// for (another facility's as FACILITY/ID), the approval and the third-party
+// basis named, and, once created, the ticket (from the answer's Location).
+// Read from the request before the route checks it: strings only, bounded.
+void fill_export_record(const ApiRequest& req, AuditRecord& rec) {
+  const auto b = json::parse(req.msg.body(), nullptr, false);
+  if (!b.is_object()) return;
+  const auto str = [](const json& o, const char* key) {
+    const auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (const auto docs = b.find("documents"); docs != b.end() && docs->is_array()) {
+    for (const auto& d : *docs) {
+      if (rec.document_ids.size() >= exports::kMaxExportDocuments) break;
+      if (!d.is_object() || str(d, "id").empty()) continue;
+      const std::string facility = str(d, "facility");
+      rec.document_ids.push_back(facility.empty() ? str(d, "id") : facility + "/" + str(d, "id"));
+    }
+  }
+  if (const std::string approval = str(b, "approval"); !approval.empty()) rec.detail += " approval=" + approval;
+  if (const auto tp = b.find("third_party"); tp != b.end() && tp->is_object()) {
+    if (const std::string basis = str(*tp, "basis"); !basis.empty()) rec.detail += " basis=" + basis;
+    if (!str(*tp, "consent").empty()) rec.detail += " basis=consent";
+  }
+}
+
+void note_ticket(const HttpResponse& res, AuditRecord& rec) {
+  constexpr std::string_view prefix = "/v1/exports/";
+  const std::string_view location(res[http::field::location].data(), res[http::field::location].size());
+  if (res.result() == http::status::created && location.starts_with(prefix)) {
+    rec.document_ids.push_back("ticket/" + std::string(location.substr(prefix.size())));
+  }
+}
+
+}  // namespace
+
 Handler audited_export_route(Gateway& gw, const Router::Route& r) {
   // Reads name patients too: audited like the changes.
   if (r.method == http::verb::get) {
@@ -349,6 +387,7 @@ Handler audited_export_route(Gateway& gw, const Router::Route& r) {
   const AuditAction action = event == "export"            ? AuditAction::read
                              : event == "approval_revoke" ? AuditAction::del
                                                           : AuditAction::create;
+  if (event == "export") return audited_route(gw, event, action, r.handler, fill_export_record, note_ticket);
   return audited_route(gw, event, action, r.handler);
 }
 

@@ -16,6 +16,9 @@
 
 namespace hiegate::daemon::exports {
 
+/// The most documents one export request may name.
+inline constexpr std::size_t kMaxExportDocuments = 100;
+
 /// The user acting on an export request, resolved from X-HIE-User.
 struct ExportUser {
   policy::UserRecord record;

@@ -38,7 +38,7 @@ Result<Body> parse_export(const json& b, const std::string& facility) {
   r.facility = facility;
   if (!b.contains("patient") || !b["patient"].is_string()) return make_error("invalid_request", "\"patient\" is required");
   r.patient = b["patient"];
-  if (!b.contains("documents") || !b["documents"].is_array() || b["documents"].size() > 100) {
+  if (!b.contains("documents") || !b["documents"].is_array() || b["documents"].size() > kMaxExportDocuments) {
     return make_error("invalid_request", "\"documents\" must be a list of at most 100 {id, facility?}");
   }
   for (const auto& d : b["documents"]) {
@@ -234,7 +234,9 @@ void record_ticket(const FlowPtr& f) {
         if (!t.approval.empty()) out["approval"] = t.approval;
         if (!t.third_party_basis.empty()) out["third_party_basis"] = t.third_party_basis;
         if (f->decision.deidentify) out["deidentified"] = true;
-        f->finish(json_response(http::status::created, out));
+        auto created = json_response(http::status::created, out);
+        created.set(http::field::location, "/v1/exports/" + t.id);
+        f->finish(std::move(created));
       });
 }
 

@@ -116,6 +116,13 @@ void decide(Gateway& gw, const PeerRequest& pr, const std::string& patient, std:
   rec->role = std::string(policy::name(in->req.role));
   rec->purpose = std::string(policy::name(in->req.purpose));
   if (in->req.purpose == policy::Purpose::emergency) rec->detail = in->req.reason;
+  // A request that names its patient gets only that patient's records,
+  // decided before consent or emergency rules look at it.
+  if (const auto d = policy::decide_document_patient(pr.header(kPatientHeader).value_or(""), patient); !d) {
+    rec->reason_code = d.code;
+    rec->rule = d.rule;
+    return (*reply)(peer_refusal(d));
+  }
   find_consent(gw, patient, [&gw, reply, rec, in = std::move(*in), mode, next = std::move(next)](
                                 Result<std::optional<ConsentRecord>> c) mutable {
     if (!c) return (*reply)(PeerResponse::error(503, c.error().code, "the store failed"));

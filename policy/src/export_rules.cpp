@@ -23,6 +23,10 @@ Status validate_kind(ExportKind k, const KindRules& r) {
   if (k == ExportKind::secondary_use && !r.approval_required) {
     return config_error(prefix + "approval", "secondary use always needs an approval (規程 第17条)");
   }
+  if (k == ExportKind::media && !r.approval_required) {
+    return config_error(prefix + "approval",
+                        "export to media always needs an approval (規程 第13条); deny it with mode = \"denied\"");
+  }
   return {};
 }
 

@@ -116,7 +116,10 @@ ExportDecision decide_export(const ExportRequest& req, const ExportPolicy& polic
     if (!g) return refuse("export.third_party", g.error().code, g.error().message);
     basis = std::move(g).value();
   }
-  const bool approval_needed = kind.approval_required || req.kind == ExportKind::secondary_use;
+  // Media and secondary use always need one (規程 第13・17条), whatever a
+  // rule set built without ExportPolicy::create says.
+  const bool approval_needed =
+      kind.approval_required || req.kind == ExportKind::secondary_use || req.kind == ExportKind::media;
   if (approval_needed && !req.approval) {
     return refuse("export.approval", "approval_required", kind_name + " needs an approval by an approver");
   }

@@ -41,14 +41,18 @@ Decision function_refused(Function f) {
 /// Break-glass preconditions shared by the requesting and the disclosing
 /// side: an allowed role and a written reason of the minimum length.
 /// `window_ended`: the user had a window for this patient that has ended.
+std::optional<Decision> emergency_role_refusal(Role role, bool disaster, const SharingRules& rules) {
+  const EmergencyRules& er = disaster ? rules.disaster : rules.emergency;
+  if (er.roles.contains(role) || (disaster && rules.emergency.roles.contains(role))) return std::nullopt;
+  return Decision::refuse(disaster ? "emergency.disaster.roles" : "emergency.roles", "role_not_allowed",
+                          "この職種には緊急時閲覧が許可されていません", "This role may not use emergency access");
+}
+
 std::optional<Decision> emergency_refusal(Role role, std::string_view reason, bool disaster,
                                           const SharingRules& rules, bool window_ended = false) {
   const EmergencyRules& er = disaster ? rules.disaster : rules.emergency;
   const std::string rule = disaster ? "emergency.disaster" : "emergency";
-  if (!er.roles.contains(role) && !(disaster && rules.emergency.roles.contains(role))) {
-    return Decision::refuse(rule + ".roles", "role_not_allowed", "この職種には緊急時閲覧が許可されていません",
-                            "This role may not use emergency access");
-  }
+  if (auto refused = emergency_role_refusal(role, disaster, rules)) return refused;
   const std::size_t n = meaningful_code_points(reason);
   if (n == 0) {
     if (window_ended) {
@@ -109,6 +113,12 @@ Decision decide_view(const UserRecord& user, std::string_view purpose, FunctionS
   return Decision::allow("roles.view");
 }
 
+Decision decide_document_patient(std::string_view named, std::string_view actual) {
+  if (named.empty() || named == actual) return Decision::allow("fetch.patient");
+  return Decision::refuse("fetch.patient", "patient_mismatch", "この文書は指定された患者の文書ではありません",
+                          "This document belongs to another patient than the one named");
+}
+
 EmergencyCheck decide_emergency(Role role, std::string_view reason,
                                 const std::optional<EmergencyWindow>& open, TimePoint now,
                                 FunctionSet allowed, bool disaster, const SharingRules& rules) {
@@ -121,7 +131,9 @@ EmergencyCheck decide_emergency(Role role, std::string_view reason,
   }
   const bool window_open = open && now >= open->opened_at && now < open->expires_at;
   if (window_open) {
-    if (auto refused = emergency_refusal(role, "(window open)", disaster, rules)) {
+    // The reason was given when the window opened: only the role is checked
+    // again (an order may have changed the rules meanwhile).
+    if (auto refused = emergency_role_refusal(role, disaster, rules)) {
       out.decision = std::move(*refused);
       return out;
     }

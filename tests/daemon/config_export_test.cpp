@@ -89,6 +89,7 @@ TEST(ConfigExport, BadValuesNameTheirKey) {
       {"[policy.export.print]\ncopies = 2\n", "policy.export.print.copies: unknown key"},
       {"[policy.export.fax]\nroles = []\n", "policy.export.fax: unknown key"},
       {"[policy.export.secondary_use]\napproval = false\n", "policy.export.secondary_use.approval"},
+      {"[policy.export.media]\nmode = \"approval\"\napproval = false\n", "policy.export.media.approval"},
   };
   for (const auto& c : cases) {
     const auto r = load(c.toml);

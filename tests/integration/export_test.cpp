@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "hiegate/crypto/encoding.hpp"
@@ -113,6 +114,7 @@ TEST_F(Exports, ApprovalExportAndDeletionConfirmation) {
   ASSERT_EQ(r.status, 201) << r.body;
   const auto out = json::parse(r.body);
   const std::string ticket = out["ticket"];
+  EXPECT_EQ(r.headers["location"], "/v1/exports/" + ticket);
   EXPECT_EQ(out["approval"], approval);
   EXPECT_NE(out["watermark"].get<std::string>().find("1312345678 1312345678/doc-1 "), std::string::npos);
   EXPECT_NE(out["watermark"].get<std::string>().find(ticket), std::string::npos);
@@ -151,6 +153,17 @@ TEST_F(Exports, ApprovalExportAndDeletionConfirmation) {
     EXPECT_NE(report.output.find(ev), std::string::npos) << ev << "\n" << report.output;
   }
   EXPECT_NE(report.output.find("approval_revoked"), std::string::npos) << report.output;
+  // The export's record says what left the building: the documents, the
+  // ticket to follow up and the approval it used.
+  std::istringstream lines(report.output);
+  int exported = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" export action=R outcome=0 ") == std::string::npos) continue;
+    ++exported;
+    EXPECT_NE(line.find(" documents=d-1,ticket/" + ticket + " "), std::string::npos) << line;
+    EXPECT_NE(line.find("detail=\"kind=media approval=" + approval + "\""), std::string::npos) << line;
+  }
+  EXPECT_EQ(exported, 1) << report.output;
   const auto all = run({binary("hiegatectl").string(), "audit", "export", "--state-dir",
                         (gw_->dir() / "state").string(), "--key", (gw_->dir() / "master-key").string()});
   EXPECT_NE(all.output.find("export_deletion_confirmed"), std::string::npos);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "hiegate/crypto/encoding.hpp"
@@ -18,6 +19,14 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 const std::string kReason = "意識障害で救急搬送、既往歴とアレルギーの確認が必要";
+
+// `hiegatectl audit ARGS` on a gateway's own trail.
+RunResult audit(const Gateway& gw, std::vector<std::string> args) {
+  std::vector<std::string> argv = {binary("hiegatectl").string(), "audit"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--state-dir", (gw.dir() / "state").string(), "--key", (gw.dir() / "master-key").string()});
+  return run(argv);
+}
 
 TEST_F(Network, ListAndFetchWithConsentRefusedWithout) {
   auto a = make(kA);
@@ -56,12 +65,6 @@ TEST_F(Network, ListAndFetchWithConsentRefusedWithout) {
 
   // Every access is in the audit trails, on both sides, before it was answered:
   // the disclosure report for the patient (規程 第20条) and a verified chain.
-  auto audit = [](const Gateway& gw, std::vector<std::string> args) {
-    std::vector<std::string> argv = {binary("hiegatectl").string(), "audit"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--state-dir", (gw.dir() / "state").string(), "--key", (gw.dir() / "master-key").string()});
-    return run(argv);
-  };
   const auto at_b = audit(*b, {"report", "--patient", "NT-0001"});
   ASSERT_EQ(at_b.status, 0) << at_b.output;
   EXPECT_NE(at_b.output.find("disclosure_read"), std::string::npos) << at_b.output;
@@ -72,6 +75,49 @@ TEST_F(Network, ListAndFetchWithConsentRefusedWithout) {
   EXPECT_NE(at_a.output.find("document_read"), std::string::npos) << at_a.output;
   const auto verify = audit(*b, {"verify"});
   EXPECT_EQ(verify.status, 0) << verify.output;
+}
+
+// Every fetch is recorded under the document's own patient (the disclosure
+// report of 規程 第20条 finds it at the asking facility too), and a break-glass
+// window opened for one patient does not reach another patient's documents
+// through a fetch that names the first: the disclosing side refuses it.
+TEST_F(Network, AFetchIsRecordedUnderItsPatientAndAWindowServesOnlyItsPatient) {
+  auto a = make(kA);
+  auto b = make(kB);
+  register_user(*a, "dr-sato", "physician");
+  register_user(*b, "clerk-1", "clerk");
+  publish(*b, "b-summary-1", "NT-0001", "summary");
+  publish(*b, "b-allergy-4", "NT-0004", "allergy");
+  publish(*b, "b-allergy-9", "NT-0009", "allergy");
+  consent(*b, "NT-0001", "2025-04-01");
+  const std::string docs = std::string("/v1/facilities/") + kB + "/documents/";
+  ASSERT_EQ(a->call("GET", docs + "b-summary-1", as("dr-sato")).status, 200);
+  ASSERT_EQ(a->call("GET", "/v1/patients/NT-0004/documents", as("dr-sato", "emergency", kReason)).status, 200);
+  auto window = as("dr-sato", "emergency");
+  window["X-HIE-Patient"] = "NT-0004";
+  EXPECT_EQ(a->call("GET", docs + "b-allergy-4", window).status, 200);
+  const auto other = a->call("GET", docs + "b-allergy-9", window);
+  EXPECT_EQ(other.status, 403) << other.body;
+  EXPECT_EQ(json::parse(other.body)["error"]["code"], "patient_mismatch") << other.body;
+  EXPECT_EQ(other.body.find("content"), std::string::npos);
+
+  const auto at_a = audit(*a, {"report", "--patient", "NT-0001"});
+  ASSERT_EQ(at_a.status, 0) << at_a.output;
+  EXPECT_NE(at_a.output.find("document_read"), std::string::npos) << at_a.output;
+  const auto at_b = audit(*b, {"report", "--patient", "NT-0009"});
+  ASSERT_EQ(at_b.status, 0) << at_b.output;
+  // Nothing of NT-0009 was disclosed: its one read at B is the refusal, with
+  // who asked.
+  std::istringstream lines(at_b.output);
+  int reads = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" disclosure_read ") == std::string::npos) continue;
+    ++reads;
+    EXPECT_NE(line.find("outcome=4"), std::string::npos) << line;
+    EXPECT_NE(line.find("reason=patient_mismatch"), std::string::npos) << line;
+    EXPECT_NE(line.find(std::string("user=") + kA + "/dr-sato"), std::string::npos) << line;
+  }
+  EXPECT_EQ(reads, 1) << at_b.output;
 }
 
 TEST_F(Network, ExpiredConsentAndScope) {

@@ -85,6 +85,38 @@ TEST_F(PeerContent, AContentPassedOnAsItArrivesIsCheckedBeforeItsFirstByte) {
   EXPECT_EQ(a->get("/v1/health").status, 200);
 }
 
+// A fetch that names its patient gets only that patient's document, also
+// from a peer that does not check this itself and from a kept copy; the
+// refusal is recorded under the document's own patient.
+TEST_F(PeerContent, AFetchNamingAnotherPatientIsRefusedWhateverThePeerSends) {
+  auto b = fake_b();
+  serve("text/plain", "hello");
+  auto a = make(kA);
+  register_user(*a, "dr-sato", "physician");
+  const std::string url = std::string("/v1/facilities/") + kB + "/documents/b-1";
+  auto named = as("dr-sato");
+  named["X-HIE-Patient"] = "NT-0004";  // the document is NT-0001's
+  const auto refused = [&](const HttpResult& r) {
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "patient_mismatch") << r.body;
+    EXPECT_EQ(r.body.find("hello"), std::string::npos);
+  };
+  refused(a->call("GET", url, named));
+  named["Accept"] = "application/octet-stream";
+  refused(a->call("GET", url, named));
+  // Fetched for its own patient, it is kept; the kept copy is refused too.
+  ASSERT_EQ(fetch(*a, false).status, 200);
+  refused(a->call("GET", url, named));
+  named["X-HIE-Patient"] = "NT-0001";
+  const auto own = a->call("GET", url, named);
+  EXPECT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(own.body, "hello");
+  const auto report = run({binary("hiegatectl").string(), "audit", "report", "--patient", "NT-0001", "--state-dir",
+                           (a->dir() / "state").string(), "--key", (a->dir() / "master-key").string()});
+  ASSERT_EQ(report.status, 0) << report.output;
+  EXPECT_NE(report.output.find("patient_mismatch"), std::string::npos) << report.output;
+}
+
 // Another facility's gateway may be broken or taken over: whatever it
 // answers, this gateway neither crashes nor passes on more than the known
 // metadata fields, each of its type, and a refusal is always a refusal.

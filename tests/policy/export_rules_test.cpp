@@ -39,6 +39,9 @@ TEST(ExportRulesConfig, ErrorsNameTheKey) {
   r.rules(ExportKind::secondary_use).approval_required = false;
   EXPECT_NE(config_error(r).find("policy.export.secondary_use.approval"), std::string::npos);
   r = {};
+  r.rules(ExportKind::media).approval_required = false;  // 規程 第13条: denied, or with an approval
+  EXPECT_NE(config_error(r).find("policy.export.media.approval"), std::string::npos);
+  r = {};
   r.rules(ExportKind::media).roles = {"physician", "physician"};
   EXPECT_NE(config_error(r).find("policy.export.media.roles"), std::string::npos);
   r = {};

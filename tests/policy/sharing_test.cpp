@@ -179,6 +179,38 @@ INSTANTIATE_TEST_SUITE_P(
         EmergencyCase{"disaster_clerk_still_no", Role::clerk, kReason, std::nullopt, true, FunctionSet::all(), "role_not_allowed", false}),
     [](const ::testing::TestParamInfo<EmergencyCase>& c) { return std::string(c.param.name); });
 
+// The reason was checked when the window opened: a minimum length above any
+// placeholder text still lets the window serve (and a role taken away still
+// closes it).
+TEST(EmergencyRule, AnOpenWindowNeedsNoReasonWhateverTheMinimumLength) {
+  SharingRules rules;
+  rules.emergency.reason_min_chars = 200;
+  const auto e = decide_emergency(Role::physician, "", kOpen, kNow, FunctionSet::all(), false, rules);
+  EXPECT_TRUE(e.decision.allowed) << e.decision.code;
+  EXPECT_EQ(e.decision.rule, "emergency.window_open");
+  EXPECT_FALSE(e.opens_window);
+  EXPECT_EQ(e.window_expires, kOpen.expires_at);
+  rules.emergency.roles = {Role::nurse};
+  EXPECT_EQ(decide_emergency(Role::physician, "", kOpen, kNow, FunctionSet::all(), false, rules).decision.code,
+            "role_not_allowed");
+}
+
+TEST(DocumentPatient, AFetchThatNamesItsPatientGetsOnlyThatPatientsDocuments) {
+  struct Row {
+    const char* named;
+    const char* actual;
+    const char* code;
+  };
+  for (const Row r : {Row{"", "NT-0001", ""}, Row{"", "", ""}, Row{"NT-0001", "NT-0001", ""},
+                      Row{"NT-0001", "NT-0009", "patient_mismatch"}, Row{"NT-0001", "", "patient_mismatch"},
+                      Row{"NT-0001", "nt-0001", "patient_mismatch"}}) {
+    const Decision d = decide_document_patient(r.named, r.actual);
+    EXPECT_EQ(d.code, r.code) << r.named << " / " << r.actual;
+    EXPECT_EQ(d.allowed, std::string(r.code).empty());
+    EXPECT_EQ(d.rule, "fetch.patient");
+  }
+}
+
 TEST(EmergencyTypes, OnlyListedTypesUnlessDisaster) {
   const SharingRules rules;
   EXPECT_TRUE(emergency_type_allowed("allergy", false, rules));

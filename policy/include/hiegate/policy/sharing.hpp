@@ -94,6 +94,11 @@ struct EmergencyCheck {
                                               TimePoint now, FunctionSet allowed, bool disaster,
                                               const SharingRules& rules);
 
+/// Either side of a document fetch: a fetch that names its patient (an
+/// emergency fetch must, its window being per user and patient) is answered
+/// only with a document of that patient. `actual` is the document's.
+[[nodiscard]] Decision decide_document_patient(std::string_view named, std::string_view actual);
+
 /// What the disclosing facility knows of a request from a peer: the
 /// requesting facility from its certificate, the rest from headers.
 struct DisclosureRequest {
