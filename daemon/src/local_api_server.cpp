@@ -47,6 +47,14 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
+// The client's X-Request-Id when it is a valid one, else a fresh one.
+std::string request_id_for(std::string_view offered) {
+  if (valid_request_id(offered)) return std::string(offered);
+  std::array<std::uint8_t, 8> id{};
+  crypto::pooled_random_bytes(id);
+  return crypto::to_hex(id);
+}
+
 /// Returns the name of the matching token, or empty. Every configured hash is
 /// compared (no early exit) in constant time.
 std::string authenticate(const HttpRequest& req, const Config& cfg) {
@@ -416,14 +424,7 @@ private:
     if (const auto q = target.find('?'); q != std::string_view::npos) {
       req.query = std::string(target.substr(q + 1));
     }
-    const std::string_view rid = req.msg["X-Request-Id"];
-    if (valid_request_id(rid)) {
-      req.request_id = std::string(rid);
-    } else {
-      std::array<std::uint8_t, 8> id{};
-      crypto::pooled_random_bytes(id);
-      req.request_id = crypto::to_hex(id);
-    }
+    req.request_id = request_id_for(req.msg["X-Request-Id"]);
     request_id_ = req.request_id;
     req.token_name = token_name_;
     req.config = cfg_;
@@ -461,7 +462,12 @@ private:
     if (streamed_ && (!stream_ || !stream_->is_done())) keep_alive_ = false;
     const bool keep = keep_alive_ && !draining_ && !server_->is_draining();
     res.keep_alive(keep);
-    if (!request_id_.empty()) res.set("X-Request-Id", request_id_);
+    // Every answer names its request, also one refused before its route ran
+    // (unknown path, no token, too large, not HTTP).
+    if (request_id_.empty()) {
+      request_id_ = request_id_for(parser_ && parser_->is_header_done() ? parser_->get()["X-Request-Id"] : "");
+    }
+    res.set("X-Request-Id", request_id_);
     if (count) {
       const double secs = std::chrono::duration<double>(Clock::now() - started_).count();
       server_->deps.metrics.request_done(route_label_, res.result_int(), secs);
@@ -530,16 +536,20 @@ private:
   std::shared_ptr<const void> body_hold_;  // the request body's place in the memory budget
 };
 
-const std::string& overloaded_response() {
-  static const std::string res = [] {
+// Written before the connection is closed, with the headers every answer has.
+std::string overloaded_response() {
+  static const std::string head = [] {
     const std::string body =
         "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many connections; try again "
         "shortly\"}}\n";
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
-           "Connection: close\r\nRetry-After: 1\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+           "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n"
+           "Retry-After: 1\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n" + "\r\n" + body;
   }();
-  return res;
+  const std::size_t end_of_headers = head.find("\r\n\r\n") + 2;
+  return head.substr(0, end_of_headers) + "X-Request-Id: " + request_id_for("") + "\r\n" +
+         head.substr(end_of_headers);
 }
 
 }  // namespace
@@ -548,8 +558,9 @@ template <class Socket>
 void LocalApiServer::Impl::reject(Socket sock) {
   deps.metrics.connection_rejected();
   auto s = std::make_shared<Socket>(std::move(sock));
-  net::async_write(*s, net::buffer(overloaded_response()),
-                   [s](beast::error_code, std::size_t) {
+  auto res = std::make_shared<std::string>(overloaded_response());
+  net::async_write(*s, net::buffer(*res),
+                   [s, res](beast::error_code, std::size_t) {
                      beast::error_code ignored;
                      s->shutdown(net::socket_base::shutdown_both, ignored);
                      s->close(ignored);

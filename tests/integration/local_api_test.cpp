@@ -104,15 +104,32 @@ TEST(LocalApi, UserAdministrationIsForAnAdminWhoNamesItself) {
   EXPECT_EQ(put("dr-3", "boss-2", doctor).status, 200);
 }
 
+// Every answer, also one refused before any route ran, names its request
+// (the client's X-Request-Id when valid) and may not be cached.
+void expect_common_headers(HttpResult r, const std::string& id = "") {
+  EXPECT_EQ(r.headers["cache-control"], "no-store") << r.status;
+  if (!id.empty()) {
+    EXPECT_EQ(r.headers["x-request-id"], id) << r.status;
+  } else {
+    EXPECT_EQ(r.headers["x-request-id"].size(), 16U) << r.status;
+  }
+}
+
 TEST(LocalApi, UnknownRoutesAndMethods) {
   Gateway gw;
   gw.start();
   EXPECT_EQ(gw.get("/v1/nothing").status, 404);
   EXPECT_EQ(nlohmann::json::parse(gw.get("/v1/nothing").body)["error"]["code"], "not_found");
+  expect_common_headers(gw.get("/v1/nothing"));
+  expect_common_headers(http_request(gw.tcp(), "GET", "/v1/nothing", {{"X-Request-Id", "ehr-42"}}), "ehr-42");
   const auto r = http_request(gw.tcp(), "DELETE", "/v1/status",
-                              {{"Authorization", std::string("Bearer ") + kToken}});
+                              {{"Authorization", std::string("Bearer ") + kToken}, {"X-Request-Id", "ehr-43"}});
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "method_not_allowed");
+  expect_common_headers(r, "ehr-43");
+  const auto u = http_request(gw.tcp(), "GET", "/v1/status", {{"X-Request-Id", "bad id!"}});
+  EXPECT_EQ(u.status, 401);
+  expect_common_headers(u);
 }
 
 TEST(LocalApi, MetricsInPrometheusFormat) {
@@ -146,6 +163,8 @@ TEST(LocalApi, GarbageBytesGet400AndTheDaemonKeepsServing) {
     c.send(junk);
     const std::string res = c.read_all(3s);
     EXPECT_EQ(status_of(res), 400) << res;
+    EXPECT_NE(res.find("\r\nX-Request-Id: "), std::string::npos) << res;
+    EXPECT_NE(res.find("\r\nCache-Control: no-store\r\n"), std::string::npos) << res;
   }
   EXPECT_EQ(gw.get("/v1/health", false).status, 200);
 }
@@ -174,6 +193,7 @@ TEST(LocalApi, BodyOverTheLimitGets413) {
                               std::string(10000, 'x'));
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "payload_too_large");
+  expect_common_headers(r);
   // Unauthenticated large bodies are refused before being read.
   const auto u = http_request(gw.tcp(), "GET", "/v1/status", {}, std::string(10000, 'x'));
   EXPECT_EQ(u.status, 401);
@@ -228,6 +248,7 @@ TEST(LocalApi, TwoThousandIdleConnectionsAreBoundedAndNeverCrash) {
   const auto over = gw.get("/v1/health", false);
   EXPECT_EQ(over.status, 503);
   EXPECT_NE(over.body.find("overloaded"), std::string::npos);
+  expect_common_headers(over);
   // The daemon is alive; once idle connections time out it serves again.
   EXPECT_TRUE(gw.process().running());
   EXPECT_TRUE(eventually([&] { return gw.get("/v1/health", false).status == 200; }, 10s));
