@@ -2,6 +2,10 @@
 // "--name value" options, "--flag" switches, and positionals.
 #pragma once
 
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -22,6 +26,10 @@ public:
       const std::string_view a = argv[i];
       if (a.size() > 2 && a.starts_with("--")) {
         const std::string name(a.substr(2));
+        if (name == "help" && flags.count(name) == 0) {
+          help_ = true;  // not ok(), no error of its own: the caller's usage follows
+          return;
+        }
         if (with_value.count(name) != 0) {
           if (i + 1 >= argc) {
             error_ = "option --" + name + " needs a value";
@@ -40,7 +48,7 @@ public:
     }
   }
 
-  [[nodiscard]] bool ok() const { return error_.empty(); }
+  [[nodiscard]] bool ok() const { return error_.empty() && !help_; }
   [[nodiscard]] const std::string& error() const { return error_; }
   [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
   [[nodiscard]] bool flag(std::string_view name) const { return flags_.count(std::string(name)) != 0; }
@@ -59,7 +67,17 @@ private:
   std::set<std::string, std::less<>> flags_;
   std::vector<std::string> positional_;
   std::string error_;
+  bool help_ = false;
 };
+
+/// Whether a command's arguments (argv[0] its name) ask for its usage.
+inline bool asks_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
 
 /// A subcommand of a tool: `run` gets argv with argv[0] = the command name.
 struct Command {
@@ -93,7 +111,25 @@ inline int dispatch(std::string_view tool, int argc, char** argv,
     return 0;
   }
   for (const auto& c : commands) {
-    if (c.name == cmd) return c.run(argc - 1, argv + 1);
+    if (c.name != cmd) continue;
+    if (!asks_help(argc - 1, argv + 1)) return c.run(argc - 1, argv + 1);
+    // COMMAND ... --help: the command alone with --help, so nothing else it
+    // was given can run; its usage, written as for an error, goes to stdout.
+    std::cout.flush();
+    std::fflush(nullptr);
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(STDOUT_FILENO, STDERR_FILENO);
+    std::string name(c.name);
+    std::string help = "--help";
+    std::array<char*, 3> help_argv{name.data(), help.data(), nullptr};
+    const int rc = c.run(2, help_argv.data());
+    std::cerr.flush();
+    std::fflush(nullptr);
+    if (saved >= 0) {
+      ::dup2(saved, STDERR_FILENO);
+      ::close(saved);
+    }
+    return rc == 2 ? 0 : rc;
   }
   std::cerr << tool << ": unknown command '" << cmd << "'\n";
   usage(std::cerr);

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "hiegate/policy/rfc3339.hpp"
 #include "integration/live_orders.hpp"
+#include "support/temp_dir.hpp"
 
 namespace hiegate::test {
 namespace {
@@ -79,20 +81,44 @@ TEST(HiegatectlAdmin, UsersAreRegisteredListedAndRemovedByAnAdministrator) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("unknown_user"), std::string::npos) << r.output;
 
-  // Bad input never reaches the daemon; no token is a usage error.
+  // Bad input never reaches the daemon (a usage error); no token is an
+  // action that failed, as in `status`.
   EXPECT_EQ(ctl(gw, {"users", "show", "../etc"}).status, 2);
   EXPECT_EQ(ctl(gw, {"users", "set", "x"}).status, 2);  // no --role
   EXPECT_EQ(ctl(gw, {"users", "frobnicate"}).status, 2);
   EXPECT_EQ(run({binary("hiegatectl").string(), "users", "show", "x", "--socket",
-                 (gw.dir() / "local.sock").string()})
+                 (gw.dir() / "local.sock").string()}, {"HIEGATE_TOKEN="})
                 .status,
-            2);
+            1);
 
   // Each change and each listing is audited under the administrator.
   const auto types = audited_types(gw, kAdmin);
   EXPECT_EQ(std::count(types.begin(), types.end(), "user_update"), 3) << json(types).dump();
   EXPECT_EQ(std::count(types.begin(), types.end(), "user_list"), 2) << json(types).dump();
   EXPECT_EQ(std::count(types.begin(), types.end(), "user_delete"), 1) << json(types).dump();
+}
+
+// A gateway that cannot be reached, or no token, is an action that failed
+// (exit 1), not a bad command line (exit 2): hiegatectl(8), EXIT STATUS.
+TEST(HiegatectlAdmin, AnUnreachableGatewayOrNoTokenExitsOne) {
+  TempDir dir;
+  const std::string sock = (dir.path() / "nobody-listens.sock").string();
+  const auto order = dir.path() / "orders.json";
+  { std::ofstream(order) << "{}"; }
+  const std::vector<std::vector<std::string>> commands = {{"status"},
+                                                          {"users", "list", "--as", "admin-1"},
+                                                          {"consents", "show", "PT-0001", "--as", "clerk-1"},
+                                                          {"cache", "purge", "--as", "admin-1"},
+                                                          {"directives", "show"},
+                                                          {"directives", "apply", order.string()}};
+  for (auto args : commands) {
+    args.insert(args.begin(), binary("hiegatectl").string());
+    args.insert(args.end(), {"--socket", sock});
+    const auto unreachable = run(args, {"HIEGATE_TOKEN=not-a-real-token"});
+    EXPECT_EQ(unreachable.status, 1) << args[1] << "\n" << unreachable.output;
+    const auto no_token = run(args, {"HIEGATE_TOKEN="});
+    EXPECT_EQ(no_token.status, 1) << args[1] << "\n" << no_token.output;
+  }
 }
 
 TEST(HiegatectlAdmin, ConsentsAreRegisteredShownWithdrawnAndListedForRenewal) {

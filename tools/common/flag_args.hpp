@@ -19,6 +19,11 @@ struct FlagArgs {
            const std::set<std::string>& flags = {}) {
     for (int i = first; i < argc; ++i) {
       const std::string a = argv[i];
+      if (a == "--help") {
+        // Only ever alone (dispatch() passes nothing else): the caller,
+        // missing what it needs, prints its usage.
+        continue;
+      }
       if (a.rfind("--", 0) != 0) {
         positional.push_back(a);
       } else if (flags.count(a)) {

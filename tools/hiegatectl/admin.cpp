@@ -22,7 +22,7 @@ int online(const Args& args, const char* usage, std::size_t positionals, Act act
     return args.flag("help") ? 0 : 2;
   }
   auto conn = Online::from(args);
-  if (!conn) return 2;
+  if (!conn) return 1;
   return act(*conn);
 }
 

@@ -116,7 +116,7 @@ int token_main(int argc, char** argv) {
 }
 
 int status_main(int argc, char** argv) {
-  Args args(argc, argv, {"socket", "token-file", "url"}, {"help", "json"});
+  Args args(argc, argv, {"socket", "token-file"}, {"help", "json"});
   if (!args.ok() || !args.positional().empty() || args.flag("help")) {
     std::cerr << (args.ok() ? "" : "hiegatectl: " + args.error() + "\n")
               << "usage: hiegatectl status [--socket PATH] [--token-file FILE] [--json]\n"

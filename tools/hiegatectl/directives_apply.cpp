@@ -128,13 +128,13 @@ int directives_apply_main(int argc, char** argv) {
   auto token = tools::read_token(args.get("token-file"));
   if (!token) {
     std::fprintf(stderr, "hiegatectl: %s\n", token.error().message.c_str());
-    return 2;
+    return 1;
   }
   tools::LocalClient client(args.get("socket").value_or("/run/hiegate/local.sock"));
   auto res = client.request("POST", "/v1/directives", *token, *delivery, "application/json");
   if (!res) {
     std::fprintf(stderr, "hiegatectl: %s\n", res.error().message.c_str());
-    return 2;
+    return 1;
   }
   return report(res->status, res->body);
 }

@@ -65,7 +65,7 @@ int directives_show_main(int argc, char** argv) {
     return args.flag("help") ? 0 : 2;
   }
   auto conn = Online::from(args);
-  if (!conn) return 2;
+  if (!conn) return 1;
   json j;
   if (const int rc = conn->call("GET", "/v1/directives", nullptr, j); rc != 0) return rc;
   if (args.flag("json")) {

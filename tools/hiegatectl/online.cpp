@@ -21,7 +21,7 @@ int Online::call(const std::string& method, const std::string& target, const nlo
                   : client_.request(method, target, token_);
   if (!res) {
     std::cerr << "hiegatectl: " << res.error().message << "\n";
-    return 2;
+    return 1;  // the action failed (2 is for a bad command line)
   }
   out = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status >= 200 && res->status < 300) {

@@ -28,7 +28,7 @@ inline std::optional<std::map<std::string, std::string>> parse_options(int argc,
     } else if (with_value.count(a) != 0 && i + 1 < argc) {
       out[a] = argv[++i];
     } else {
-      std::fprintf(stderr, "%s: unknown option or missing value: %s\n", argv[0], a.c_str());
+      if (a != "--help") std::fprintf(stderr, "%s: unknown option or missing value: %s\n", argv[0], a.c_str());
       return std::nullopt;
     }
   }

@@ -77,7 +77,7 @@ int ca_main(int argc, char** argv) {
     if (!args.positional.empty()) return usage("", kCaUsage);
     return report(pki::ca_crl(dir, now, *crl_days), "ca crl");
   }
-  return usage("unknown subcommand " + sub, kCaUsage);
+  return usage(sub == "--help" ? "" : "unknown subcommand " + sub, kCaUsage);
 }
 
 int pki_main(int argc, char** argv) {
