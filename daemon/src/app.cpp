@@ -31,7 +31,7 @@ int App::run() {
   if (directives_) {
     router_.add(http::verb::post, "/v1/directives",
                 directives_local_handler(*directives_, cfg->network.facility, gateway_->clock,
-                                         directive_audit_hook()));
+                                         directive_audit_hook(), directive_records()));
     router_.add(http::verb::get, "/v1/directives",
                 directives_show_handler(*directives_, cfg->network.facility, gateway_->clock));
   }
@@ -175,7 +175,8 @@ void App::start_directive_pull(const Config& cfg) {
   puller_ = std::make_unique<DirectivePuller>(
       ioc_, *peer_client_, std::move(*url), schedule,
       [this, facility = cfg.network.facility, source = "pull " + cfg.directives.pull_url](const std::string& body) {
-        return deliver_directives(*directives_, facility, body, gateway_->clock(), source, directive_audit_hook())
+        return deliver_directives(*directives_, facility, body, gateway_->clock(), source,
+                                  recording(directive_audit_hook(), directive_records()))
                    .status == 200;
       },
       [this, where = cfg.directives.pull_url](const Error& why, std::chrono::milliseconds next) {
@@ -394,7 +395,7 @@ Status App::start_peer_network(const Config& cfg) {
   auto routes = peer_routes(*gateway_);
   if (directives_) {
     routes.push_back(directives_peer_route(*directives_, cfg.network.facility, gateway_->clock,
-                                           directive_audit_hook()));
+                                           directive_audit_hook(), directive_records()));
     routes.push_back(directives_status_route(*directives_, cfg.network.facility, gateway_->clock));
   }
   peer_server_ = std::make_unique<transport::PeerServer>(ioc_, tls_, pso, std::move(routes));

@@ -121,7 +121,12 @@ private:
   /// Every delivered envelope is logged and audited; an accepted one may
   /// change the mode, so the tunnels and the requests in flight re-check at
   /// once.
+  /// What an accepted or rejected directive changes at once: logs, mode,
+  /// tunnels, the status line, a pull when behind. Its record goes through
+  /// directive_records() (waited for before a push or local delivery is
+  /// answered).
   DirectiveAuditHook directive_audit_hook();
+  AuditAppend directive_records();
 
   ConfigPtr config() const;
 

@@ -104,9 +104,14 @@ void App::check_anomalies() {
   anomalies_ = std::move(now);
 }
 
+AuditAppend App::directive_records() {
+  return [this](AuditRecord r, std::function<void(Status)> durable) {
+    gateway_->audited(std::move(r), std::move(durable));
+  };
+}
+
 DirectiveAuditHook App::directive_audit_hook() {
   return [this](std::string_view source, std::size_t index, const Result<policy::Verdict>& v) {
-    gateway_->audited(directive_audit_record(source, index, v), [](Status) {});
     const std::string where = std::string(source) + "#" + std::to_string(index);
     if (!v) {
       log_.log(Level::error, events::kDirectiveRejected, "directive not stored: " + v.error().message,

@@ -1,5 +1,7 @@
 #include "hiegate/daemon/directive_api.hpp"
 
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
@@ -119,18 +121,77 @@ DeliveryAnswer deliver_directives(DirectiveService& service, std::string_view fa
   return {failure->first, j.dump()};
 }
 
+DirectiveAuditHook recording(DirectiveAuditHook notify, AuditAppend append) {
+  return [notify = std::move(notify), append = std::move(append)](std::string_view source, std::size_t index,
+                                                                  const Result<policy::Verdict>& v) {
+    if (append) append(directive_audit_record(source, index, v), [](Status) {});
+    if (notify) notify(source, index, v);
+  };
+}
+
+void deliver_recorded(DirectiveService& service, std::string_view facility, std::string_view body,
+                      policy::Time now, std::string_view source, const DirectiveAuditHook& notify,
+                      const AuditAppend& append, std::function<void(DeliveryAnswer)> done) {
+  // The delivery itself counts as one pending part, settled once it is over,
+  // so that records made durable meanwhile cannot answer too early.
+  struct Join {
+    std::mutex mu;
+    int pending = 1;
+    bool written = true;
+    DeliveryAnswer answer;
+    std::function<void(DeliveryAnswer)> done;
+    void settle(bool ok) {
+      std::function<void(DeliveryAnswer)> f;
+      {
+        std::lock_guard lk(mu);
+        written = written && ok;
+        if (--pending != 0) return;
+        f = std::move(done);
+      }
+      if (!written) {
+        json j = json::parse(answer.body, nullptr, false);
+        if (!j.is_object()) j = json::object();
+        j["error"] = {{"code", "audit_unavailable"},
+                      {"message", "applied, but the audit trail cannot be written; deliver again"}};
+        answer = {503, j.dump()};
+      }
+      f(std::move(answer));
+    }
+  };
+  auto join = std::make_shared<Join>();
+  join->done = std::move(done);
+  const DirectiveAuditHook hook = [&](std::string_view src, std::size_t index, const Result<policy::Verdict>& v) {
+    if (append) {
+      {
+        std::lock_guard lk(join->mu);
+        ++join->pending;
+      }
+      append(directive_audit_record(src, index, v), [join](Status st) { join->settle(static_cast<bool>(st)); });
+    }
+    if (notify) notify(src, index, v);
+  };
+  DeliveryAnswer a = deliver_directives(service, facility, body, now, source, hook);
+  {
+    std::lock_guard lk(join->mu);
+    join->answer = std::move(a);
+  }
+  join->settle(true);
+}
+
 transport::PeerRoute directives_peer_route(DirectiveService& service, std::string facility,
                                            std::function<policy::Time()> clock,
-                                           DirectiveAuditHook audit) {
+                                           DirectiveAuditHook notify, AuditAppend append) {
   transport::PeerRoute route;
   route.method = "PUT";
   route.path = "/peer/v1/directives";
   route.allowed = transport::Caller::secretariat;
-  route.handler = [&service, facility = std::move(facility), clock = std::move(clock),
-                   audit = std::move(audit)](const transport::PeerRequest& req) {
-    const auto a = deliver_directives(service, facility, req.body, clock(),
-                                      "peer " + req.peer.uri(), audit);
-    return transport::PeerResponse::json(a.status, a.body);
+  route.async_handler = [&service, facility = std::move(facility), clock = std::move(clock),
+                         notify = std::move(notify),
+                         append = std::move(append)](const transport::PeerRequest& req, transport::PeerReply reply) {
+    deliver_recorded(service, facility, req.body, clock(), "peer " + req.peer.uri(), notify, append,
+                     [reply = std::move(reply)](DeliveryAnswer a) {
+                       reply(transport::PeerResponse::json(a.status, a.body));
+                     });
   };
   return route;
 }
@@ -178,13 +239,16 @@ transport::PeerRoute directives_status_route(const DirectiveService& service, st
 }
 
 Handler directives_local_handler(DirectiveService& service, std::string facility,
-                                 std::function<policy::Time()> clock, DirectiveAuditHook audit) {
-  return [&service, facility = std::move(facility), clock = std::move(clock),
-          audit = std::move(audit)](ApiRequest& req, Responder res) {
-    const auto a = deliver_directives(service, facility, req.msg.body(), clock(),
-                                      "local " + req.token_name, audit);
-    res.send(text_response(static_cast<http::status>(a.status), a.body + "\n",
-                           "application/json; charset=utf-8"));
+                                 std::function<policy::Time()> clock, DirectiveAuditHook notify,
+                                 AuditAppend append) {
+  return [&service, facility = std::move(facility), clock = std::move(clock), notify = std::move(notify),
+          append = std::move(append)](ApiRequest& req, Responder res) {
+    auto rp = std::make_shared<Responder>(std::move(res));
+    deliver_recorded(service, facility, req.msg.body(), clock(), "local " + req.token_name, notify, append,
+                     [rp](DeliveryAnswer a) {
+                       rp->send(text_response(static_cast<http::status>(a.status), a.body + "\n",
+                                              "application/json; charset=utf-8"));
+                     });
   };
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,7 +122,55 @@ TEST_F(DirectiveApiTest, LocalHandlerAnswersLikeThePeerRoute) {
   EXPECT_EQ(route.allowed, transport::Caller::secretariat);
   transport::PeerRequest preq;
   preq.body = "nonsense";
-  EXPECT_EQ(route.handler(preq).status, 400u);
+  unsigned status = 0;
+  route.async_handler(preq, [&](transport::PeerResponse r) { status = r.status; });
+  EXPECT_EQ(status, 400u);
+}
+
+// An order is obeyed at once, but the secretariat's answer waits until the
+// record of every envelope delivered is durable; a record that cannot be
+// written turns the answer into 503 audit_unavailable (what was applied
+// stays applied), so the sender delivers again.
+TEST_F(DirectiveApiTest, TheAnswerWaitsForTheRecordsOfEveryEnvelope) {
+  DirectiveService svc = make();
+  std::vector<std::pair<AuditRecord, std::function<void(Status)>>> pending;
+  const AuditAppend append = [&](AuditRecord r, std::function<void(Status)> durable) {
+    pending.emplace_back(std::move(r), std::move(durable));
+  };
+  const auto route = directives_peer_route(svc, kUs, now, audit, append);
+  const std::string o = orders(1, "s1");
+  transport::PeerRequest preq;
+  preq.body = "[" + kit.signed_orders(o) + "," + kit.signed_heartbeat(DirectiveKit::heartbeat_body(5, 1, o)) + "]";
+  std::optional<transport::PeerResponse> answer;
+  route.async_handler(preq, [&](transport::PeerResponse r) { answer = std::move(r); });
+  ASSERT_EQ(pending.size(), 2U);
+  EXPECT_EQ(pending[0].first.event, "directive");
+  EXPECT_EQ(pending[0].first.reason_code, "accept");
+  EXPECT_EQ(svc.mode(kUs, now()).summary(), "stopped");  // obeyed before any record is durable
+  EXPECT_FALSE(answer);
+  pending[1].second(Status{});
+  EXPECT_FALSE(answer);  // one record still pending
+  pending[0].second(Status{});
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200U) << answer->body;
+  EXPECT_EQ(audited, (std::vector<std::string>{"peer " + preq.peer.uri() + "#0:ok", "peer " + preq.peer.uri() + "#1:ok"}));
+
+  // The same through the local API, with a trail that cannot be written.
+  pending.clear();
+  Handler h = directives_local_handler(svc, kUs, now, {}, append);
+  ApiRequest req;
+  req.token_name = "ops";
+  req.msg.body() = kit.signed_orders(orders(2, "s2"));
+  std::optional<HttpResponse> got;
+  h(req, Responder([&](HttpResponse r, std::shared_ptr<transport::BodyStream>) { got = std::move(r); }));
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_FALSE(got);
+  pending[0].second(make_error("io_error", "disk full"));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->result_int(), 503U);
+  const json j = json::parse(got->body());
+  EXPECT_EQ(j["error"]["code"], "audit_unavailable");
+  EXPECT_EQ(j["orders_sequence"], 2);  // applied all the same
 }
 
 }  // namespace

@@ -72,6 +72,24 @@ struct DeliveryAnswer {
   std::string body;  ///< the JSON answer above
 };
 
+/// Appends one audit record and calls back once it is durable (or failed):
+/// Gateway::audited.
+using AuditAppend = std::function<void(AuditRecord, std::function<void(Status)>)>;
+
+/// `notify`, then each envelope's record (directive_audit_record) appended
+/// through `append`, not waited for (the pull path: nobody to answer).
+[[nodiscard]] DirectiveAuditHook recording(DirectiveAuditHook notify, AuditAppend append);
+
+/// deliver_directives, then `done` once the record of every envelope is
+/// durable: the secretariat's answer (a push, a local delivery) never
+/// precedes the records. What was applied stays applied; if a record could
+/// not be written the answer is 503 `audit_unavailable` (with the state), so
+/// that the sender delivers again and the trail gets it. `done` may run on
+/// the audit trail's thread. An empty `append` records nothing.
+void deliver_recorded(DirectiveService& service, std::string_view facility, std::string_view body,
+                      policy::Time now, std::string_view source, const DirectiveAuditHook& notify,
+                      const AuditAppend& append, std::function<void(DeliveryAnswer)> done);
+
 /// Applies a delivery body and builds the answer. Thread-safe (the service
 /// serialises deliveries). Blocks for the fsyncs of accepted documents.
 [[nodiscard]] DeliveryAnswer deliver_directives(DirectiveService& service,
@@ -84,7 +102,7 @@ struct DeliveryAnswer {
 [[nodiscard]] transport::PeerRoute directives_peer_route(DirectiveService& service,
                                                          std::string facility,
                                                          std::function<policy::Time()> clock,
-                                                         DirectiveAuditHook audit);
+                                                         DirectiveAuditHook notify, AuditAppend append = {});
 
 /// `GET /peer/v1/directives`, Caller::secretariat: the status read. The same
 /// state as a push's answer (facility, keyset version, orders and heartbeat
@@ -96,7 +114,7 @@ struct DeliveryAnswer {
 /// Same body and answer as the peer route.
 [[nodiscard]] Handler directives_local_handler(DirectiveService& service, std::string facility,
                                                std::function<policy::Time()> clock,
-                                               DirectiveAuditHook audit);
+                                               DirectiveAuditHook notify, AuditAppend append = {});
 
 /// The local API handler for `GET /v1/directives` (authenticated route):
 /// everything the gateway holds from the secretariat — the current keyset,
