@@ -139,13 +139,46 @@ TEST(TunnelRules, NothingFlowsBeforeTheOpeningIsRecorded) {
   EXPECT_TRUE(g.a.audit.wait([](const TunnelRecord& r) {
     return r.ended == "refused_by_peer" && r.detail == "audit_unavailable";
   }));
-  // A cannot record: A does not even dial B.
+  // A's record is slow: A dials B and completes the handshake meanwhile, but
+  // sends nothing of the service, not even its name, until it is durable.
+  std::atomic<int> b_openings{0};
+  g.b.opening([&](const TunnelRecord&, std::function<void(bool)> done) {
+    ++b_openings;
+    done(true);
+  });
+  std::function<void(bool)> a_done;
+  g.a.opening([&](const TunnelRecord&, std::function<void(bool)> done) {
+    std::lock_guard lock(mu);
+    a_done = std::move(done);
+  });
+  Fd f = g.dial("lab");
+  ASSERT_TRUE(write_all(f.get(), "later"));
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (a_done) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(b_openings.load(), 0);  // B has nothing to record yet
+  EXPECT_EQ(backend.accepted(), 1);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_TRUE(a_done);
+    a_done(true);
+  }
+  EXPECT_EQ(read_exact(f.get(), 5), "later");
+  EXPECT_EQ(b_openings.load(), 1);
+  EXPECT_EQ(backend.accepted(), 2);
+
+  // A cannot record: nothing of the service is sent to B.
   g.b.opening(nullptr);
   g.a.opening([](const TunnelRecord&, std::function<void(bool)> done) { done(false); });
   Fd e = g.dial("lab");
   EXPECT_EQ(read_all(e.get()), "");
   EXPECT_TRUE(g.a.audit.wait_ended("lab", "audit_unavailable"));
-  EXPECT_EQ(backend.accepted(), 1);
+  EXPECT_EQ(backend.accepted(), 2);
 }
 
 TEST(TunnelRules, ReconcileKeepsOtherTunnelsTraffic) {

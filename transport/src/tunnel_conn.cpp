@@ -76,7 +76,11 @@ void Conn::out_start() {
   if (auto why = engine_->admit(id_, tunnel_, facility_); !why.empty())
     return end(why, "connection cap reached");
   admitted_ = true;
-  when_recorded([self = shared_from_this()] { self->out_dial(); });
+  // Nothing of the service (not even its name) reaches the other gateway
+  // before this side's record is durable, but the dial and the handshake
+  // need not wait for it: one flush less in series per connection.
+  when_recorded([self = shared_from_this()] { self->out_hello(); });
+  out_dial();
 }
 
 void Conn::when_recorded(std::function<void()> next) {
@@ -130,23 +134,30 @@ void Conn::out_handshake() {
       const auto e = self->tls_->last_error();
       return self->end("handshake_failed", e ? e->code + ": " + e->message : ec.message());
     }
-    self->out_msg_ = wire::hello(self->service_);
-    asio::async_write(*self->tls_, asio::buffer(self->out_msg_),
-                      asio::bind_executor(self->strand_, [self](error_code wec, std::size_t) {
-                        if (self->finished_) return;
-                        if (wec) return self->end("peer_unavailable", "sending the service line failed");
-                        asio::async_read_until(
-                            *self->tls_, asio::dynamic_buffer(self->line_, wire::kMaxLine), '\n',
-                            asio::bind_executor(self->strand_, [self](error_code rec, std::size_t n) {
-                              if (self->finished_) return;
-                              if (rec) return self->end("refused_by_peer", "no answer to the service line");
-                              const auto code = wire::parse_reply(std::string_view(self->line_).substr(0, n - 1));
-                              if (!code) return self->end("protocol_error", "malformed answer to the service line");
-                              if (!code->empty()) return self->end("refused_by_peer", *code);
-                              self->relay(self->line_.substr(n));
-                            }));
-                      }));
+    self->out_hello();
   }));
+}
+
+// Called twice, on the strand: once the opening record is durable and once
+// the handshake is done. The second call sends the service line.
+void Conn::out_hello() {
+  if (finished_ || --before_hello_ > 0) return;
+  out_msg_ = wire::hello(service_);
+  asio::async_write(*tls_, asio::buffer(out_msg_),
+                    asio::bind_executor(strand_, [self = shared_from_this()](error_code wec, std::size_t) {
+                      if (self->finished_) return;
+                      if (wec) return self->end("peer_unavailable", "sending the service line failed");
+                      asio::async_read_until(
+                          *self->tls_, asio::dynamic_buffer(self->line_, wire::kMaxLine), '\n',
+                          asio::bind_executor(self->strand_, [self](error_code rec, std::size_t n) {
+                            if (self->finished_) return;
+                            if (rec) return self->end("refused_by_peer", "no answer to the service line");
+                            const auto code = wire::parse_reply(std::string_view(self->line_).substr(0, n - 1));
+                            if (!code) return self->end("protocol_error", "malformed answer to the service line");
+                            if (!code->empty()) return self->end("refused_by_peer", *code);
+                            self->relay(self->line_.substr(n));
+                          }));
+                    }));
 }
 
 // --- inbound ---

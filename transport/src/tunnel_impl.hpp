@@ -137,6 +137,7 @@ private:
   void out_start();
   void out_connect(const std::string& host, const std::string& port);
   void out_handshake();
+  void out_hello();
   void in_start();
   void in_hello();
   void in_refuse(const std::string& code, const std::string& detail);
@@ -167,6 +168,9 @@ private:
   std::shared_ptr<TunnelState> tunnel_;
   std::uint64_t id_ = 0;
   bool admitted_ = false;
+  // Outbound: the dial and TLS handshake go on while the opening record is
+  // made durable; the service line waits for both (two steps to go).
+  int before_hello_ = 2;
   std::string facility_;
   std::string service_;
   PlainSocket plain_;
