@@ -74,7 +74,7 @@ public:
                     {"opened_at", policy::format_rfc3339(e.opened_at)},
                     {"expires_at", policy::format_rfc3339(e.expires_at)}};
     StoredRecord rec{e.user + "\n" + e.patient + "\n" + policy::format_rfc3339(e.opened_at), kGroup,
-                     j.dump(-1, ' ', false, json::error_handler_t::replace)};
+                     json_text(j)};
     store.put_record(RecordTable::emergencies, std::move(rec),
                      [this, e = std::move(e), done = std::move(done)](Result<void> r) mutable {
                        if (r) remember(std::move(e));

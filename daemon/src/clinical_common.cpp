@@ -416,7 +416,7 @@ void read_raw_content(Gateway& gw, const std::string& id, std::uint64_t size,
 bool wants_raw(std::string_view accept) { return accept.find(kRawContentType) != std::string_view::npos; }
 
 std::string document_header(const json& meta) {
-  return crypto::to_base64(crypto::as_bytes(meta.dump(-1, ' ', false, json::error_handler_t::replace)));
+  return crypto::to_base64(crypto::as_bytes(json_text(meta)));
 }
 
 HttpResponse raw_document_response(const json& meta, std::string content) {

@@ -86,7 +86,7 @@ DeliveryAnswer deliver_directives(DirectiveService& service, std::string_view fa
     json j = state_json(service, facility, now);
     j["results"] = json::array();
     j["error"] = {{"code", "malformed"}, {"message", envelopes.error().message}};
-    return {400, j.dump()};
+    return {400, json_text(j)};
   }
   json results = json::array();
   std::optional<std::pair<unsigned, json>> failure;  // the first one decides the status
@@ -116,9 +116,9 @@ DeliveryAnswer deliver_directives(DirectiveService& service, std::string_view fa
   }
   json j = state_json(service, facility, now);
   j["results"] = std::move(results);
-  if (!failure) return {200, j.dump()};
+  if (!failure) return {200, json_text(j)};
   j["error"] = std::move(failure->second);
-  return {failure->first, j.dump()};
+  return {failure->first, json_text(j)};
 }
 
 DirectiveAuditHook recording(DirectiveAuditHook notify, AuditAppend append) {
@@ -153,7 +153,7 @@ void deliver_recorded(DirectiveService& service, std::string_view facility, std:
         if (!j.is_object()) j = json::object();
         j["error"] = {{"code", "audit_unavailable"},
                       {"message", "applied, but the audit trail cannot be written; deliver again"}};
-        answer = {503, j.dump()};
+        answer = {503, json_text(j)};
       }
       f(std::move(answer));
     }
@@ -233,7 +233,7 @@ transport::PeerRoute directives_status_route(const DirectiveService& service, st
   route.path = "/peer/v1/directives";
   route.allowed = transport::Caller::secretariat;
   route.handler = [&service, facility = std::move(facility), clock = std::move(clock)](const transport::PeerRequest&) {
-    return transport::PeerResponse::json(200, state_json(service, facility, clock()).dump());
+    return transport::PeerResponse::json(200, json_text(state_json(service, facility, clock())));
   };
   return route;
 }

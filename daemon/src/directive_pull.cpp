@@ -111,8 +111,16 @@ struct DirectivePuller::State : std::enable_shared_from_this<State> {
       why = r.error();
     } else if (r->status != 200) {
       why = make_error("pull_refused", "the secretariat answered HTTP " + std::to_string(r->status));
-    } else if (!deliver(r->body)) {
-      why = make_error("pull_rejected", "the pulled directives were not all accepted");
+    } else {
+      // Whatever the secretariat's server answers is input: a delivery that
+      // throws is a rejected pull, never the end of the daemon.
+      bool accepted = false;
+      try {
+        accepted = deliver(r->body);
+      } catch (const std::exception& e) {
+        why = make_error("pull_rejected", std::string("the pulled body could not be delivered: ") + e.what());
+      }
+      if (!accepted && !why) why = make_error("pull_rejected", "the pulled directives were not all accepted");
     }
     std::lock_guard lk(mu);
     fetching = false;

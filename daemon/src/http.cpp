@@ -65,8 +65,12 @@ HttpResponse text_response(http::status status, std::string body, std::string_vi
   return res;
 }
 
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 HttpResponse json_response(http::status status, const nlohmann::json& body) {
-  return text_response(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+  return text_response(status, json_text(body) + "\n",
                        "application/json; charset=utf-8");
 }
 

@@ -21,7 +21,7 @@ using transport::PeerResponse;
 
 namespace {
 
-PeerResponse peer_json(unsigned status, const json& j) { return PeerResponse::json(status, j.dump()); }
+PeerResponse peer_json(unsigned status, const json& j) { return PeerResponse::json(status, json_text(j)); }
 
 /// 503 for a store read that failed; `overloaded` (the memory budget is
 /// full) says when to try again.

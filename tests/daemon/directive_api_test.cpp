@@ -104,6 +104,23 @@ TEST_F(DirectiveApiTest, MalformedBodyAppliesNothing) {
   EXPECT_FALSE(svc.snapshot()->state.orders.has_value());
 }
 
+// A body whose JSON strings are not UTF-8 (a Shift_JIS error page, random
+// bytes) is a malformed delivery like any other: a clear 400 whose message
+// cannot break the answer's JSON, nothing applied.
+TEST_F(DirectiveApiTest, ABodyThatIsNotUtf8IsMalformed) {
+  DirectiveService svc = make();
+  for (const std::string& bad : {std::string("[\"\x82\xa0\"]"), std::string("{\"a\":\"\xff\"}"),
+                                std::string("\x83\x47\x83\x89\x81\x5b")}) {
+    DeliveryAnswer a;
+    ASSERT_NO_THROW(a = deliver_directives(svc, kUs, bad, now(), "test", audit));
+    EXPECT_EQ(a.status, 400U) << a.body;
+    const json j = json::parse(a.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << a.body;
+    EXPECT_EQ(j["error"]["code"], "malformed");
+  }
+  EXPECT_FALSE(svc.snapshot()->state.orders.has_value());
+}
+
 TEST_F(DirectiveApiTest, LocalHandlerAnswersLikeThePeerRoute) {
   DirectiveService svc = make();
   Handler h = directives_local_handler(svc, kUs, now, audit);

@@ -107,6 +107,21 @@ TEST_F(DirectivePull, AHeartbeatNamingNewerOrdersIsFollowedByAPullAtOnce) {
   EXPECT_EQ(json::parse(a->get("/v1/status").body)["directives"]["orders_sequence"], 2);
 }
 
+// Whatever the orders server answers is input: a body that is not UTF-8 (a
+// Shift_JIS error page) is a failed pull, logged, and the gateway goes on
+// polling and follows the next good answer.
+TEST_F(DirectivePull, ABodyThatIsNotUtf8IsAFailedPullNotACrash) {
+  OrdersServer server(pki(), pki() / "secretariat");
+  server.serve("[\"\x83\x47\x83\x89\x81\x5b\"]");
+  auto a = make_puller(server.url());
+  const auto line = wait_for_line(a->dir() / "hiegated.log", "pulling orders from");
+  ASSERT_TRUE(line) << a->log();
+  EXPECT_TRUE(a->process().running());
+  server.serve(orders_.delivery(1, json::array({LiveOrders::stop("2026-0063", json::array({kA}))})));
+  ASSERT_TRUE(wait_for_mode(*a, "stopped")) << a->log();
+  EXPECT_TRUE(a->process().running());
+}
+
 TEST_F(DirectivePull, AServerWithAFacilityCertificateIsNotBelieved) {
   OrdersServer server(pki(), pki() / "facilities" / kB);
   server.serve(orders_.delivery(1, json::array()));

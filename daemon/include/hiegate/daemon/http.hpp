@@ -110,6 +110,9 @@ using Handler = std::function<void(ApiRequest&, Responder)>;
 
 /// JSON response with the security headers every API answer carries.
 [[nodiscard]] HttpResponse json_response(http::status status, const nlohmann::json& body);
+/// The compact JSON text of `j`. Strings holding invalid UTF-8 (input echoed
+/// back, e.g. in a parse error) get U+FFFD instead of making dump() throw.
+[[nodiscard]] std::string json_text(const nlohmann::json& j);
 /// {"error":{"code":…,"message":…}} plus any extra members given in `extra`.
 [[nodiscard]] HttpResponse error_response(http::status status, std::string_view code,
                                           std::string_view message);
