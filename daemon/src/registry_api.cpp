@@ -22,33 +22,61 @@ namespace {
 
 constexpr const char* kAdminGroup = "admin";
 
+bool active_admin(const policy::UserRecord& u) { return u.active && u.role == policy::Role::admin; }
+
+/// Refuses a change after which no active administrator would be left
+/// (`stays`: the target is still an active admin afterwards): the way to
+/// register a first one is closed once the registry holds users, so the
+/// last one is not removed, demoted or deactivated.
+void keep_an_admin(Gateway& gw, const std::string& target, bool stays,
+                   std::function<void(std::optional<HttpResponse>)> then) {
+  if (stays) return then(std::nullopt);
+  gw.store.list_records(RecordTable::users, kAdminGroup, [target, then = std::move(then)](
+                                                             Result<std::vector<StoredRecord>> all) {
+    if (!all) return then(store_error(all.error()));
+    const bool another = std::any_of(all->begin(), all->end(), [&](const StoredRecord& r) {
+      const auto rec = user_from_json(r.key, json::parse(r.value, nullptr, false));
+      return rec && active_admin(*rec) && r.key != target;
+    });
+    if (another) return then(std::nullopt);
+    then(error_response(http::status::conflict, "last_admin",
+                        "this is the last active administrator: register another one before removing, demoting or "
+                        "deactivating it"));
+  });
+}
+
 /// Who may change the registered users (利用規程 第3条): the active,
-/// unsuspended `admin` named in X-HIE-User. A new gateway has no admin yet:
-/// then the one request allowed registers its first admin, naming itself
-/// (`PUT /v1/users/ID` with role admin and `X-HIE-User: ID`). `then` runs
-/// with no refusal when the change may go ahead.
+/// unsuspended `admin` named in X-HIE-User. A new gateway, whose registry
+/// holds no user at all (not even one that cannot be read), takes one
+/// change without an admin: its first admin, active, naming itself (`PUT
+/// /v1/users/ID` with role admin and `X-HIE-User: ID`). `next` is the
+/// target's record after the change (none: removed). `then` runs with no
+/// refusal when the change may go ahead.
 void authorize_user_admin(Gateway& gw, const ApiRequest& req, const std::string& target,
-                          std::optional<policy::Role> new_role, std::function<void(std::optional<HttpResponse>)> then) {
+                          std::optional<policy::UserRecord> next, std::function<void(std::optional<HttpResponse>)> then) {
   const std::string actor(req.msg[kUserHeader]);
   if (!policy::is_local_id(actor)) {
     return then(bad_request("invalid_user", "X-HIE-User must name the administrator making the change"));
   }
-  find_user(gw, actor, [&gw, actor, target, new_role, then = std::move(then)](Result<std::optional<policy::UserRecord>> u) {
+  const bool stays = next && active_admin(*next);
+  find_user(gw, actor, [&gw, actor, target, stays, then = std::move(then)](Result<std::optional<policy::UserRecord>> u) {
     if (!u) return then(store_error(u.error()));
-    if (u->has_value()) return then(admin_refusal(gw, actor, &**u, "registering users is"));
-    // An unknown actor: allowed only to register the first admin, itself.
-    gw.store.list_records(RecordTable::users, kAdminGroup, [actor, target, new_role, then](
-                                                              Result<std::vector<StoredRecord>> all) {
-      if (!all) return then(store_error(all.error()));
-      const bool has_admin = std::any_of(all->begin(), all->end(), [](const StoredRecord& r) {
-        const auto rec = user_from_json(r.key, json::parse(r.value, nullptr, false));
-        return rec && rec->active && rec->role == policy::Role::admin;
-      });
-      if (!has_admin && target == actor && new_role == policy::Role::admin) return then(std::nullopt);
-      if (has_admin) return then(error_response(http::status::forbidden, "unknown_user", "no such registered user"));
-      return then(error_response(http::status::forbidden, "admin_required",
-                                 "no administrator is registered yet: first register one, naming itself "
-                                 "(PUT /v1/users/ID with role admin and X-HIE-User: ID)"));
+    if (u->has_value()) {
+      if (auto refused = admin_refusal(gw, actor, &**u, "registering users is")) return then(std::move(refused));
+      return keep_an_admin(gw, target, stays, then);
+    }
+    // An unknown actor: allowed only to register the first admin, itself,
+    // into an empty registry. Fails closed: a registry whose rows cannot be
+    // read is not empty.
+    gw.store.count_records(RecordTable::users, [actor, target, stays, then](Result<std::uint64_t> n) {
+      if (!n) return then(store_error(n.error()));
+      if (*n == 0 && target == actor && stays) return then(std::nullopt);
+      if (*n == 0) {
+        return then(error_response(http::status::forbidden, "admin_required",
+                                   "no administrator is registered yet: first register one, naming itself "
+                                   "(PUT /v1/users/ID with role admin and X-HIE-User: ID)"));
+      }
+      then(error_response(http::status::forbidden, "unknown_user", "no such registered user"));
     });
   });
 }
@@ -65,7 +93,7 @@ void add_user_routes(Router& router, Gateway& gw) {
     if (!u) return r.send(bad_request(u.error().code, u.error().message));
     auto rp = std::make_shared<Responder>(std::move(r));
     const json out = user_to_json(*u);
-    authorize_user_admin(gw, req, id, u->role, [&gw, rp, id, out](std::optional<HttpResponse> refused) {
+    authorize_user_admin(gw, req, id, *u, [&gw, rp, id, out](std::optional<HttpResponse> refused) {
       if (refused) return rp->send(std::move(*refused));
       // Admins are grouped (the group is stored as a keyed hash) so that the
       // first-admin check finds them without reading every user.

@@ -165,6 +165,16 @@ void Store::list_all_records(RecordTable t, Callback<std::vector<StoredRecord>> 
   });
 }
 
+void Store::count_records(RecordTable t, Callback<std::uint64_t> done) {
+  impl_->read<std::uint64_t>(std::move(done), [t](sqlite::Db& db) -> Result<std::uint64_t> {
+    auto q = db.prepare(std::string("SELECT COUNT(*) FROM ") + table_name(t));
+    if (!q) return std::move(q).error();
+    auto row = q->step();
+    if (!row) return std::move(row).error();
+    return *row ? static_cast<std::uint64_t>(q->int64(0)) : 0U;
+  });
+}
+
 void Store::erase_record(RecordTable t, std::string key, Callback<void> done) {
   Impl& s = *impl_;
   done = forgetting(s, t, key, std::move(done));

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "integration/gateway.hpp"
+#include "integration/state_kit.hpp"
 
 namespace hiegate::test {
 namespace {
@@ -97,11 +98,40 @@ TEST(LocalApi, UserAdministrationIsForAnAdminWhoNamesItself) {
   EXPECT_EQ(gw.call("GET", "/v1/users/dr-1").status, 200);  // nothing changed
   EXPECT_EQ(gw.call("DELETE", "/v1/users/dr-1", {{"X-HIE-User", "boss"}}).status, 200);
   EXPECT_EQ(gw.call("GET", "/v1/users/dr-1").status, 404);
+  // The last active administrator is neither removed, demoted nor
+  // deactivated: the first-admin way in stays closed once users exist.
+  for (const auto& change : {R"({"role":"admin","active":false})", R"({"role":"physician"})"}) {
+    const auto last = put("boss", "boss", change);
+    EXPECT_EQ(last.status, 409) << last.body;
+    EXPECT_EQ(code(last), "last_admin");
+  }
+  EXPECT_EQ(code(gw.call("DELETE", "/v1/users/boss", {{"X-HIE-User", "boss"}})), "last_admin");
   // An admin made inactive can no longer administer.
   ASSERT_EQ(put("boss-2", "boss", admin).status, 200);
   ASSERT_EQ(put("boss", "boss-2", R"({"role":"admin","active":false})").status, 200);
   EXPECT_EQ(put("dr-3", "boss", doctor).status, 403);
   EXPECT_EQ(put("dr-3", "boss-2", doctor).status, 200);
+  EXPECT_EQ(code(put("boss-2", "boss-2", doctor)), "last_admin");
+  // Nobody may register a first admin into a registry that holds users.
+  const auto intruder = put("mallory", "mallory", admin);
+  EXPECT_EQ(intruder.status, 403) << intruder.body;
+  EXPECT_EQ(code(intruder), "unknown_user");
+}
+
+// A registry whose only admin cannot be read (a damaged row) is not an empty
+// registry: the first-admin registration stays closed (fail closed).
+TEST(LocalApi, AnUnreadableAdminDoesNotReopenTheFirstAdminRegistration) {
+  Gateway gw;
+  gw.start();
+  const std::string admin = R"({"role":"admin"})";
+  ASSERT_EQ(gw.call("PUT", "/v1/users/boss", {{"X-HIE-User", "boss"}}, admin).status, 200);
+  ASSERT_EQ(gw.stop(), 0);
+  state::flip_byte(gw.dir() / "state" / "hiegate.db", "users", "sealed", "1", 40);
+  gw.start();
+  const auto r = gw.call("PUT", "/v1/users/mallory", {{"X-HIE-User", "mallory"}}, admin);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "unknown_user");
+  EXPECT_NE(gw.call("GET", "/v1/users/mallory").status, 200);
 }
 
 // Every answer, also one refused before any route ran, names its request

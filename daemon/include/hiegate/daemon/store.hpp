@@ -195,6 +195,8 @@ public:
   void list_records(RecordTable table, std::string group, Callback<std::vector<StoredRecord>> done);
   /// Every record of the table, whatever its group, oldest write first.
   void list_all_records(RecordTable table, Callback<std::vector<StoredRecord>> done);
+  /// How many rows the table holds, readable or not (nothing is opened).
+  void count_records(RecordTable table, Callback<std::uint64_t> done);
   void erase_record(RecordTable table, std::string key, Callback<void> done);
 
   /// Opens every record (and every content chunk), quarantines failures.
