@@ -111,7 +111,9 @@ void read_network(Section& s, Config::Network& n) {
 
 void read_daemon(Section& s, Config::Daemon& d) {
   s.uint_as("threads", d.threads, 1, 64);
-  s.duration("drain_timeout", d.drain_timeout, Millis(0), Millis(600'000));
+  // Within the unit's TimeoutStopSec (30 s), so that a drain ends before
+  // systemd's SIGKILL and the trail's last checkpoint is written.
+  s.duration("drain_timeout", d.drain_timeout, Millis(0), Millis(25'000));
   std::string level(level_name(d.log_level));
   s.string("log_level", level, false, [&](const std::string& v) -> std::string {
     return parse_level(v, d.log_level) ? ""
@@ -427,6 +429,9 @@ ConfigLoad parse_config(std::string_view text, const std::string& name) {
   {
     Section s(top.node("tls"), "tls", diag);
     read_tls(s, cfg->tls);
+    if (!cfg->tls.enabled() && !cfg->tls.crl_url.empty()) {
+      diag.add(s.node("crl_url"), "tls.crl_url", "needs the [tls] credentials to reach the secretariat");
+    }
   }
   {
     Section s(top.node("peer_api"), "peer_api", diag);
@@ -441,7 +446,11 @@ ConfigLoad parse_config(std::string_view text, const std::string& name) {
   {
     Section s(top.node("directives"), "directives", diag);
     read_directives(s, cfg->directives);
+    if (!cfg->tls.enabled() && !cfg->directives.pull_url.empty()) {
+      diag.add(s.node("pull_url"), "directives.pull_url", "needs the [tls] credentials to reach the secretariat");
+    }
   }
+
   {
     Section s(top.node("policy"), "policy", diag);
     read_policy(s, cfg->policy);
@@ -461,6 +470,16 @@ ConfigLoad load_config(const std::filesystem::path& path) {
   if (std::filesystem::exists(path, fec) && !std::filesystem::is_regular_file(path, fec)) {
     ConfigLoad r;
     r.issues.push_back(ConfigIssue{path.string(), 0, 0, "", "is not a regular file"});
+    return r;
+  }
+  // Whoever may write the config may let a client in (its token hashes) or
+  // point the gateway elsewhere: it must be writable by its owner only.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    ConfigLoad r;
+    r.issues.push_back(ConfigIssue{path.string(), 0, 0, "",
+                                   "is writable by group or others, who could change who may use the gateway "
+                                   "(chmod go-w " + path.string() + ")"});
     return r;
   }
   std::ifstream f(path, std::ios::binary);

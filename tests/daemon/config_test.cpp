@@ -1,6 +1,7 @@
 #include "hiegate/daemon/config.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -184,7 +185,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"network_not_table", "network = 5\n", "network: must be a table"},
         BadCase{"syntax", "[network\nid=1\n", "test.toml:1:"},
         BadCase{"empty", "", "the file is empty"},
-        BadCase{"not_utf8", with("[daemon]\nlog_level = \"\xff\xfe\"\n"), "test.toml:5:"}),
+        BadCase{"not_utf8", with("[daemon]\nlog_level = \"\xff\xfe\"\n"), "test.toml:5:"},
+        BadCase{"drain_past_stop_timeout", with("[daemon]\ndrain_timeout = \"26s\"\n"),
+                "daemon.drain_timeout: must be"},
+        BadCase{"pull_without_tls", with("[directives]\npull_url = \"https://192.0.2.1:8472/peer/v1/orders\"\n"),
+                "directives.pull_url: needs the [tls] credentials"},
+        BadCase{"crl_url_without_tls", with("[tls]\ncrl_url = \"https://192.0.2.1:8472/peer/v1/crl\"\n"),
+                "tls.crl_url: needs the [tls] credentials"}),
     [](const ::testing::TestParamInfo<BadCase>& c) { return std::string(c.param.name); });
 
 TEST(Config, ReportsEveryProblemNotJustTheFirst) {
@@ -211,6 +218,14 @@ TEST(Config, UnreadableAndMissingFiles) {
   }
   const auto good = dir.write("good.toml", kMinimal);
   EXPECT_TRUE(load_config(good).ok());
+  // Whoever may write the config may let a client in: owner-writable only.
+  for (const unsigned mode : {0664U, 0646U}) {
+    const auto open = dir.write("open.toml", kMinimal, mode);
+    ::chmod(open.c_str(), mode);  // whatever the umask
+    auto r = load_config(open);
+    ASSERT_FALSE(r.ok()) << mode;
+    EXPECT_NE(r.report().find("is writable by group or others"), std::string::npos) << r.report();
+  }
 }
 
 TEST(Config, DurationParser) {
