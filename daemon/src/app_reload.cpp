@@ -6,32 +6,44 @@ namespace hiegate::daemon {
 
 namespace {
 
-/// Keys that only take effect at start; a reload that changes them warns.
-std::vector<std::string> restart_only_changes(const Config& a, const Config& b) {
+/// Keys that only take effect at start. A reload that changes them warns,
+/// and the configuration put in force keeps their running values: what the
+/// daemon reports and decides with (the facility whose orders apply, the
+/// facility named to peers and in records, the cache's limits) is what it
+/// runs with, until the restart. Returns the keys kept.
+std::vector<std::string> keep_restart_only(Config& next, const Config& running) {
   std::vector<std::string> keys;
-  auto listen_str = [](const Config& c) {
+  const auto keep = [&](const char* key, auto get) {
+    auto& now = get(next);
+    const auto& was = get(running);
+    if (now == was) return;
+    keys.emplace_back(key);
+    now = was;
+  };
+  keep("network.id", [](auto& c) -> auto& { return c.network.id; });
+  keep("network.facility", [](auto& c) -> auto& { return c.network.facility; });
+  keep("daemon.threads", [](auto& c) -> auto& { return c.daemon.threads; });
+  keep("daemon.state_dir", [](auto& c) -> auto& { return c.daemon.state_dir; });
+  const auto listen_str = [](const Config& c) {
     std::string s;
     for (const auto& l : c.local_api.listen) s += l.to_string() + ",";
     return s;
   };
-  if (a.network.id != b.network.id) keys.emplace_back("network.id");
-  if (a.network.facility != b.network.facility) keys.emplace_back("network.facility");
-  if (a.daemon.threads != b.daemon.threads) keys.emplace_back("daemon.threads");
-  if (a.daemon.state_dir != b.daemon.state_dir) keys.emplace_back("daemon.state_dir");
-  if (listen_str(a) != listen_str(b)) keys.emplace_back("local_api.listen");
-  if (a.local_api.unix_socket != b.local_api.unix_socket) keys.emplace_back("local_api.unix_socket");
-  if (a.local_api.unix_socket_mode != b.local_api.unix_socket_mode) {
-    keys.emplace_back("local_api.unix_socket_mode");
+  if (listen_str(next) != listen_str(running)) {
+    keys.emplace_back("local_api.listen");
+    next.local_api.listen = running.local_api.listen;
   }
-  if (!(a.audit == b.audit)) keys.emplace_back("audit");
-  if (a.store.master_key != b.store.master_key) keys.emplace_back("store.master_key");
-  if (a.store.cache_max_bytes != b.store.cache_max_bytes) keys.emplace_back("store.cache_max_bytes");
-  if (a.store.cache_ttl != b.store.cache_ttl) keys.emplace_back("store.cache_ttl");
+  keep("local_api.unix_socket", [](auto& c) -> auto& { return c.local_api.unix_socket; });
+  keep("local_api.unix_socket_mode", [](auto& c) -> auto& { return c.local_api.unix_socket_mode; });
+  keep("audit", [](auto& c) -> auto& { return c.audit; });
+  keep("store.master_key", [](auto& c) -> auto& { return c.store.master_key; });
+  keep("store.cache_max_bytes", [](auto& c) -> auto& { return c.store.cache_max_bytes; });
+  keep("store.cache_ttl", [](auto& c) -> auto& { return c.store.cache_ttl; });
   // Whole sections read at start. The TLS files themselves are re-read on
   // reload (and when they change); their paths and the settings are not.
-  if (!(a.tls == b.tls)) keys.emplace_back("tls");
-  if (!(a.peer_api == b.peer_api)) keys.emplace_back("peer_api");
-  if (!(a.directives == b.directives)) keys.emplace_back("directives");
+  keep("tls", [](auto& c) -> auto& { return c.tls; });
+  keep("peer_api", [](auto& c) -> auto& { return c.peer_api; });
+  keep("directives", [](auto& c) -> auto& { return c.directives; });
   return keys;
 }
 
@@ -71,7 +83,8 @@ void App::reload() {
     }
   }
   std::string applied = "digest=" + load.config->digest.substr(0, 16);
-  for (const auto& key : restart_only_changes(*old, *load.config)) {
+  auto next = std::make_shared<Config>(*load.config);
+  for (const auto& key : keep_restart_only(*next, *old)) {
     log_.log(Level::warning, events::kConfigRestartNeeded,
              key + " changed; the new value takes effect at the next restart",
              {{"CONFIG_KEY", key}});
@@ -79,7 +92,7 @@ void App::reload() {
   }
   {
     std::lock_guard lk(config_mu_);
-    config_ = load.config;
+    config_ = next;
   }
   log_.set_level(load.config->daemon.log_level);
   memory_->set_limit(load.config->daemon.document_memory_bytes);

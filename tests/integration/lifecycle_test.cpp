@@ -80,6 +80,7 @@ TEST(Lifecycle, ReloadNamesTheChangesThatNeedARestart) {
   gw.start();
   std::string text = gw.config_text("");
   text = std::regex_replace(text, std::regex("threads = 2"), "threads = 3");
+  text = std::regex_replace(text, std::regex("facility = \"1312345678\""), "facility = \"1319999999\"");
   text = std::regex_replace(text, std::regex("\\[store\\]\n"), "[store]\ncache_ttl = \"2h\"\n");
   gw.write_config(text + "[peer_api]\nconnections_per_peer = 4\n[directives]\nstale_grace = \"2d\"\n");
   gw.process().signal(SIGHUP);
@@ -87,12 +88,15 @@ TEST(Lifecycle, ReloadNamesTheChangesThatNeedARestart) {
   const std::string log = gw.log();
   EXPECT_NE(log.find("daemon.threads changed; the new value takes effect at the next restart"), std::string::npos)
       << log;
-  for (const char* key : {"peer_api", "store.cache_ttl", "directives"}) {
+  for (const char* key : {"peer_api", "store.cache_ttl", "directives", "network.facility"}) {
     EXPECT_NE(log.find(std::string(key) + " changed; the new value takes effect at the next restart"),
               std::string::npos)
         << key << "\n" << log;
   }
   EXPECT_EQ(gw.get("/v1/health", false).status, 200);
+  // Until then the gateway reports, and decides with, what it runs with.
+  const auto status = nlohmann::json::parse(gw.get("/v1/status").body);
+  EXPECT_EQ(status["facility"], "1312345678") << status.dump();
 }
 
 TEST(Lifecycle, TwoSighupsInARowAreBothHandled) {
