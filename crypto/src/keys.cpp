@@ -70,7 +70,7 @@ std::map<std::uint32_t, std::filesystem::path> key_files(const std::filesystem::
 
 }  // namespace
 
-Result<SecureBuffer> read_master_key(const std::filesystem::path& file, bool check_owner_mode) {
+Result<SecureBuffer> read_master_key(const std::filesystem::path& file, bool check_owner_mode, bool root_reads_any) {
   if (!init()) return make_error("crypto_unavailable", "libsodium failed to initialise");
   const std::string f = file.string();
   Fd fd(::open(f.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
@@ -85,7 +85,7 @@ Result<SecureBuffer> read_master_key(const std::filesystem::path& file, bool che
   if (::fstat(fd.get(), &st) != 0) return invalid("cannot stat master key file " + f + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return invalid("master key file " + f + " is not a regular file; " + keygen_hint(f));
   if (check_owner_mode) {
-    if (st.st_uid != ::geteuid()) {
+    if (st.st_uid != ::geteuid() && !(root_reads_any && ::geteuid() == 0)) {
       return invalid("master key file " + f + " is owned by uid " + std::to_string(st.st_uid) +
                      ", not the service user; fix with: chown " + service_user_name() + ": " + f);
     }
@@ -111,7 +111,8 @@ Result<SecureBuffer> read_master_key(const std::filesystem::path& file, bool che
   return key;
 }
 
-Result<KeyRing> KeyRing::load_file(const std::filesystem::path& primary, bool check_owner_mode) {
+Result<KeyRing> KeyRing::load_file(const std::filesystem::path& primary, bool check_owner_mode,
+                                   bool root_reads_any) {
   const auto files = key_files(primary);
   if (files.empty()) {
     return make_error("master_key_missing", "master key file " + primary.string() + " does not exist; " +
@@ -119,7 +120,7 @@ Result<KeyRing> KeyRing::load_file(const std::filesystem::path& primary, bool ch
   }
   KeyRing ring;
   for (const auto& [version, path] : files) {
-    auto key = read_master_key(path, check_owner_mode);
+    auto key = read_master_key(path, check_owner_mode, root_reads_any);
     if (!key) return std::move(key).error();
     auto ok = from_master_keys({{version, key->view()}});
     if (!ok) return std::move(ok).error();
@@ -128,11 +129,24 @@ Result<KeyRing> KeyRing::load_file(const std::filesystem::path& primary, bool ch
   return ring;
 }
 
-Result<KeyRing> KeyRing::load(const std::filesystem::path& configured) {
+Result<KeyRing> KeyRing::load(const std::filesystem::path& configured, bool root_reads_any) {
   if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds != nullptr && *creds != '\0') {
-    return load_file(std::filesystem::path(creds) / kMasterKeyName, false);
+    auto ring = load_file(std::filesystem::path(creds) / kMasterKeyName, false);
+    if (!ring) return ring;
+    // The unit hands over the key it names at start; a version made later
+    // beside the configured file (owned by the service user, 0400) is read
+    // from there, so that a rotation needs no change of the unit.
+    for (const auto& [version, path] : key_files(configured)) {
+      if (version < 2 || ring->subkeys_.count(version) != 0) continue;
+      auto key = read_master_key(path, true, root_reads_any);
+      if (!key) return std::move(key).error();
+      auto ok = from_master_keys({{version, key->view()}});
+      if (!ok) return std::move(ok).error();
+      ring->subkeys_.emplace(version, std::move(ok->subkeys_.begin()->second));
+    }
+    return ring;
   }
-  return load_file(configured, true);
+  return load_file(configured, true, root_reads_any);
 }
 
 Result<KeyRing> KeyRing::from_master_keys(const std::map<std::uint32_t, ByteView>& keys) {

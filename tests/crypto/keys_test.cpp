@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -71,15 +72,61 @@ TEST(KeyRing, RefusesMissingFileAndSymlinkAndDirectory) {
   EXPECT_NE(d.error().message.find("not a regular file"), std::string::npos);
 }
 
-TEST(KeyRing, RefusesForeignOwnerWithChownHint) {
+// The offline tools run as root read the service user's key, its mode still
+// checked; the daemon (and any other user) only its own, and the refusal
+// says how to fix it.
+TEST(KeyRing, AForeignOwnerIsReadByRootToolsAloneOthersGetAChownHint) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a file away";
   TempDir dir;
+  ::chmod(dir.path().c_str(), 0755);
   const auto f = dir.write("master-key", key_bytes('a'), 0400);
   ASSERT_EQ(::chown(f.c_str(), 65534, 65534), 0);
-  auto ring = KeyRing::load_file(f, true);
-  ASSERT_FALSE(ring.ok());
-  EXPECT_NE(ring.error().message.find("chown "), std::string::npos);
-  EXPECT_NE(ring.error().message.find(f.string()), std::string::npos);
+  EXPECT_TRUE(KeyRing::load(f, /*root_reads_any=*/true).ok());
+  auto daemon = KeyRing::load(f);
+  ASSERT_FALSE(daemon.ok());
+  EXPECT_NE(daemon.error().message.find("chown "), std::string::npos) << daemon.error().message;
+  ::chmod(f.c_str(), 0444);
+  auto loose = KeyRing::load(f, true);
+  ASSERT_FALSE(loose.ok());
+  EXPECT_NE(loose.error().message.find("chmod 0400"), std::string::npos) << loose.error().message;
+  // As another user: refused, with the chown that fixes it.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    if (::setgid(1) != 0 || ::setuid(1) != 0) ::_exit(3);
+    auto ring = KeyRing::load_file(f, true);
+    ::_exit(ring.ok() ? 1 : ring.error().message.find("chown ") != std::string::npos ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Under systemd the unit hands over the key it names at start; a version
+// made later beside the configured file joins it, with the file checks.
+TEST(KeyRing, ANewVersionBesideTheConfiguredKeyJoinsTheCredential) {
+  TempDir dir;
+  dir.write("creds/master-key", key_bytes('a'), 0644);
+  dir.write("etc/master-key", key_bytes('z'), 0400);  // the credential wins for version 1
+  dir.write("etc/master-key.2", key_bytes('b'), 0400);
+  ::setenv("CREDENTIALS_DIRECTORY", (dir / "creds").c_str(), 1);
+  auto ring = KeyRing::load(dir / "etc" / "master-key");
+  ASSERT_TRUE(ring.ok()) << ring.error().message;
+  EXPECT_EQ(ring->versions(), (std::vector<std::uint32_t>{1, 2}));
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto from_creds = KeyRing::load_file(dir / "creds" / "master-key", false);
+  auto from_files = KeyRing::load_file(dir / "etc" / "master-key", true);
+  ASSERT_TRUE(from_creds.ok());
+  ASSERT_TRUE(from_files.ok());
+  EXPECT_EQ(ring->check_value(1), from_creds->check_value(1));
+  EXPECT_EQ(ring->check_value(2), from_files->check_value(2));
+  // A version others may read is refused, whatever the credential.
+  dir.write("etc/master-key.3", key_bytes('c'), 0644);
+  ::setenv("CREDENTIALS_DIRECTORY", (dir / "creds").c_str(), 1);
+  auto loose = KeyRing::load(dir / "etc" / "master-key");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  ASSERT_FALSE(loose.ok());
+  EXPECT_EQ(loose.error().code, "master_key_invalid");
 }
 
 TEST(KeyRing, VersionedSiblingsAndCredentialsDirectory) {

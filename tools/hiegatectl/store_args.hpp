@@ -42,7 +42,8 @@ inline std::string option(const std::map<std::string, std::string>& o, const std
 
 /// Loads the key ring ($CREDENTIALS_DIRECTORY or --key), printing the error.
 inline std::shared_ptr<const crypto::KeyRing> load_keys(const std::map<std::string, std::string>& o) {
-  auto ring = crypto::KeyRing::load(option(o, "--key", kDefaultKeyFile));
+  // Run as root, the key the service user owns is read (its mode checked).
+  auto ring = crypto::KeyRing::load(option(o, "--key", kDefaultKeyFile), /*root_reads_any=*/true);
   if (!ring) {
     std::fprintf(stderr, "error: %s\n", ring.error().message.c_str());
     return nullptr;

@@ -36,13 +36,18 @@ class KeyRing {
 public:
   /// Loads `master-key` and `master-key.N` from systemd's credential directory
   /// when $CREDENTIALS_DIRECTORY is set (systemd already restricts access),
-  /// else `configured` and its `.N` siblings, which must each be a regular
-  /// file owned by the effective uid with mode 0400 or 0600. Errors
-  /// (code master_key_invalid / master_key_missing) say how to fix the file.
-  static Result<KeyRing> load(const std::filesystem::path& configured);
+  /// plus the newer versions beside `configured` (a rotation); else
+  /// `configured` and its `.N` siblings. A file read outside the credential
+  /// directory must be a regular file with mode 0400 or 0600, owned by the
+  /// effective uid (any owner when that is root). Errors (code
+  /// master_key_invalid / master_key_missing) say how to fix the file.
+  /// `root_reads_any`: for the offline tools run as root, a key file owned
+  /// by the service user is accepted (its mode still checked).
+  static Result<KeyRing> load(const std::filesystem::path& configured, bool root_reads_any = false);
   /// Loads from an explicit file (plus its `.N` siblings); `check_owner_mode`
   /// is false only for systemd credential directories.
-  static Result<KeyRing> load_file(const std::filesystem::path& primary, bool check_owner_mode);
+  static Result<KeyRing> load_file(const std::filesystem::path& primary, bool check_owner_mode,
+                                   bool root_reads_any = false);
   /// Builds a ring from raw master keys (version -> 32 bytes). The inputs are
   /// not wiped by this call.
   static Result<KeyRing> from_master_keys(const std::map<std::uint32_t, ByteView>& keys);
@@ -63,7 +68,8 @@ private:
 
 /// Reads one master key file into locked memory, enforcing owner/mode/type and
 /// length checks (see KeyRing::load).
-Result<SecureBuffer> read_master_key(const std::filesystem::path& file, bool check_owner_mode);
+Result<SecureBuffer> read_master_key(const std::filesystem::path& file, bool check_owner_mode,
+                                     bool root_reads_any = false);
 
 /// Creates `out` with a fresh random master key: O_EXCL (never clobbers),
 /// mode 0400, fsync of the file and its directory. On failure nothing is left.
