@@ -193,12 +193,37 @@ Status restore_store(const std::filesystem::path& state_dir, const crypto::KeyRi
   const auto staged = state_dir / (std::string(kStoreFileName) + ".restore");
   std::filesystem::remove(staged, ec);
   std::filesystem::copy_file(from, staged, ec);
-  if (ec) return make_error("io_error", "cannot copy " + from.string() + ": " + ec.message());
+  if (ec) {
+    std::filesystem::remove(staged, ec);
+    return make_error("io_error", "cannot copy " + from.string() + ": " + ec.message());
+  }
   ::chmod(staged.c_str(), 0600);
-  if (auto s = fsync_path(staged, false); !s) return s;
-  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(live.string() + suffix, ec);
-  std::filesystem::rename(staged, live, ec);
-  if (ec) return make_error("io_error", "cannot install " + live.string() + ": " + ec.message());
+  if (auto s = fsync_path(staged, false); !s) {
+    std::filesystem::remove(staged, ec);
+    return s;
+  }
+  // The live store's WAL must not meet the restored file, but it is only
+  // dropped once the restored file is in place: until then a failure puts
+  // it back, and the live store keeps its last commits.
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> aside;
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::filesystem::path f = live.string() + suffix;
+    const std::filesystem::path away = f.string() + ".replaced";
+    std::error_code fec;
+    if (!std::filesystem::exists(f, fec)) continue;
+    std::filesystem::rename(f, away, fec);
+    if (fec) ec = fec;
+    else aside.emplace_back(f, away);
+  }
+  if (!ec) std::filesystem::rename(staged, live, ec);
+  if (ec) {
+    std::error_code ig;
+    for (const auto& [f, away] : aside) std::filesystem::rename(away, f, ig);
+    std::filesystem::remove(staged, ig);
+    return make_error("io_error", "cannot install " + live.string() + ": " + ec.message() +
+                                      "; the live store was left as it was");
+  }
+  for (const auto& [f, away] : aside) std::filesystem::remove(away, ec);
   return fsync_path(state_dir, true);
 }
 

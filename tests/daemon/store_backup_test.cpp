@@ -60,6 +60,22 @@ TEST_F(Backup, RoundTripAndNoClobber) {
   EXPECT_EQ(backup_store(dir / "state", *keys, backup, 0).error().code, "file_exists");
 }
 
+// A restore that cannot install the restored file leaves the live store as it
+// was: its WAL (the commits since the last checkpoint) is put back, and no
+// staged copy stays behind.
+TEST_F(Backup, AFailedInstallKeepsTheLiveStoresWal) {
+  const auto state = dir / "state-2";
+  std::filesystem::create_directories(state / kStoreFileName);  // cannot be replaced by a file
+  dir.write(std::string("state-2/") + kStoreFileName + "/x", "x");
+  const auto wal = dir.write(std::string("state-2/") + kStoreFileName + "-wal", "the live store's last commits");
+  auto r = restore_store(state, *keys, backup, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "io_error");
+  EXPECT_EQ(test::read_file(wal), "the live store's last commits");
+  EXPECT_FALSE(std::filesystem::exists(state / (std::string(kStoreFileName) + ".restore")));
+  EXPECT_FALSE(std::filesystem::exists(state / (std::string(kStoreFileName) + "-wal.replaced")));
+}
+
 TEST_F(Backup, CorruptBackupRefused) {
   std::string bytes = test::read_file(backup);
   bytes[bytes.size() / 2] ^= 0x20;
