@@ -114,9 +114,17 @@ Status TunnelManager::apply(const TunnelsConfig& cfg) {
     if (impl_->current) {
       // Restore the previous set-up (its connections are gone, its tunnels come back).
       auto again = impl_->make_engine();
-      if (again->start(impl_->current->limits()) && again->set_inbound(impl_->current->in) &&
-          again->set_outbound(impl_->current->out))
+      Status back = again->start(impl_->current->limits());
+      if (back) back = again->set_inbound(impl_->current->in);
+      if (back) back = again->set_outbound(impl_->current->out);
+      if (back) {
         impl_->engine = std::move(again);
+      } else {
+        // Said as it is: no tunnel runs until a reload or restart succeeds.
+        again->stop();
+        return make_error(st.error().code, st.error().message + "; the previous tunnels could not be brought back (" +
+                                               back.error().message + "): no tunnel runs until a valid reload");
+      }
     }
     return st;
   }
