@@ -467,13 +467,20 @@ void App::shutdown(int sig) {
 }
 
 int run_app(const AppOptions& opts) {
+  // Before the App (and its logger) exists, a refusal to start is still an
+  // event of its own in the journal (start_failed), not only a line of text.
+  Logger early;
   ConfigLoad load = load_config(opts.config_path);
   if (!load.ok()) {
-    std::cerr << "hiegated: refusing to start, the configuration is invalid:\n" << load.report();
+    for (const auto& issue : load.issues) {
+      early.log(Level::critical, events::kStartFailed,
+                "refusing to start, the configuration is invalid: " + issue.to_string(),
+                {{"CODE", "config_invalid"}, {"CONFIG_KEY", issue.key}});
+    }
     return kExitConfig;
   }
   if (auto st = harden_process(HardeningOptions{opts.allow_root}); !st) {
-    std::cerr << "hiegated: " << st.error().message << "\n";
+    early.log(Level::critical, events::kStartFailed, st.error().message, {{"CODE", st.error().code}});
     return kExitFailure;
   }
   App app(opts, load.config);

@@ -161,10 +161,13 @@ TEST(Lifecycle, RefusesToStartOnABadConfig) {
   if (::geteuid() == 0) argv.emplace_back("--allow-root");
   const auto r = run(argv);
   EXPECT_EQ(r.status, 78);
-  EXPECT_NE(r.output.find("bad.toml:5:11: local_api.listen[0]: \"0.0.0.0\" is not a loopback address"),
-            std::string::npos)
+  // One start_failed event per problem (journald: MESSAGE_ID, HIEGATE_EVENT).
+  EXPECT_NE(r.output.find("start_failed: refusing to start, the configuration is invalid: "), std::string::npos)
       << r.output;
+  EXPECT_NE(r.output.find("bad.toml:5:11: local_api.listen[0]: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is not a loopback address"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("local_api.bogus: unknown key"), std::string::npos);
+  EXPECT_NE(r.output.find("CONFIG_KEY=\"local_api.bogus\""), std::string::npos) << r.output;
 
   const auto missing = run({binary("hiegated").string(), "--config", (dir / "none.toml").string()});
   EXPECT_EQ(missing.status, 78);
@@ -176,6 +179,7 @@ TEST(Lifecycle, RefusesToRunAsRootWithoutTheFlag) {
   Gateway gw;
   const auto r = run({binary("hiegated").string(), "--config", gw.config_path().string()});
   EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("start_failed: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("must not run as root"), std::string::npos) << r.output;
 }
 
